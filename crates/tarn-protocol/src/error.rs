@@ -1,0 +1,107 @@
+//! The error type of `tarn-protocol`.
+
+/// Whether a feature is needed to read or to write a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureUse {
+    /// Needed by readers (and therefore by writers too).
+    Read,
+    /// Needed by writers only.
+    Write,
+}
+
+impl std::fmt::Display for FeatureUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FeatureUse::Read => "reader",
+            FeatureUse::Write => "writer",
+        })
+    }
+}
+
+/// Everything that can go wrong when interpreting Delta protocol data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A log line is not a valid action.
+    #[error("invalid action: {reason}")]
+    InvalidAction {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line of a commit file is not a valid action.
+    #[error("invalid action on line {line}: {reason}")]
+    InvalidCommitLine {
+        /// 1-based line number in the commit file.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A deletion vector descriptor is malformed.
+    #[error("invalid deletion vector: {reason}")]
+    InvalidDeletionVector {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The table needs a protocol feature this version of tarn does not support.
+    #[error("unsupported {usage} feature `{feature}`")]
+    UnsupportedFeature {
+        /// The feature name as it appears in the protocol action.
+        feature: String,
+        /// Whether reading or writing needs it.
+        usage: FeatureUse,
+    },
+    /// The table needs a protocol version this version of tarn does not support.
+    #[error("unsupported {usage} protocol version {version} (tarn supports up to {supported})")]
+    UnsupportedProtocolVersion {
+        /// The version the table requires.
+        version: i32,
+        /// The highest version tarn supports.
+        supported: i32,
+        /// Reader or writer version.
+        usage: FeatureUse,
+    },
+    /// The protocol action itself is inconsistent (e.g. reader features without reader v3).
+    #[error("invalid protocol action: {reason}")]
+    InvalidProtocol {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A schema string or Arrow schema cannot be interpreted.
+    #[error("invalid schema: {reason}")]
+    InvalidSchema {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A type cannot be represented on the other side of a conversion.
+    #[error("unsupported type {data_type}: {reason}")]
+    UnsupportedType {
+        /// The type, as text.
+        data_type: String,
+        /// Why it is unsupported.
+        reason: String,
+    },
+    /// A file name in `_delta_log` is not one the protocol defines.
+    #[error("not a Delta log file name: {name:?}")]
+    InvalidLogFileName {
+        /// The offending name.
+        name: String,
+    },
+    /// A partition value does not parse as its column's type.
+    #[error("invalid value {value:?} for partition column `{column}` of type {data_type}: {reason}")]
+    InvalidPartitionValue {
+        /// Partition column name.
+        column: String,
+        /// The serialized value.
+        value: String,
+        /// The column's type, as text.
+        data_type: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Table metadata is inconsistent (e.g. a partition column missing from the schema).
+    #[error("invalid table metadata: {reason}")]
+    InvalidMetadata {
+        /// What is wrong.
+        reason: String,
+    },
+}

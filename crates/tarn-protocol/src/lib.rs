@@ -1,0 +1,25 @@
+//! The Delta Lake protocol as pure data and functions.
+//!
+//! This crate decides; it never fetches or stores. Everything here is a plain function over
+//! plain data so it can be tested exhaustively without a store:
+//!
+//! - [`actions`]: every log action with its exact JSON form;
+//! - [`schema`]: Delta schema JSON and its mapping to Arrow;
+//! - [`features`]: protocol versions and named table features, and what tarn supports;
+//! - [`log_path`]: the names of commit, checkpoint, compaction and checksum files;
+//! - [`replay`]: reconciling actions newest-first into the state of a version;
+//! - [`partition`]: partition values, their types and their path encoding.
+//!
+//! The protocol is PROTOCOL.md in the public `delta-io/delta` repository; section names in the
+//! docs below refer to it.
+
+pub mod actions;
+pub mod error;
+pub mod features;
+pub mod log_path;
+pub mod partition;
+pub mod replay;
+pub mod scalar;
+pub mod schema;
+
+pub use error::ProtocolError;
