@@ -104,4 +104,15 @@ pub enum ProtocolError {
         /// What is wrong.
         reason: String,
     },
+    /// A table property (a `configuration` entry of `metaData`) has a value the protocol does
+    /// not allow, e.g. `delta.columnMapping.mode` = `names`.
+    #[error("invalid value {value:?} for table property `{property}`: {reason}")]
+    InvalidTableProperty {
+        /// The property key.
+        property: String,
+        /// The value found.
+        value: String,
+        /// What is allowed.
+        reason: String,
+    },
 }
