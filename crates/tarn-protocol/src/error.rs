@@ -115,4 +115,31 @@ pub enum ProtocolError {
         /// What is allowed.
         reason: String,
     },
+    /// A partition value cannot be written in the form the protocol stores, e.g. a binary value
+    /// that is not UTF-8 (partition values are JSON strings).
+    #[error("partition value {value} of type {data_type} cannot be serialized: {reason}")]
+    UnserializablePartitionValue {
+        /// The value, as text (binary as hex).
+        value: String,
+        /// The value's type, as text.
+        data_type: String,
+        /// Why it cannot be serialized.
+        reason: String,
+    },
+    /// A Hive-style partition directory segment (`col=value`) is not validly escaped.
+    #[error("invalid partition path segment {segment:?}: {reason}")]
+    InvalidPartitionPath {
+        /// The offending segment.
+        segment: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The `path` of an add, remove or cdc action is not a usable URI.
+    #[error("invalid data file path {path:?}: {reason}")]
+    InvalidDataFilePath {
+        /// The path exactly as it appears in the log.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -14,6 +14,7 @@
 //! docs below refer to it.
 
 pub mod actions;
+pub mod data_path;
 pub mod error;
 pub mod features;
 pub mod log_path;
