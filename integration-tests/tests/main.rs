@@ -1,1 +1,11 @@
-fn main() {}
+//! tarn's integration tests: one binary, one module per topic.
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+mod common;
+mod fixtures;

@@ -1,1 +1,29 @@
-//! placeholder
+//! The Delta transaction log over object_store.
+//!
+//! This crate fetches and stores; the decisions (which files define a version, how actions
+//! reconcile, which features are readable) are made by pure functions in `tarn-protocol`.
+//!
+//! - [`location`]: table URIs to stores (local, memory, S3, GCS, Azure);
+//! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
+//! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
+//! - [`files`]: the active files as Arrow columns;
+//! - [`history`]: commit provenance, newest first;
+//! - [`parquet_io`]: Parquet reads straight from a store.
+
+mod actions_json;
+mod checkpoint;
+pub mod error;
+pub mod files;
+pub mod history;
+pub mod location;
+pub mod parquet_io;
+pub mod segment;
+pub mod snapshot;
+mod timestamps;
+
+pub use error::{LogError, LogResult};
+pub use files::{ActiveFiles, FileView};
+pub use history::{CommitEntry, history};
+pub use location::TableLocation;
+pub use snapshot::{Snapshot, version_range};
+pub use timestamps::version_at_timestamp;

@@ -74,7 +74,10 @@ pub struct Metadata {
     /// Data file format.
     #[serde(default)]
     pub format: Format,
-    /// The table schema as Delta schema JSON (see [`crate::schema`]).
+    /// The table schema as Delta schema JSON (see [`crate::schema`]). Read leniently (absent
+    /// means empty) so that an old, superseded metadata action without a schema does not make
+    /// later versions unreadable; an empty schema fails when the snapshot parses it.
+    #[serde(default)]
     pub schema_string: String,
     /// Partition columns, by logical name, in partition order.
     #[serde(default)]
@@ -176,7 +179,7 @@ pub struct Add {
     pub modification_time: i64,
     /// Whether the file changes the table's data (false for compaction).
     pub data_change: bool,
-    /// Per-file statistics as a JSON string (see [`crate::stats`]).
+    /// Per-file statistics as a JSON string (PROTOCOL.md, "Per-file Statistics").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<String>,
     /// Free-form tags.

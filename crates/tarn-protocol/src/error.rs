@@ -87,7 +87,9 @@ pub enum ProtocolError {
         name: String,
     },
     /// A partition value does not parse as its column's type.
-    #[error("invalid value {value:?} for partition column `{column}` of type {data_type}: {reason}")]
+    #[error(
+        "invalid value {value:?} for partition column `{column}` of type {data_type}: {reason}"
+    )]
     InvalidPartitionValue {
         /// Partition column name.
         column: String,

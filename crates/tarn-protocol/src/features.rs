@@ -78,32 +78,136 @@ pub enum TableFeature {
 
 /// Every known feature with its protocol name and whether readers must understand it.
 const KNOWN: &[(TableFeature, &str, FeatureKind)] = &[
-    (TableFeature::AppendOnly, "appendOnly", FeatureKind::WriterOnly),
-    (TableFeature::Invariants, "invariants", FeatureKind::WriterOnly),
-    (TableFeature::CheckConstraints, "checkConstraints", FeatureKind::WriterOnly),
-    (TableFeature::GeneratedColumns, "generatedColumns", FeatureKind::WriterOnly),
-    (TableFeature::AllowColumnDefaults, "allowColumnDefaults", FeatureKind::WriterOnly),
-    (TableFeature::ChangeDataFeed, "changeDataFeed", FeatureKind::WriterOnly),
-    (TableFeature::ColumnMapping, "columnMapping", FeatureKind::ReaderWriter),
-    (TableFeature::IdentityColumns, "identityColumns", FeatureKind::WriterOnly),
-    (TableFeature::DeletionVectors, "deletionVectors", FeatureKind::ReaderWriter),
-    (TableFeature::RowTracking, "rowTracking", FeatureKind::WriterOnly),
-    (TableFeature::TimestampNtz, "timestampNtz", FeatureKind::ReaderWriter),
-    (TableFeature::DomainMetadata, "domainMetadata", FeatureKind::WriterOnly),
-    (TableFeature::V2Checkpoint, "v2Checkpoint", FeatureKind::ReaderWriter),
-    (TableFeature::CatalogManaged, "catalogManaged", FeatureKind::ReaderWriter),
-    (TableFeature::CatalogOwnedPreview, "catalogOwned-preview", FeatureKind::ReaderWriter),
-    (TableFeature::IcebergCompatV1, "icebergCompatV1", FeatureKind::WriterOnly),
-    (TableFeature::IcebergCompatV2, "icebergCompatV2", FeatureKind::WriterOnly),
-    (TableFeature::IcebergCompatV3, "icebergCompatV3", FeatureKind::WriterOnly),
-    (TableFeature::Clustering, "clustering", FeatureKind::WriterOnly),
-    (TableFeature::VacuumProtocolCheck, "vacuumProtocolCheck", FeatureKind::ReaderWriter),
-    (TableFeature::InCommitTimestamp, "inCommitTimestamp", FeatureKind::WriterOnly),
-    (TableFeature::TypeWidening, "typeWidening", FeatureKind::ReaderWriter),
-    (TableFeature::TypeWideningPreview, "typeWidening-preview", FeatureKind::ReaderWriter),
-    (TableFeature::VariantType, "variantType", FeatureKind::ReaderWriter),
-    (TableFeature::VariantTypePreview, "variantType-preview", FeatureKind::ReaderWriter),
-    (TableFeature::VariantShredding, "variantShredding", FeatureKind::ReaderWriter),
+    (
+        TableFeature::AppendOnly,
+        "appendOnly",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::Invariants,
+        "invariants",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::CheckConstraints,
+        "checkConstraints",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::GeneratedColumns,
+        "generatedColumns",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::AllowColumnDefaults,
+        "allowColumnDefaults",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::ChangeDataFeed,
+        "changeDataFeed",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::ColumnMapping,
+        "columnMapping",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::IdentityColumns,
+        "identityColumns",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::DeletionVectors,
+        "deletionVectors",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::RowTracking,
+        "rowTracking",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::TimestampNtz,
+        "timestampNtz",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::DomainMetadata,
+        "domainMetadata",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::V2Checkpoint,
+        "v2Checkpoint",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::CatalogManaged,
+        "catalogManaged",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::CatalogOwnedPreview,
+        "catalogOwned-preview",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::IcebergCompatV1,
+        "icebergCompatV1",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::IcebergCompatV2,
+        "icebergCompatV2",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::IcebergCompatV3,
+        "icebergCompatV3",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::Clustering,
+        "clustering",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::VacuumProtocolCheck,
+        "vacuumProtocolCheck",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::InCommitTimestamp,
+        "inCommitTimestamp",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::TypeWidening,
+        "typeWidening",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::TypeWideningPreview,
+        "typeWidening-preview",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::VariantType,
+        "variantType",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::VariantTypePreview,
+        "variantType-preview",
+        FeatureKind::ReaderWriter,
+    ),
+    (
+        TableFeature::VariantShredding,
+        "variantShredding",
+        FeatureKind::ReaderWriter,
+    ),
     (
         TableFeature::VariantShreddingPreview,
         "variantShredding-preview",
@@ -154,10 +258,10 @@ impl FromStr for TableFeature {
         if s == "timestampWithoutTimezone" {
             return Ok(TableFeature::TimestampNtz);
         }
-        Ok(KNOWN
-            .iter()
-            .find(|(_, name, _)| *name == s)
-            .map_or_else(|| TableFeature::Unknown(s.to_owned()), |(f, _, _)| f.clone()))
+        Ok(KNOWN.iter().find(|(_, name, _)| *name == s).map_or_else(
+            || TableFeature::Unknown(s.to_owned()),
+            |(f, _, _)| f.clone(),
+        ))
     }
 }
 
@@ -328,7 +432,10 @@ mod tests {
             let parsed: TableFeature = feature.name().parse().unwrap();
             assert_eq!(parsed, feature);
             let json = serde_json::to_string(&feature).unwrap();
-            assert_eq!(serde_json::from_str::<TableFeature>(&json).unwrap(), feature);
+            assert_eq!(
+                serde_json::from_str::<TableFeature>(&json).unwrap(),
+                feature
+            );
         }
         let unknown: TableFeature = "someFutureFeature".parse().unwrap();
         assert_eq!(unknown, TableFeature::Unknown("someFutureFeature".into()));
@@ -371,7 +478,12 @@ mod tests {
             3,
             7,
             Some(&["deletionVectors", "columnMapping", "v2Checkpoint"]),
-            Some(&["deletionVectors", "columnMapping", "v2Checkpoint", "appendOnly"]),
+            Some(&[
+                "deletionVectors",
+                "columnMapping",
+                "v2Checkpoint",
+                "appendOnly",
+            ]),
         );
         check_log_readable(&p).unwrap();
     }

@@ -7,6 +7,7 @@
 //! - [`schema`]: Delta schema JSON and its mapping to Arrow;
 //! - [`features`]: protocol versions and named table features, and what tarn supports;
 //! - [`log_path`]: the names of commit, checkpoint, compaction and checksum files;
+//! - [`log_segment`]: which checkpoint and commits define a version;
 //! - [`replay`]: reconciling actions newest-first into the state of a version;
 //! - [`partition`]: partition values, their types and their path encoding.
 //!
@@ -18,6 +19,7 @@ pub mod data_path;
 pub mod error;
 pub mod features;
 pub mod log_path;
+pub mod log_segment;
 pub mod partition;
 pub mod replay;
 pub mod scalar;

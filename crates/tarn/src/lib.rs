@@ -1,1 +1,25 @@
-//! placeholder
+//! tarn: a lakehouse storage engine over object stores, in the Delta Lake format.
+//!
+//! A tarn table is a Delta table: Spark, Trino, DuckDB, Polars and delta-rs read what tarn
+//! writes, and tarn reads theirs, including deletion vectors, column mapping and v2
+//! checkpoints.
+//!
+//! ```no_run
+//! # async fn example() -> tarn::Result<()> {
+//! let table = tarn::Table::open("s3://bucket/events").await?;
+//! let snapshot = table.snapshot().await?;
+//! println!("version {} has {} files", snapshot.version(), snapshot.num_files());
+//! let yesterday = table.snapshot_at_version(snapshot.version().saturating_sub(1)).await?;
+//! # let _ = yesterday;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod error;
+pub mod table;
+
+pub use error::{Error, Result};
+pub use table::{Snapshot, Table};
+pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
+pub use tarn_protocol as protocol;
+pub use tarn_protocol::log_path::Version;

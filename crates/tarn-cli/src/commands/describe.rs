@@ -1,0 +1,168 @@
+//! `tarn describe`: what a table is at one version.
+
+use serde_json::{Value, json};
+use tarn::Snapshot;
+use tarn::protocol::schema::{DataType, StructType};
+
+use crate::output::{format_millis, human_bytes};
+
+/// The `describe --json` document. The keys are a contract with scripts: add, never rename.
+pub(crate) fn describe_json(snapshot: &Snapshot) -> Value {
+    let protocol = snapshot.protocol();
+    let metadata = snapshot.metadata();
+    let files = snapshot.files();
+    let schema: Value = serde_json::from_str(&metadata.schema_string).unwrap_or(Value::Null);
+    json!({
+        "location": snapshot.location().to_string(),
+        "version": snapshot.version(),
+        "timestamp": snapshot.timestamp().timestamp_millis(),
+        "id": metadata.id,
+        "name": metadata.name,
+        "description": metadata.description,
+        "min_reader_version": protocol.min_reader_version,
+        "min_writer_version": protocol.min_writer_version,
+        "reader_features": protocol.reader_features,
+        "writer_features": protocol.writer_features,
+        "partition_columns": metadata.partition_columns,
+        "column_mapping_mode": snapshot.column_mapping_mode().as_str(),
+        "num_files": files.len(),
+        "num_rows": files.num_records(),
+        "size_bytes": files.total_size(),
+        "created_time": metadata.created_time,
+        "schema": schema,
+        "properties": metadata.configuration,
+    })
+}
+
+fn feature_list(features: Option<&Vec<tarn::protocol::features::TableFeature>>) -> String {
+    match features {
+        None => String::new(),
+        Some(list) if list.is_empty() => " []".to_owned(),
+        Some(list) => format!(
+            " [{}]",
+            list.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// A compact type label: `integer`, `array<string>`, `map<string,long>`, `struct<a:int>`.
+pub(crate) fn type_label(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Primitive(p) => p.to_string(),
+        DataType::Variant => "variant".to_owned(),
+        DataType::Array(a) => format!("array<{}>", type_label(&a.element_type)),
+        DataType::Map(m) => format!(
+            "map<{},{}>",
+            type_label(&m.key_type),
+            type_label(&m.value_type)
+        ),
+        DataType::Struct(s) => format!(
+            "struct<{}>",
+            s.fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name, type_label(&f.data_type)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+fn schema_lines(schema: &StructType, indent: usize, out: &mut Vec<(String, String, bool)>) {
+    for field in &schema.fields {
+        let name = format!("{}{}", "  ".repeat(indent), field.name);
+        match &field.data_type {
+            DataType::Struct(inner) => {
+                out.push((name, "struct".to_owned(), field.nullable));
+                schema_lines(inner, indent + 1, out);
+            }
+            other => out.push((name, type_label(other), field.nullable)),
+        }
+    }
+}
+
+/// The human-readable description.
+pub(crate) fn describe_text(snapshot: &Snapshot) -> String {
+    let protocol = snapshot.protocol();
+    let metadata = snapshot.metadata();
+    let files = snapshot.files();
+    let mut lines: Vec<(String, String)> = vec![
+        ("Table".into(), snapshot.location().to_string()),
+        (
+            "Version".into(),
+            format!(
+                "{} (committed {})",
+                snapshot.version(),
+                format_millis(snapshot.timestamp().timestamp_millis())
+            ),
+        ),
+        ("Id".into(), metadata.id.clone()),
+    ];
+    if let Some(name) = &metadata.name {
+        lines.push(("Name".into(), name.clone()));
+    }
+    if let Some(description) = &metadata.description {
+        lines.push(("Description".into(), description.clone()));
+    }
+    lines.push((
+        "Protocol".into(),
+        format!(
+            "reader {}{}, writer {}{}",
+            protocol.min_reader_version,
+            feature_list(protocol.reader_features.as_ref()),
+            protocol.min_writer_version,
+            feature_list(protocol.writer_features.as_ref())
+        ),
+    ));
+    let partitions = if metadata.partition_columns.is_empty() {
+        "none".to_owned()
+    } else {
+        metadata.partition_columns.join(", ")
+    };
+    lines.push(("Partitioned by".into(), partitions));
+    lines.push((
+        "Files".into(),
+        format!("{} ({})", files.len(), human_bytes(files.total_size())),
+    ));
+    lines.push((
+        "Rows".into(),
+        files.num_records().map_or_else(
+            || "unknown (some files have no statistics)".to_owned(),
+            |n| n.to_string(),
+        ),
+    ));
+    let mut props = metadata.configuration.iter();
+    match props.next() {
+        None => lines.push(("Properties".into(), "none".into())),
+        Some((k, v)) => {
+            lines.push(("Properties".into(), format!("{k}={v}")));
+            for (k, v) in props {
+                lines.push((String::new(), format!("{k}={v}")));
+            }
+        }
+    }
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (key, value) in lines {
+        out.push_str(&format!("{key:width$}  {value}\n"));
+    }
+    out.push_str("Schema\n");
+    let mut schema_rows = Vec::new();
+    schema_lines(snapshot.schema(), 1, &mut schema_rows);
+    let name_width = schema_rows
+        .iter()
+        .map(|(n, _, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    let type_width = schema_rows
+        .iter()
+        .map(|(_, t, _)| t.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, ty, nullable) in schema_rows {
+        let null = if nullable { "" } else { "not null" };
+        let line = format!("  {name:name_width$}  {ty:type_width$}  {null}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,179 @@
+//! The error type of `tarn-log`.
+
+use tarn_protocol::ProtocolError;
+use tarn_protocol::log_path::Version;
+
+/// Everything that can go wrong reading or writing a Delta transaction log.
+///
+/// Every variant names what it is about: the table location, the version, the file. The
+/// `Display` text is one line meant for an operator, e.g. the CLI's `error: ...` line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The table URI cannot be parsed or uses an unsupported scheme.
+    #[error("invalid table URI {uri:?}: {reason}")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The object store for the URI cannot be configured (bad option, missing setting).
+    #[error("cannot configure storage for {uri}: {source}")]
+    StoreConfig {
+        /// The URI as given.
+        uri: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An option key is not one the store understands.
+    #[error("unknown storage option {key:?} for {uri}")]
+    UnknownOption {
+        /// The URI as given.
+        uri: String,
+        /// The option key.
+        key: String,
+    },
+    /// There is no Delta table at the location: no `_delta_log`, or no commit in it.
+    #[error("not a Delta table: {location} ({reason})")]
+    NotATable {
+        /// The table location.
+        location: String,
+        /// What was missing.
+        reason: String,
+    },
+    /// The requested version is not in the table's reconstructable range.
+    #[error("version {requested} not found: {location} has versions {earliest}..={latest}")]
+    VersionNotFound {
+        /// The table location.
+        location: String,
+        /// The version asked for.
+        requested: Version,
+        /// The earliest version that can be reconstructed.
+        earliest: Version,
+        /// The latest version.
+        latest: Version,
+    },
+    /// The requested timestamp is before the earliest reconstructable version.
+    #[error(
+        "no version at or before {requested}: the earliest version of {location} is {earliest_version} at {earliest}"
+    )]
+    TimestampTooEarly {
+        /// The table location.
+        location: String,
+        /// The timestamp asked for (RFC 3339).
+        requested: String,
+        /// Timestamp of the earliest reconstructable version (RFC 3339).
+        earliest: String,
+        /// The earliest reconstructable version.
+        earliest_version: Version,
+    },
+    /// A commit file is missing from the middle of the log.
+    #[error("the log of {location} is missing version {missing} (needed to read version {target})")]
+    MissingVersion {
+        /// The table location.
+        location: String,
+        /// The version whose commit file is absent.
+        missing: Version,
+        /// The version being read.
+        target: Version,
+    },
+    /// A commit file cannot be parsed.
+    #[error("corrupt commit file for version {version} ({path}): {reason}")]
+    CorruptCommit {
+        /// The commit's version.
+        version: Version,
+        /// The file's path.
+        path: String,
+        /// What is wrong, including the line number.
+        reason: String,
+    },
+    /// A checkpoint file (or sidecar) cannot be read or does not have the checkpoint schema.
+    #[error("corrupt checkpoint for version {version} ({path}): {reason}")]
+    CorruptCheckpoint {
+        /// The checkpoint's version.
+        version: Version,
+        /// The file's path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The log does not define the table's protocol or metadata at a version.
+    #[error("the log of {location} has no {missing} action at or before version {version}")]
+    MissingAction {
+        /// The table location.
+        location: String,
+        /// The version being read.
+        version: Version,
+        /// `protocol` or `metaData`.
+        missing: &'static str,
+    },
+    /// A checkpoint lacks the protocol or metadata it must contain.
+    #[error("checkpoint for version {version} ({path}) has no {missing} action")]
+    IncompleteCheckpoint {
+        /// The checkpoint's version.
+        version: Version,
+        /// The checkpoint's path.
+        path: String,
+        /// `protocol` or `metaData`.
+        missing: &'static str,
+    },
+    /// The table requires something tarn does not support (reader feature or version).
+    #[error("cannot read {location} at version {version}: {source}")]
+    Unsupported {
+        /// The table location.
+        location: String,
+        /// The version being read.
+        version: Version,
+        /// What is unsupported.
+        #[source]
+        source: Box<ProtocolError>,
+    },
+    /// The table's metadata is invalid (e.g. a schema that does not parse).
+    #[error("invalid metadata in {location} at version {version}: {source}")]
+    InvalidMetadata {
+        /// The table location.
+        location: String,
+        /// The version being read.
+        version: Version,
+        /// What is wrong.
+        #[source]
+        source: Box<ProtocolError>,
+    },
+    /// An object store request failed.
+    #[error("storage error on {path}: {source}")]
+    Storage {
+        /// The object's path.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A background task failed to complete (panicked or was cancelled).
+    #[error("internal task failed: {reason}")]
+    Task {
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl LogError {
+    pub(crate) fn storage(path: impl std::fmt::Display, source: object_store::Error) -> Self {
+        LogError::Storage {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for LogError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        LogError::Task {
+            reason: err.to_string(),
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type LogResult<T> = Result<T, LogError>;

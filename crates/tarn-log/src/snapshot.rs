@@ -1,0 +1,522 @@
+//! Snapshots: the state of a table at one version, built by replaying its log segment.
+//!
+//! Replay runs newest to oldest: commits are fetched concurrently and parsed on blocking
+//! threads, then reduced in order by [`FileReplay`] (which logical files are live) and
+//! [`StateReplay`] (protocol, metadata, transactions, domains); the checkpoint comes last and
+//! contributes only the files no newer commit mentioned. An incremental [`Snapshot::update`]
+//! is the same replay with the previous snapshot in the checkpoint's place.
+//!
+//! A snapshot is never built for a table whose reader features tarn does not implement: the
+//! protocol is checked as soon as the newest one is seen.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_select::filter::filter_record_batch;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use tarn_protocol::actions::{CommitInfo, DomainMetadata, Metadata, Protocol, Txn};
+use tarn_protocol::features::check_log_readable;
+use tarn_protocol::log_path::Version;
+use tarn_protocol::log_segment::{Listed, plan_segment};
+use tarn_protocol::replay::{FileReplay, StateReplay};
+use tarn_protocol::schema::{ColumnMappingMode, StructType};
+
+use crate::actions_json::{FileAction, ParsedActions, parse_actions};
+use crate::checkpoint::read_checkpoint;
+use crate::error::{LogError, LogResult};
+use crate::files::{ActiveFiles, BatchKeys};
+use crate::location::TableLocation;
+use crate::segment::{LogFile, LogSegment, list_log, load_segment, segment_error};
+use crate::timestamps::version_at_timestamp;
+
+/// How many commit files to fetch and parse at once.
+const COMMIT_CONCURRENCY: usize = 32;
+
+/// Past this many new commits, [`Snapshot::update`] reloads from a newer checkpoint instead of
+/// replaying the commits on top of the old state.
+const INCREMENTAL_LIMIT: usize = 100;
+
+/// The state of a table at one version.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    location: Arc<TableLocation>,
+    segment: LogSegment,
+    protocol: Protocol,
+    metadata: Metadata,
+    schema: StructType,
+    column_mapping: ColumnMappingMode,
+    files: ActiveFiles,
+    txns: BTreeMap<String, Txn>,
+    domain_metadata: BTreeMap<String, DomainMetadata>,
+    commit_info: Option<CommitInfo>,
+    timestamp: DateTime<Utc>,
+}
+
+/// What the newest-first replay of a list of commits produced.
+struct CommitReplay {
+    files: FileReplay,
+    state: StateReplay,
+    adds: Vec<RecordBatch>,
+    /// The `commitInfo` of the newest commit replayed.
+    newest_commit_info: Option<CommitInfo>,
+}
+
+impl Snapshot {
+    /// Loads the latest version of the table.
+    pub async fn load(location: Arc<TableLocation>) -> LogResult<Self> {
+        let segment = load_segment(&location, None).await?;
+        Self::from_segment(location, segment).await
+    }
+
+    /// Loads a given version of the table.
+    pub async fn load_version(location: Arc<TableLocation>, version: Version) -> LogResult<Self> {
+        let segment = load_segment(&location, Some(version)).await?;
+        Self::from_segment(location, segment).await
+    }
+
+    /// Loads the newest version committed at or before `timestamp` (in-commit timestamps where
+    /// the table has them, commit file modification times otherwise).
+    pub async fn load_at_timestamp(
+        location: Arc<TableLocation>,
+        timestamp: DateTime<Utc>,
+    ) -> LogResult<Self> {
+        let version = version_at_timestamp(&location, timestamp).await?;
+        Self::load_version(location, version).await
+    }
+
+    /// Builds the snapshot a segment defines.
+    pub async fn from_segment(
+        location: Arc<TableLocation>,
+        segment: LogSegment,
+    ) -> LogResult<Self> {
+        let mut replay = replay_commits(&location, &segment.commits).await?;
+        if let Some(checkpoint) = &segment.checkpoint {
+            let from_checkpoint = read_checkpoint(&location, checkpoint, &replay.files).await?;
+            let path = checkpoint
+                .parts
+                .first()
+                .map(|p| p.file.path.to_string())
+                .unwrap_or_default();
+            if from_checkpoint.protocol.is_none() {
+                return Err(LogError::IncompleteCheckpoint {
+                    version: checkpoint.version,
+                    path,
+                    missing: "protocol",
+                });
+            }
+            if from_checkpoint.metadata.is_none() {
+                return Err(LogError::IncompleteCheckpoint {
+                    version: checkpoint.version,
+                    path,
+                    missing: "metaData",
+                });
+            }
+            if let Some(protocol) = from_checkpoint.protocol
+                && replay.state.observe_protocol(protocol)
+            {
+                check_protocol(&location, segment.version, replay.state.protocol())?;
+            }
+            if let Some(metadata) = from_checkpoint.metadata {
+                replay.state.observe_metadata(metadata);
+            }
+            for txn in from_checkpoint.txns {
+                replay.state.observe_txn(txn);
+            }
+            for domain in from_checkpoint.domain_metadata {
+                replay.state.observe_domain_metadata(domain);
+            }
+            replay.adds.extend(from_checkpoint.adds);
+        }
+        let commit_info = replay.newest_commit_info.take().filter(|_| {
+            segment
+                .commits
+                .last()
+                .is_some_and(|c| c.name.version == segment.version)
+        });
+        let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
+        Self::assemble(location, segment, replay, commit_info, timestamp)
+    }
+
+    fn assemble(
+        location: Arc<TableLocation>,
+        segment: LogSegment,
+        replay: CommitReplay,
+        commit_info: Option<CommitInfo>,
+        timestamp: DateTime<Utc>,
+    ) -> LogResult<Self> {
+        let version = segment.version;
+        let state = replay.state.finish();
+        let protocol = state.protocol.ok_or_else(|| LogError::MissingAction {
+            location: location.to_string(),
+            version,
+            missing: "protocol",
+        })?;
+        check_log_readable(&protocol).map_err(|source| LogError::Unsupported {
+            location: location.to_string(),
+            version,
+            source: Box::new(source),
+        })?;
+        let metadata = state.metadata.ok_or_else(|| LogError::MissingAction {
+            location: location.to_string(),
+            version,
+            missing: "metaData",
+        })?;
+        let invalid = |source| LogError::InvalidMetadata {
+            location: location.to_string(),
+            version,
+            source: Box::new(source),
+        };
+        let schema = StructType::from_json(&metadata.schema_string).map_err(invalid)?;
+        let column_mapping =
+            ColumnMappingMode::from_configuration(&metadata.configuration).map_err(invalid)?;
+        for column in &metadata.partition_columns {
+            if schema.field(column).is_none() {
+                return Err(invalid(tarn_protocol::ProtocolError::InvalidMetadata {
+                    reason: format!("partition column `{column}` is not in the schema"),
+                }));
+            }
+        }
+        Ok(Self {
+            files: ActiveFiles::from_batches(replay.adds),
+            location,
+            segment,
+            protocol,
+            metadata,
+            schema,
+            column_mapping,
+            txns: state.txns,
+            domain_metadata: state.domain_metadata,
+            commit_info,
+            timestamp,
+        })
+    }
+
+    /// Brings the snapshot up to the latest version, reading only commits newer than it (or,
+    /// when many commits and a newer checkpoint exist, reloading from that checkpoint).
+    /// Returns a clone of `self` when nothing changed.
+    pub async fn update(&self) -> LogResult<Self> {
+        let files = list_log(&self.location, self.version() + 1).await?;
+        let newer: Vec<Listed<LogFile>> = files;
+        if newer.is_empty() {
+            return Ok(self.clone());
+        }
+        let new_commits = newer
+            .iter()
+            .filter(|f| f.name.kind == tarn_protocol::log_path::LogFileKind::Commit)
+            .count();
+        let has_checkpoint = newer.iter().any(|f| f.name.is_checkpoint());
+        if new_commits > INCREMENTAL_LIMIT && has_checkpoint {
+            return Self::load(Arc::clone(&self.location)).await;
+        }
+        // Only the commits matter for an incremental update: make them a segment of their own.
+        let commits: Vec<Listed<LogFile>> = newer
+            .into_iter()
+            .filter(|f| f.name.kind == tarn_protocol::log_path::LogFileKind::Commit)
+            .collect();
+        let Some(latest) = commits.last().map(|c| c.name.version) else {
+            return Ok(self.clone());
+        };
+        for (expected, commit) in (self.version() + 1..).zip(&commits) {
+            if commit.name.version != expected {
+                return Err(LogError::MissingVersion {
+                    location: self.location.to_string(),
+                    missing: expected,
+                    target: latest,
+                });
+            }
+        }
+        let mut replay = replay_commits(&self.location, &commits).await?;
+        // The previous snapshot is the base: already reconciled, like a checkpoint.
+        if replay.state.observe_protocol(self.protocol.clone()) {
+            check_protocol(&self.location, latest, replay.state.protocol())?;
+        }
+        replay.state.observe_metadata(self.metadata.clone());
+        for txn in self.txns.values() {
+            replay.state.observe_txn(txn.clone());
+        }
+        for domain in self.domain_metadata.values() {
+            replay.state.observe_domain_metadata(domain.clone());
+        }
+        for batch in self.files.batches() {
+            let keys = BatchKeys::new(batch);
+            let mask: BooleanArray = (0..batch.num_rows())
+                .map(|row| {
+                    Some(
+                        replay
+                            .files
+                            .is_unseen(keys.path(row), keys.dv_id(row).as_deref()),
+                    )
+                })
+                .collect();
+            let kept = if mask.true_count() == batch.num_rows() {
+                batch.clone()
+            } else {
+                filter_record_batch(batch, &mask).map_err(|e| LogError::Task {
+                    reason: format!("filtering previous snapshot: {e}"),
+                })?
+            };
+            replay.adds.push(kept);
+        }
+        let segment = LogSegment {
+            version: latest,
+            checkpoint: self.segment.checkpoint.clone(),
+            commits: self
+                .segment
+                .commits
+                .iter()
+                .cloned()
+                .chain(commits)
+                .collect(),
+            earliest_version: self.segment.earliest_version,
+            latest_version: latest,
+        };
+        let commit_info = replay.newest_commit_info.take();
+        let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
+        Self::assemble(
+            Arc::clone(&self.location),
+            segment,
+            replay,
+            commit_info,
+            timestamp,
+        )
+    }
+
+    /// The table location.
+    pub fn location(&self) -> &Arc<TableLocation> {
+        &self.location
+    }
+
+    /// The snapshot's version.
+    pub fn version(&self) -> Version {
+        self.segment.version
+    }
+
+    /// The log segment the snapshot was built from.
+    pub fn segment(&self) -> &LogSegment {
+        &self.segment
+    }
+
+    /// The table's protocol at this version.
+    pub fn protocol(&self) -> &Protocol {
+        &self.protocol
+    }
+
+    /// The table's metadata at this version.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The table schema (logical names).
+    pub fn schema(&self) -> &StructType {
+        &self.schema
+    }
+
+    /// Partition columns, by logical name.
+    pub fn partition_columns(&self) -> &[String] {
+        &self.metadata.partition_columns
+    }
+
+    /// The table's column mapping mode.
+    pub fn column_mapping_mode(&self) -> ColumnMappingMode {
+        self.column_mapping
+    }
+
+    /// Partition columns as `(logical name, physical name)`: file actions key partition values
+    /// by physical name, which differs from the logical one under column mapping.
+    pub fn partition_column_names(&self) -> Vec<(&str, &str)> {
+        self.metadata
+            .partition_columns
+            .iter()
+            .map(|logical| {
+                let physical = self
+                    .schema
+                    .field(logical)
+                    .map_or(logical.as_str(), |f| f.physical_name(self.column_mapping));
+                (logical.as_str(), physical)
+            })
+            .collect()
+    }
+
+    /// Table properties.
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        &self.metadata.configuration
+    }
+
+    /// The active files.
+    pub fn files(&self) -> &ActiveFiles {
+        &self.files
+    }
+
+    /// The newest `txn` of each application.
+    pub fn txns(&self) -> &BTreeMap<String, Txn> {
+        &self.txns
+    }
+
+    /// The version an application last committed through `txn`, if any.
+    pub fn txn_version(&self, app_id: &str) -> Option<i64> {
+        self.txns.get(app_id).map(|t| t.version)
+    }
+
+    /// Domain metadata, by domain (removed domains excluded).
+    pub fn domain_metadata(&self) -> &BTreeMap<String, DomainMetadata> {
+        &self.domain_metadata
+    }
+
+    /// The `commitInfo` of the snapshot's version, when the commit file was read (it is not
+    /// when the snapshot version is a checkpoint with no commit replayed after it).
+    pub fn commit_info(&self) -> Option<&CommitInfo> {
+        self.commit_info.as_ref()
+    }
+
+    /// When the snapshot's version was committed: its in-commit timestamp if it has one,
+    /// else the modification time of its commit (or checkpoint) file.
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        self.timestamp
+    }
+}
+
+/// Checks the newest protocol as soon as it is known, so an unsupported table fails with the
+/// feature's name rather than with whatever reading it further would trip over.
+fn check_protocol(
+    location: &TableLocation,
+    version: Version,
+    protocol: Option<&Protocol>,
+) -> LogResult<()> {
+    match protocol {
+        Some(protocol) => check_log_readable(protocol).map_err(|source| LogError::Unsupported {
+            location: location.to_string(),
+            version,
+            source: Box::new(source),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn snapshot_timestamp(segment: &LogSegment, commit_info: Option<&CommitInfo>) -> DateTime<Utc> {
+    if let Some(ict) = commit_info.and_then(|c| c.in_commit_timestamp)
+        && let Some(ts) = DateTime::from_timestamp_millis(ict)
+    {
+        return ts;
+    }
+    segment
+        .commits
+        .last()
+        .filter(|c| c.name.version == segment.version)
+        .map(|c| c.file.last_modified)
+        .or_else(|| {
+            segment
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.parts.first())
+                .map(|p| p.file.last_modified)
+        })
+        .unwrap_or_default()
+}
+
+/// Fetches and parses one commit file.
+async fn read_commit(
+    location: &TableLocation,
+    commit: &Listed<LogFile>,
+) -> LogResult<(Version, ParsedActions)> {
+    let version = commit.name.version;
+    let path = commit.file.path.clone();
+    let bytes = location
+        .store()
+        .get(&path)
+        .await
+        .map_err(|e| LogError::storage(&path, e))?
+        .bytes()
+        .await
+        .map_err(|e| LogError::storage(&path, e))?;
+    let parsed = tokio::task::spawn_blocking(move || parse_actions(&bytes))
+        .await?
+        .map_err(|e| LogError::CorruptCommit {
+            version,
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok((version, parsed))
+}
+
+/// Replays commits (given ascending) newest first.
+async fn replay_commits(
+    location: &TableLocation,
+    commits: &[Listed<LogFile>],
+) -> LogResult<CommitReplay> {
+    let mut replay = CommitReplay {
+        files: FileReplay::new(),
+        state: StateReplay::new(),
+        adds: Vec::new(),
+        newest_commit_info: None,
+    };
+    let newest = commits.last().map(|c| c.name.version);
+    let mut stream = futures::stream::iter(commits.iter().rev())
+        .map(|commit| read_commit(location, commit))
+        .buffered(COMMIT_CONCURRENCY);
+    while let Some((version, parsed)) = stream.try_next().await? {
+        if Some(version) == newest {
+            replay.newest_commit_info = parsed.commit_info.clone();
+        }
+        apply_commit(location, newest.unwrap_or(version), &mut replay, parsed)?;
+    }
+    Ok(replay)
+}
+
+/// Applies one commit's actions to the replay, newest line first.
+fn apply_commit(
+    location: &TableLocation,
+    target: Version,
+    replay: &mut CommitReplay,
+    parsed: ParsedActions,
+) -> LogResult<()> {
+    if let Some(protocol) = parsed.protocol
+        && replay.state.observe_protocol(protocol)
+    {
+        check_protocol(location, target, replay.state.protocol())?;
+    }
+    if let Some(metadata) = parsed.metadata {
+        replay.state.observe_metadata(metadata);
+    }
+    for txn in parsed.txns.into_iter().rev() {
+        replay.state.observe_txn(txn);
+    }
+    for domain in parsed.domain_metadata.into_iter().rev() {
+        replay.state.observe_domain_metadata(domain);
+    }
+    let keys = BatchKeys::new(&parsed.adds);
+    let mut keep = vec![false; parsed.adds.num_rows()];
+    for action in parsed.file_actions.iter().rev() {
+        match action {
+            FileAction::Add(row) => {
+                keep[*row] = replay
+                    .files
+                    .record(keys.path(*row), keys.dv_id(*row).as_deref());
+            }
+            FileAction::Remove { path, dv_id } => {
+                replay.files.record(path, dv_id.as_deref());
+            }
+        }
+    }
+    if keep.iter().any(|k| *k) {
+        let mask = BooleanArray::from(keep);
+        let kept = if mask.true_count() == parsed.adds.num_rows() {
+            parsed.adds
+        } else {
+            filter_record_batch(&parsed.adds, &mask).map_err(|e| LogError::Task {
+                reason: format!("filtering commit adds: {e}"),
+            })?
+        };
+        replay.adds.push(kept);
+    }
+    Ok(())
+}
+
+/// Lists the log and returns the versions it can reconstruct, `(earliest, latest)`.
+pub async fn version_range(location: &TableLocation) -> LogResult<(Version, Version)> {
+    let files = list_log(location, 0).await?;
+    let plan = plan_segment(&files, None).map_err(|e| segment_error(location, e))?;
+    Ok((plan.earliest_version, plan.latest_version))
+}

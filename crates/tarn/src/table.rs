@@ -1,0 +1,106 @@
+//! [`Table`]: the entry point to a Delta table.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tarn_log::{CommitEntry, TableLocation};
+use tarn_protocol::log_path::Version;
+
+use crate::error::Result;
+
+/// A Delta table at a location. Opening one does no I/O: every method reads the log afresh,
+/// so a `Table` can be kept for the life of a process and always sees the latest commits.
+#[derive(Debug, Clone)]
+pub struct Table {
+    location: Arc<TableLocation>,
+}
+
+impl Table {
+    /// A table at `uri`: a local path, or a `file://`, `memory://`, `s3://`, `gs://`, `az://`
+    /// or `abfss://` URI, with storage options from the environment (`AWS_*`, `GOOGLE_*`,
+    /// `AZURE_*`).
+    pub async fn open(uri: &str) -> Result<Self> {
+        Ok(Self {
+            location: Arc::new(TableLocation::parse(uri)?),
+        })
+    }
+
+    /// Like [`Table::open`], with explicit storage options (object_store config keys such as
+    /// `aws_endpoint` or `allow_http`) that take precedence over the environment.
+    pub async fn open_with_options(uri: &str, options: &BTreeMap<String, String>) -> Result<Self> {
+        Ok(Self {
+            location: Arc::new(TableLocation::parse_with_options(uri, options)?),
+        })
+    }
+
+    /// A table at an already resolved location (e.g. over a custom store).
+    pub fn from_location(location: TableLocation) -> Self {
+        Self {
+            location: Arc::new(location),
+        }
+    }
+
+    /// Where the table lives.
+    pub fn location(&self) -> &TableLocation {
+        &self.location
+    }
+
+    /// The latest version of the table.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        Ok(Snapshot(
+            tarn_log::Snapshot::load(Arc::clone(&self.location)).await?,
+        ))
+    }
+
+    /// The table as of `version`.
+    pub async fn snapshot_at_version(&self, version: Version) -> Result<Snapshot> {
+        Ok(Snapshot(
+            tarn_log::Snapshot::load_version(Arc::clone(&self.location), version).await?,
+        ))
+    }
+
+    /// The table as of `timestamp`: the newest version committed at or before it.
+    pub async fn snapshot_at_timestamp(&self, timestamp: DateTime<Utc>) -> Result<Snapshot> {
+        Ok(Snapshot(
+            tarn_log::Snapshot::load_at_timestamp(Arc::clone(&self.location), timestamp).await?,
+        ))
+    }
+
+    /// The commits still in the log, newest first, at most `limit` of them.
+    pub async fn history(&self, limit: Option<usize>) -> Result<Vec<CommitEntry>> {
+        Ok(tarn_log::history(&self.location, limit).await?)
+    }
+}
+
+/// The state of a table at one version: protocol, metadata, schema and active files.
+///
+/// Dereferences to [`tarn_log::Snapshot`], which holds the log-level state.
+#[derive(Debug, Clone)]
+pub struct Snapshot(tarn_log::Snapshot);
+
+impl Snapshot {
+    /// Number of active files.
+    pub fn num_files(&self) -> usize {
+        self.0.files().len()
+    }
+
+    /// Brings the snapshot up to the table's latest version, reading only newer commits.
+    pub async fn update(&self) -> Result<Snapshot> {
+        Ok(Snapshot(self.0.update().await?))
+    }
+
+    /// The log-level snapshot.
+    pub fn log_snapshot(&self) -> &tarn_log::Snapshot {
+        &self.0
+    }
+}
+
+impl Deref for Snapshot {
+    type Target = tarn_log::Snapshot;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
