@@ -8,4 +8,5 @@
 )]
 
 mod common;
+mod example_table;
 mod fixtures;

@@ -351,10 +351,14 @@ async fn read_parquet_part(
             let files =
                 normalize_add_struct(add, stats).map_err(|e| corrupt(version, path, e.0))?;
             let keys = BatchKeys::new(&files);
+            // A row holds an add when the `add` struct itself is valid: writers declare
+            // `add.path` non-nullable, so its child array has no nulls of its own and rows of
+            // other actions show up there as empty strings.
             let mask: BooleanArray = (0..files.num_rows())
                 .map(|row| {
                     Some(
-                        keys.is_add(row)
+                        add.is_valid(row)
+                            && keys.is_add(row)
                             && replay.is_unseen(keys.path(row), keys.dv_id(row).as_deref()),
                     )
                 })
