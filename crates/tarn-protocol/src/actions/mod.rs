@@ -539,6 +539,9 @@ where
 }
 
 #[cfg(test)]
+mod roundtrip_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
