@@ -132,17 +132,15 @@ pub(crate) async fn read_checkpoint(
     let sidecar_parts: Vec<PartState> = futures::stream::iter(sidecars.iter())
         .map(|sidecar| async move {
             let path = sidecar_path(location, &sidecar.path)?;
-            let size = u64::try_from(sidecar.size_in_bytes).unwrap_or(0);
-            let size = if size == 0 {
-                location
-                    .store()
-                    .head(&path)
-                    .await
-                    .map_err(|e| LogError::storage(&path, e))?
-                    .size
-            } else {
-                size
-            };
+            // The size recorded in the sidecar action is not trusted for locating the footer:
+            // one HEAD per sidecar is cheap, and a wrong size would make a readable file look
+            // corrupt.
+            let size = location
+                .store()
+                .head(&path)
+                .await
+                .map_err(|e| LogError::storage(&path, e))?
+                .size;
             read_part(
                 location,
                 version,
