@@ -10,3 +10,5 @@
 mod common;
 mod example_table;
 mod fixtures;
+mod negative;
+mod time_travel;

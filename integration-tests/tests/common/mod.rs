@@ -43,3 +43,66 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .unwrap()
         .block_on(future)
 }
+
+/// Makes every file and directory under `path` writable by its owner: the fixture files are
+/// read-only and [`copy_dir`] keeps their permissions, so a test that damages or touches a copy
+/// must call this first.
+pub fn make_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap();
+    let mut permissions = meta.permissions();
+    permissions.set_mode(permissions.mode() | 0o200);
+    std::fs::set_permissions(path, permissions).unwrap();
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            make_writable(&entry.unwrap().path());
+        }
+    }
+}
+
+/// A writable copy of a fixture table in a fresh temporary directory.
+pub fn writable_fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, table) = fixture_copy(name);
+    make_writable(&table);
+    (dir, table)
+}
+
+/// The `_delta_log` directory of a table.
+pub fn delta_log(table: &Path) -> PathBuf {
+    table.join("_delta_log")
+}
+
+/// The commit file of `version` of a table.
+pub fn commit_path(table: &Path, version: u64) -> PathBuf {
+    delta_log(table).join(format!("{version:020}.json"))
+}
+
+/// Sets a file's modification time (the file must be writable).
+pub fn set_mtime(path: &Path, time: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+/// The versions of the commit files in a table's `_delta_log`, ascending.
+pub fn commit_versions(table: &Path) -> Vec<u64> {
+    let mut versions: Vec<u64> = std::fs::read_dir(delta_log(table))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".json")?;
+            (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| stem.parse().unwrap())
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+/// The path of a table as the `&str` `Table::open` takes.
+pub fn uri(table: &Path) -> &str {
+    table.to_str().unwrap()
+}
