@@ -142,8 +142,39 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Parses the command line. `--help` and `--version` (and bare `tarn`, which shows the help)
+/// print as clap prints them; a usage error becomes one `error: ...` line like every other
+/// failure, because scripts read exactly one line from stderr.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    let err = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(err) => err,
+    };
+    if !err.use_stderr()
+        || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        err.exit();
+    }
+    // clap's text is the message, a blank line, then usage and tips: keep the message only.
+    let text = err.to_string();
+    let message = text
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.strip_prefix("error:").unwrap_or(&message).trim();
+    eprintln!("error: {message}");
+    Err(ExitCode::from(
+        u8::try_from(err.exit_code()).unwrap_or(2).max(1),
+    ))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
