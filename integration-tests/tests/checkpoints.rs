@@ -72,7 +72,11 @@ fn split_checkpoint(table: &Path, parts: usize) {
     for part in 0..parts {
         let start = (part * per_part).min(rows);
         let len = per_part.min(rows - start);
-        let name = format!("00000000000000000004.checkpoint.{:010}.{:010}.parquet", part + 1, parts);
+        let name = format!(
+            "00000000000000000004.checkpoint.{:010}.{:010}.parquet",
+            part + 1,
+            parts
+        );
         write_parquet(&log.join(name), &[all.slice(start, len)]);
     }
     std::fs::remove_file(classic).unwrap();
@@ -112,7 +116,10 @@ fn incomplete_multi_part_checkpoint_is_not_used() {
     )
     .unwrap();
     let snapshot = load(&table);
-    assert!(snapshot.segment().checkpoint.is_none(), "must replay the JSON log instead");
+    assert!(
+        snapshot.segment().checkpoint.is_none(),
+        "must replay the JSON log instead"
+    );
     assert_eq!(file_set(&snapshot), file_set(&expected));
 }
 
@@ -124,7 +131,11 @@ fn null_json_stats(parquet: &Path) {
         .iter()
         .map(|batch| {
             let index = batch.schema().index_of("add").unwrap();
-            let add = batch.column(index).as_any().downcast_ref::<StructArray>().unwrap();
+            let add = batch
+                .column(index)
+                .as_any()
+                .downcast_ref::<StructArray>()
+                .unwrap();
             let (fields, mut children, nulls) = add.clone().into_parts();
             let stats = fields.iter().position(|f| f.name() == "stats").unwrap();
             children[stats] = new_null_array(fields[stats].data_type(), add.len());

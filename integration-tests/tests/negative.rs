@@ -466,7 +466,7 @@ fn a_file_is_not_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "not a table").unwrap();
-    assert_not_a_table(&file, "no _delta_log");
+    assert_not_a_table(&file, "is a file, not a directory");
 }
 
 #[test]

@@ -38,6 +38,9 @@ pub struct LogSegment {
     pub checkpoint: Option<CheckpointPlan<LogFile>>,
     /// Commits after the checkpoint up to `version`, ascending and contiguous.
     pub commits: Vec<Listed<LogFile>>,
+    /// The commit file of `version` itself, when listed (also when the checkpoint is at
+    /// `version` and no commit needs replaying).
+    pub version_commit: Option<Listed<LogFile>>,
     /// The earliest version reconstructable from the files listed. A listing that started at
     /// the `_last_checkpoint` hint sees nothing older, so this is a lower bound only when the
     /// whole log was listed.
@@ -102,10 +105,19 @@ pub async fn list_log(location: &TableLocation, from: Version) -> LogResult<Vec<
         store.list_with_offset(Some(&log_dir), &offset)
     };
     let depth = log_dir.parts().count() + 1;
-    let metas: Vec<object_store::ObjectMeta> = stream
-        .try_collect()
-        .await
-        .map_err(|e| LogError::storage(&log_dir, e))?;
+    let metas: Vec<object_store::ObjectMeta> = match stream.try_collect().await {
+        Ok(metas) => metas,
+        Err(err) => {
+            // A local table path that is a file fails to list with ENOTDIR: say what it is.
+            if let Some(reason) = local_not_a_directory(location) {
+                return Err(LogError::NotATable {
+                    location: location.to_string(),
+                    reason,
+                });
+            }
+            return Err(LogError::storage(&log_dir, err));
+        }
+    };
     let mut files: Vec<Listed<LogFile>> = metas
         .into_iter()
         .filter(|meta| meta.location.parts().count() == depth)
@@ -158,6 +170,7 @@ fn into_segment(plan: tarn_protocol::log_segment::SegmentPlan<LogFile>) -> LogSe
         version: plan.version,
         checkpoint: plan.checkpoint,
         commits: plan.commits,
+        version_commit: plan.version_commit,
         earliest_version: plan.earliest_version,
         latest_version: plan.latest_version,
     }
@@ -194,6 +207,16 @@ pub(crate) fn segment_error(location: &TableLocation, err: SegmentError) -> LogE
     }
 }
 
+/// For a local table whose path (or `_delta_log`) exists but is not a directory, says so.
+fn local_not_a_directory(location: &TableLocation) -> Option<String> {
+    let path = location.url().to_file_path().ok()?;
+    if path.exists() && !path.is_dir() {
+        return Some("the path is a file, not a directory".to_owned());
+    }
+    let log = path.join(tarn_protocol::log_path::LOG_DIR);
+    (log.exists() && !log.is_dir()).then(|| "_delta_log is a file, not a directory".to_owned())
+}
+
 /// Explains an empty listing as precisely as the store allows.
 fn not_a_table_reason(location: &TableLocation) -> String {
     if location.url().scheme() == "file"
@@ -201,6 +224,9 @@ fn not_a_table_reason(location: &TableLocation) -> String {
     {
         if !path.exists() {
             return "the path does not exist".to_owned();
+        }
+        if !path.is_dir() {
+            return "the path is a file, not a directory".to_owned();
         }
         if !path.join(tarn_protocol::log_path::LOG_DIR).is_dir() {
             return "no _delta_log directory".to_owned();

@@ -19,7 +19,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use tarn_protocol::actions::{CommitInfo, DomainMetadata, Metadata, Protocol, Txn};
 use tarn_protocol::features::check_log_readable;
-use tarn_protocol::log_path::Version;
+use tarn_protocol::log_path::{LogFileKind, Version};
 use tarn_protocol::log_segment::{Listed, plan_segment};
 use tarn_protocol::replay::{FileReplay, StateReplay};
 use tarn_protocol::schema::{ColumnMappingMode, StructType};
@@ -30,7 +30,7 @@ use crate::error::{LogError, LogResult};
 use crate::files::{ActiveFiles, BatchKeys};
 use crate::location::TableLocation;
 use crate::segment::{LogFile, LogSegment, list_log, load_segment, segment_error};
-use crate::timestamps::version_at_timestamp;
+use crate::timestamps::{read_commit_info, version_at_timestamp};
 
 /// How many commit files to fetch and parse at once.
 const COMMIT_CONCURRENCY: usize = 32;
@@ -130,12 +130,19 @@ impl Snapshot {
             }
             replay.adds.extend(from_checkpoint.adds);
         }
-        let commit_info = replay.newest_commit_info.take().filter(|_| {
-            segment
-                .commits
-                .last()
-                .is_some_and(|c| c.name.version == segment.version)
-        });
+        let replayed_version_commit = segment
+            .commits
+            .last()
+            .is_some_and(|c| c.name.version == segment.version);
+        let commit_info = if replayed_version_commit {
+            replay.newest_commit_info.take()
+        } else if let Some(commit) = &segment.version_commit {
+            // The checkpoint is at this version: its commit was not replayed, but its
+            // commitInfo (and in-commit timestamp) is still the version's.
+            read_commit_info(&location, commit.name.version, &commit.file).await?
+        } else {
+            None
+        };
         let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
         Self::assemble(location, segment, replay, commit_info, timestamp)
     }
@@ -203,31 +210,26 @@ impl Snapshot {
         if newer.is_empty() {
             return Ok(self.clone());
         }
-        let new_commits = newer
-            .iter()
-            .filter(|f| f.name.kind == tarn_protocol::log_path::LogFileKind::Commit)
-            .count();
-        let has_checkpoint = newer.iter().any(|f| f.name.is_checkpoint());
-        if new_commits > INCREMENTAL_LIMIT && has_checkpoint {
-            return Self::load(Arc::clone(&self.location)).await;
-        }
         // Only the commits matter for an incremental update: make them a segment of their own.
         let commits: Vec<Listed<LogFile>> = newer
-            .into_iter()
-            .filter(|f| f.name.kind == tarn_protocol::log_path::LogFileKind::Commit)
+            .iter()
+            .filter(|f| f.name.kind == LogFileKind::Commit)
+            .cloned()
             .collect();
+        let contiguous = (self.version() + 1..)
+            .zip(&commits)
+            .all(|(expected, commit)| commit.name.version == expected);
+        let has_checkpoint = newer.iter().any(|f| f.name.is_checkpoint());
+        // Many new commits with a newer checkpoint: reading the checkpoint is cheaper. New
+        // commits that do not follow on (log cleanup removed some after a newer checkpoint):
+        // only a fresh load can say whether the table is still readable.
+        if (commits.len() > INCREMENTAL_LIMIT && has_checkpoint) || !contiguous {
+            return Self::load(Arc::clone(&self.location)).await;
+        }
         let Some(latest) = commits.last().map(|c| c.name.version) else {
             return Ok(self.clone());
         };
-        for (expected, commit) in (self.version() + 1..).zip(&commits) {
-            if commit.name.version != expected {
-                return Err(LogError::MissingVersion {
-                    location: self.location.to_string(),
-                    missing: expected,
-                    target: latest,
-                });
-            }
-        }
+        let commits_last = commits.last().cloned();
         let mut replay = replay_commits(&self.location, &commits).await?;
         // The previous snapshot is the base: already reconciled, like a checkpoint.
         if replay.state.observe_protocol(self.protocol.clone()) {
@@ -272,6 +274,7 @@ impl Snapshot {
                 .collect(),
             earliest_version: self.segment.earliest_version,
             latest_version: latest,
+            version_commit: commits_last,
         };
         let commit_info = replay.newest_commit_info.take();
         let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
@@ -402,9 +405,8 @@ fn snapshot_timestamp(segment: &LogSegment, commit_info: Option<&CommitInfo>) ->
         return ts;
     }
     segment
-        .commits
-        .last()
-        .filter(|c| c.name.version == segment.version)
+        .version_commit
+        .as_ref()
         .map(|c| c.file.last_modified)
         .or_else(|| {
             segment

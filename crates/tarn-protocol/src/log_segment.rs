@@ -39,6 +39,10 @@ pub struct SegmentPlan<T> {
     pub checkpoint: Option<CheckpointPlan<T>>,
     /// Commits after the checkpoint (or from version 0) up to `version`, ascending, contiguous.
     pub commits: Vec<Listed<T>>,
+    /// The commit file of `version` itself, if listed. It is the last of `commits` unless the
+    /// checkpoint is at `version`; it carries the version's `commitInfo` (and in-commit
+    /// timestamp), which checkpoints do not keep.
+    pub version_commit: Option<Listed<T>>,
     /// The earliest version the listing can reconstruct.
     pub earliest_version: Version,
     /// The newest version in the listing.
@@ -183,6 +187,7 @@ pub fn plan_segment<T: Clone>(
     Ok(SegmentPlan {
         version,
         checkpoint,
+        version_commit: commits.get(&version).map(|f| (*f).clone()),
         commits: segment_commits,
         earliest_version: earliest,
         latest_version: latest,
@@ -243,9 +248,10 @@ mod tests {
         let plan = plan_segment(&files, Some(2)).unwrap();
         assert!(plan.checkpoint.is_none());
         assert_eq!(versions(&plan), vec![0, 1, 2]);
-        // At the checkpoint, no commit is needed.
+        // At the checkpoint, no commit is needed, but the version's own commit is known.
         let plan = plan_segment(&files, Some(3)).unwrap();
         assert!(plan.commits.is_empty());
+        assert_eq!(plan.version_commit.unwrap().name.version, 3);
     }
 
     #[test]
