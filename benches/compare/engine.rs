@@ -1,0 +1,94 @@
+//! The two engines under comparison and the one call each makes to open a table's latest
+//! snapshot. This module decides what "opened" means for each engine (the cheapest honest way to
+//! know the version and the active-file count); it must never time or report anything itself.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::error::BenchError;
+
+/// A Delta implementation measured by `compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Engine {
+    /// This project.
+    Tarn,
+    /// The deltalake crate (delta-rs), the baseline.
+    Deltalake,
+}
+
+impl Engine {
+    /// Every engine, in report order.
+    pub(crate) const ALL: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+
+    /// The name used on the command line and in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Tarn => "tarn",
+            Engine::Deltalake => "deltalake",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an engine saw when it opened the latest snapshot.
+pub(crate) struct OpenedSnapshot {
+    /// The snapshot's table version.
+    pub(crate) version: u64,
+    /// Active (added, not removed) files in the snapshot.
+    pub(crate) num_files: u64,
+    /// The engine's table and snapshot, kept alive so that freeing them falls outside the timed
+    /// region and their memory is still resident when the child reads its peak RSS.
+    pub(crate) _state: Box<dyn std::any::Any>,
+}
+
+/// Opens the latest snapshot of the table at `dir` and counts its active files.
+pub(crate) async fn open_latest(engine: Engine, dir: &Path) -> Result<OpenedSnapshot, BenchError> {
+    match engine {
+        Engine::Tarn => open_tarn(dir).await,
+        Engine::Deltalake => open_deltalake(dir).await,
+    }
+}
+
+/// `deltalake::open_table` loads the snapshot eagerly: every active file's row lives in the
+/// table state afterwards, so counting is a sum over the loaded batches.
+async fn open_deltalake(dir: &Path) -> Result<OpenedSnapshot, BenchError> {
+    let table = deltalake::open_table(table_url(dir)?).await?;
+    let state = table.snapshot()?;
+    let version = state.version();
+    let num_files = count(state.log_data().num_files());
+    Ok(OpenedSnapshot {
+        version,
+        num_files,
+        _state: Box::new(table),
+    })
+}
+
+async fn open_tarn(dir: &Path) -> Result<OpenedSnapshot, BenchError> {
+    let table = tarn::Table::open(table_url(dir)?.as_str()).await?;
+    let snapshot = table.snapshot().await?;
+    Ok(OpenedSnapshot {
+        version: snapshot.version(),
+        num_files: count(snapshot.num_files()),
+        _state: Box::new((table, snapshot)),
+    })
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// `file://` URL of a local table directory (absolute, with the trailing slash object stores
+/// need to treat it as a prefix).
+pub(crate) fn table_url(dir: &Path) -> Result<Url, BenchError> {
+    let absolute = dir.canonicalize().map_err(crate::error::io_error(dir))?;
+    Url::from_directory_path(&absolute).map_err(|()| BenchError::TableUrl { path: absolute })
+}

@@ -1,0 +1,5 @@
+//! One module per `compare` scenario. Each scenario owns its command-line arguments, the tables
+//! it generates, the child-side operation it times and the variant its DESIGN.md target names;
+//! the parent/child mechanics and the report format live in `child` and `report`.
+
+pub(crate) mod snapshot_load;
