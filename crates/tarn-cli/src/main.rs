@@ -110,10 +110,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let table = open(table).await?;
             let snapshot = commands::select_snapshot(&table, &version).await?;
+            // The same commit time history and --timestamp use (monotonic over the log).
+            let timestamp = table
+                .version_timestamp(snapshot.version())
+                .await?
+                .unwrap_or_else(|| snapshot.timestamp())
+                .timestamp_millis();
             if json {
-                commands::print_json(&commands::describe::describe_json(&snapshot))?;
+                commands::print_json(&commands::describe::describe_json(&snapshot, timestamp))?;
             } else {
-                commands::emit(&commands::describe::describe_text(&snapshot))?;
+                commands::emit(&commands::describe::describe_text(&snapshot, timestamp))?;
             }
         }
         Command::History { table, limit, json } => {

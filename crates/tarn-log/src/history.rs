@@ -31,13 +31,11 @@ pub async fn history(
 ) -> LogResult<Vec<CommitEntry>> {
     let files = list_log(location, 0).await?;
     let timeline = CommitTimeline::new(location, &files).await?;
+    // A table whose commits were all cleaned up after a checkpoint has an empty history; a
+    // directory with neither commits nor checkpoints is not a table.
+    tarn_protocol::log_segment::plan_segment(&files, None)
+        .map_err(|e| crate::segment::segment_error(location, e))?;
     let commits = crate::timestamps::file_time_timestamps(&files);
-    if commits.is_empty() {
-        return Err(LogError::NotATable {
-            location: location.to_string(),
-            reason: "no commit files in _delta_log".to_owned(),
-        });
-    }
     let take = limit.unwrap_or(usize::MAX);
     let timeline = &timeline;
     futures::stream::iter(commits.into_iter().rev().take(take))

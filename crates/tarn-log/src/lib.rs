@@ -26,4 +26,4 @@ pub use files::{ActiveFiles, FileView};
 pub use history::{CommitEntry, history};
 pub use location::TableLocation;
 pub use snapshot::{Snapshot, version_range};
-pub use timestamps::version_at_timestamp;
+pub use timestamps::{version_at_timestamp, version_timestamp};

@@ -194,6 +194,18 @@ impl TableLocation {
         self.log_file(&commit_file_name(version))
     }
 
+    /// An object path as an operator would write it: an absolute local path for `file://`
+    /// tables, a full URI otherwise. Used in error messages.
+    pub fn display_path(&self, path: &Path) -> String {
+        match self.url.scheme() {
+            "file" => format!("/{path}"),
+            scheme => match self.url.host_str() {
+                Some(host) => format!("{scheme}://{host}/{path}"),
+                None => format!("{scheme}:///{path}"),
+            },
+        }
+    }
+
     /// Path of an object relative to the table root, given as decoded `/`-separated segments
     /// (a data file path from the log after percent-decoding).
     ///

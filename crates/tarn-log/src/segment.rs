@@ -115,7 +115,7 @@ pub async fn list_log(location: &TableLocation, from: Version) -> LogResult<Vec<
                     reason,
                 });
             }
-            return Err(LogError::storage(&log_dir, err));
+            return Err(LogError::storage(location.display_path(&log_dir), err));
         }
     };
     let mut files: Vec<Listed<LogFile>> = metas

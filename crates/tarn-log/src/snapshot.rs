@@ -98,7 +98,7 @@ impl Snapshot {
             let path = checkpoint
                 .parts
                 .first()
-                .map(|p| p.file.path.to_string())
+                .map(|p| location.display_path(&p.file.path))
                 .unwrap_or_default();
             if from_checkpoint.protocol.is_none() {
                 return Err(LogError::IncompleteCheckpoint {
@@ -375,7 +375,9 @@ impl Snapshot {
     }
 
     /// When the snapshot's version was committed: its in-commit timestamp if it has one,
-    /// else the modification time of its commit (or checkpoint) file.
+    /// else the modification time of its commit (or checkpoint) file, as the store reports it.
+    /// History and time travel make file times monotonic over the whole log, which needs a
+    /// full listing; [`crate::version_timestamp`] gives that value.
     pub fn timestamp(&self) -> DateTime<Utc> {
         self.timestamp
     }
@@ -429,15 +431,15 @@ async fn read_commit(
         .store()
         .get(&path)
         .await
-        .map_err(|e| LogError::storage(&path, e))?
+        .map_err(|e| LogError::storage(location.display_path(&path), e))?
         .bytes()
         .await
-        .map_err(|e| LogError::storage(&path, e))?;
+        .map_err(|e| LogError::storage(location.display_path(&path), e))?;
     let parsed = tokio::task::spawn_blocking(move || parse_actions(&bytes))
         .await?
         .map_err(|e| LogError::CorruptCommit {
             version,
-            path: path.to_string(),
+            path: location.display_path(&path),
             reason: e.to_string(),
         })?;
     Ok((version, parsed))

@@ -32,13 +32,13 @@ pub(crate) async fn read_commit_info(
         .store()
         .get(&file.path)
         .await
-        .map_err(|e| LogError::storage(&file.path, e))?
+        .map_err(|e| LogError::storage(location.display_path(&file.path), e))?
         .bytes()
         .await
-        .map_err(|e| LogError::storage(&file.path, e))?;
+        .map_err(|e| LogError::storage(location.display_path(&file.path), e))?;
     parse_commit_info(&bytes).map_err(|e| LogError::CorruptCommit {
         version,
-        path: file.path.to_string(),
+        path: location.display_path(&file.path),
         reason: e.to_string(),
     })
 }
@@ -154,6 +154,22 @@ async fn find_ict_start(
         }
     }
     Ok(Some(lo))
+}
+
+/// The timestamp of `version` as time travel and history see it: its in-commit timestamp, or
+/// its commit file's time made monotonic over the whole log. `None` when the log holds no
+/// commit file for the version (a table whose history before a checkpoint was cleaned up).
+/// This lists the whole log; [`crate::Snapshot::timestamp`] is the cheap, unadjusted value.
+pub async fn version_timestamp(
+    location: &TableLocation,
+    version: Version,
+) -> LogResult<Option<DateTime<Utc>>> {
+    let files = list_log(location, 0).await?;
+    let timeline = CommitTimeline::new(location, &files).await?;
+    Ok(timeline
+        .timestamp_of(location, version)
+        .await?
+        .and_then(DateTime::from_timestamp_millis))
 }
 
 /// The newest reconstructable version committed at or before `timestamp`.

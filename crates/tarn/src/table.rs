@@ -68,6 +68,13 @@ impl Table {
         ))
     }
 
+    /// When `version` was committed, as history and time travel see it (in-commit timestamp,
+    /// or the commit file's time made monotonic over the log); `None` if its commit file is
+    /// gone.
+    pub async fn version_timestamp(&self, version: Version) -> Result<Option<DateTime<Utc>>> {
+        Ok(tarn_log::version_timestamp(&self.location, version).await?)
+    }
+
     /// The commits still in the log, newest first, at most `limit` of them.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<CommitEntry>> {
         Ok(tarn_log::history(&self.location, limit).await?)

@@ -7,7 +7,7 @@ use tarn::protocol::schema::{DataType, StructType};
 use crate::output::{format_millis, human_bytes};
 
 /// The `describe --json` document. The keys are a contract with scripts: add, never rename.
-pub(crate) fn describe_json(snapshot: &Snapshot) -> Value {
+pub(crate) fn describe_json(snapshot: &Snapshot, timestamp: i64) -> Value {
     let protocol = snapshot.protocol();
     let metadata = snapshot.metadata();
     let files = snapshot.files();
@@ -15,7 +15,7 @@ pub(crate) fn describe_json(snapshot: &Snapshot) -> Value {
     json!({
         "location": snapshot.location().to_string(),
         "version": snapshot.version(),
-        "timestamp": snapshot.timestamp().timestamp_millis(),
+        "timestamp": timestamp,
         "id": metadata.id,
         "name": metadata.name,
         "description": metadata.description,
@@ -81,7 +81,7 @@ fn schema_lines(schema: &StructType, indent: usize, out: &mut Vec<(String, Strin
 }
 
 /// The human-readable description.
-pub(crate) fn describe_text(snapshot: &Snapshot) -> String {
+pub(crate) fn describe_text(snapshot: &Snapshot, timestamp: i64) -> String {
     let protocol = snapshot.protocol();
     let metadata = snapshot.metadata();
     let files = snapshot.files();
@@ -92,7 +92,7 @@ pub(crate) fn describe_text(snapshot: &Snapshot) -> String {
             format!(
                 "{} (committed {})",
                 snapshot.version(),
-                format_millis(snapshot.timestamp().timestamp_millis())
+                format_millis(timestamp)
             ),
         ),
         ("Id".into(), metadata.id.clone()),

@@ -122,7 +122,7 @@ pub(crate) async fn read_checkpoint(
         {
             return Err(corrupt(
                 version,
-                &file.file.path,
+                &location.display_path(&file.file.path),
                 format!("checkpointMetadata names version {}", meta.version),
             ));
         }
@@ -139,7 +139,7 @@ pub(crate) async fn read_checkpoint(
                 .store()
                 .head(&path)
                 .await
-                .map_err(|e| LogError::storage(&path, e))?
+                .map_err(|e| LogError::storage(location.display_path(&path), e))?
                 .size;
             read_part(
                 location,
@@ -202,26 +202,27 @@ async fn read_json_part(
     path: &Path,
     replay: &FileReplay,
 ) -> LogResult<PartState> {
+    let shown = location.display_path(path);
     let bytes = location
         .store()
         .get(path)
         .await
-        .map_err(|e| LogError::storage(path, e))?
+        .map_err(|e| LogError::storage(location.display_path(path), e))?
         .bytes()
         .await
-        .map_err(|e| LogError::storage(path, e))?;
+        .map_err(|e| LogError::storage(location.display_path(path), e))?;
     let parsed = tokio::task::spawn_blocking(move || parse_actions(&bytes))
         .await?
         .map_err(|e| LogError::CorruptCheckpoint {
             version,
-            path: path.to_string(),
+            path: location.display_path(path),
             reason: e.to_string(),
         })?;
     let keys = BatchKeys::new(&parsed.adds);
     let mask: BooleanArray = (0..parsed.adds.num_rows())
         .map(|row| Some(replay.is_unseen(keys.path(row), keys.dv_id(row).as_deref())))
         .collect();
-    let adds = filter_record_batch(&parsed.adds, &mask).map_err(|e| corrupt(version, path, e))?;
+    let adds = filter_record_batch(&parsed.adds, &mask).map_err(|e| corrupt(version, &shown, e))?;
     Ok(PartState {
         adds: vec![adds],
         protocol: parsed.protocol,
@@ -233,10 +234,10 @@ async fn read_json_part(
     })
 }
 
-fn corrupt(version: Version, path: &Path, reason: impl std::fmt::Display) -> LogError {
+fn corrupt(version: Version, path: &str, reason: impl std::fmt::Display) -> LogError {
     LogError::CorruptCheckpoint {
         version,
-        path: path.to_string(),
+        path: path.to_owned(),
         reason: reason.to_string(),
     }
 }
@@ -288,10 +289,11 @@ async fn read_parquet_part(
     replay: &FileReplay,
     non_file_actions: bool,
 ) -> LogResult<PartState> {
+    let shown = location.display_path(path);
     let reader = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
-        .map_err(|e| corrupt(version, path, e))?;
+        .map_err(|e| corrupt(version, &shown, e))?;
 
     let descriptor = builder.parquet_schema();
     let mut stats_leaf = None;
@@ -329,25 +331,25 @@ async fn read_parquet_part(
         .with_projection(mask)
         .with_batch_size(BATCH_SIZE)
         .build()
-        .map_err(|e| corrupt(version, path, e))?;
+        .map_err(|e| corrupt(version, &shown, e))?;
 
     let mut state = PartState::default();
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| corrupt(version, path, e))?;
+        let batch = batch.map_err(|e| corrupt(version, &shown, e))?;
         if let Some(add) = batch.column_by_name("add") {
             let add = add
                 .as_struct_opt()
-                .ok_or_else(|| corrupt(version, path, "`add` column is not a struct"))?;
+                .ok_or_else(|| corrupt(version, &shown, "`add` column is not a struct"))?;
             let stats = if use_stats_parsed {
                 add.column_by_name("stats_parsed")
                     .map(stats_parsed_to_json)
                     .transpose()
-                    .map_err(|e| corrupt(version, path, e))?
+                    .map_err(|e| corrupt(version, &shown, e))?
             } else {
                 None
             };
             let files =
-                normalize_add_struct(add, stats).map_err(|e| corrupt(version, path, e.0))?;
+                normalize_add_struct(add, stats).map_err(|e| corrupt(version, &shown, e.0))?;
             let keys = BatchKeys::new(&files);
             // A row holds an add when the `add` struct itself is valid: writers declare
             // `add.path` non-nullable, so its child array has no nulls of its own and rows of
@@ -363,7 +365,7 @@ async fn read_parquet_part(
                 .collect();
             if mask.true_count() > 0 {
                 let kept =
-                    filter_record_batch(&files, &mask).map_err(|e| corrupt(version, path, e))?;
+                    filter_record_batch(&files, &mask).map_err(|e| corrupt(version, &shown, e))?;
                 state.adds.push(kept);
             }
         }
@@ -372,30 +374,30 @@ async fn read_parquet_part(
         }
         let column = |name: &str| batch.column_by_name(name);
         if let Some(protocol) = column("protocol")
-            && let Some(last) = struct_rows::<Protocol>(protocol, version, path)?.pop()
+            && let Some(last) = struct_rows::<Protocol>(protocol, version, &shown)?.pop()
         {
             state.protocol = Some(last);
         }
         if let Some(metadata) = column("metaData")
-            && let Some(last) = struct_rows::<Metadata>(metadata, version, path)?.pop()
+            && let Some(last) = struct_rows::<Metadata>(metadata, version, &shown)?.pop()
         {
             state.metadata = Some(last);
         }
         if let Some(txn) = column("txn") {
-            state.txns.extend(struct_rows::<Txn>(txn, version, path)?);
+            state.txns.extend(struct_rows::<Txn>(txn, version, &shown)?);
         }
         if let Some(domain) = column("domainMetadata") {
             state
                 .domain_metadata
-                .extend(struct_rows::<DomainMetadata>(domain, version, path)?);
+                .extend(struct_rows::<DomainMetadata>(domain, version, &shown)?);
         }
         if let Some(sidecar) = column("sidecar") {
             state
                 .sidecars
-                .extend(struct_rows::<Sidecar>(sidecar, version, path)?);
+                .extend(struct_rows::<Sidecar>(sidecar, version, &shown)?);
         }
         if let Some(meta) = column("checkpointMetadata")
-            && let Some(last) = struct_rows::<CheckpointMetadata>(meta, version, path)?.pop()
+            && let Some(last) = struct_rows::<CheckpointMetadata>(meta, version, &shown)?.pop()
         {
             state.checkpoint_metadata = Some(last);
         }
@@ -409,14 +411,14 @@ async fn read_parquet_part(
 fn struct_rows<T: DeserializeOwned>(
     column: &ArrayRef,
     version: Version,
-    path: &Path,
+    shown: &str,
 ) -> LogResult<Vec<T>> {
     let Some(present) = non_null_rows(column) else {
         return Ok(Vec::new());
     };
-    let json = struct_to_json_lines(&present).map_err(|e| corrupt(version, path, e))?;
+    let json = struct_to_json_lines(&present).map_err(|e| corrupt(version, &shown, e))?;
     json.lines()
-        .map(|line| serde_json::from_str(line).map_err(|e| corrupt(version, path, e)))
+        .map(|line| serde_json::from_str(line).map_err(|e| corrupt(version, &shown, e)))
         .collect()
 }
 
