@@ -17,7 +17,7 @@ use tarn_protocol::actions::{
     CheckpointMetadata, CommitInfo, DomainMetadata, Metadata, Protocol, Sidecar, Txn, dv_unique_id,
 };
 
-use crate::files::{AddFields, DvFields, FileBatchBuilder};
+use crate::files::{AddFields, DvFields, FileBatchBuilder, num_records_in_literal};
 
 /// A file action of a parsed file, in line order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,8 +149,9 @@ struct AddRef<'a> {
     partition_values: Option<KvList<'a>>,
     size: i64,
     modification_time: i64,
+    /// Kept as the raw JSON string literal: unescaped only when statistics are kept.
     #[serde(borrow, default)]
-    stats: Option<Cow<'a, str>>,
+    stats: Option<&'a RawValue>,
     #[serde(borrow, default)]
     tags: Option<KvList<'a>>,
     #[serde(borrow, default)]
@@ -209,8 +210,9 @@ fn dv_fields<'a>(dv: &'a DvRef<'a>) -> DvFields<'a> {
     }
 }
 
-/// Parses a newline-delimited JSON log file.
-pub(crate) fn parse_actions(bytes: &[u8]) -> Result<ParsedActions, LineError> {
+/// Parses a newline-delimited JSON log file. Per-column statistics are kept only when
+/// `keep_stats` is set; the record count always is.
+pub(crate) fn parse_actions(bytes: &[u8], keep_stats: bool) -> Result<ParsedActions, LineError> {
     let text = std::str::from_utf8(bytes).map_err(|e| LineError {
         line: bytes[..e.valid_up_to()]
             .iter()
@@ -243,12 +245,22 @@ pub(crate) fn parse_actions(bytes: &[u8]) -> Result<ParsedActions, LineError> {
             serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
         if let Some(add) = parsed_line.add {
             let no_pairs = KvPairs::new();
+            let raw_stats = add.stats.map(RawValue::get).filter(|raw| *raw != "null");
+            let num_records = raw_stats.and_then(num_records_in_literal);
+            let stats: Option<String> = match raw_stats {
+                Some(raw) if keep_stats => Some(
+                    serde_json::from_str(raw)
+                        .map_err(|e| err(format!("invalid add.stats: {e}")))?,
+                ),
+                _ => None,
+            };
             let fields = AddFields {
                 path: &add.path,
                 partition_values: add.partition_values.as_ref().map_or(&no_pairs, |kv| &kv.0),
                 size: add.size,
                 modification_time: add.modification_time,
-                stats: add.stats.as_deref(),
+                stats: stats.as_deref(),
+                num_records,
                 tags: add.tags.as_ref().map(|kv| kv.0.as_slice()),
                 deletion_vector: add.deletion_vector.as_ref().map(dv_fields),
                 base_row_id: add.base_row_id,
@@ -351,7 +363,7 @@ mod tests {
 
     #[test]
     fn parses_adds_into_columns_and_keeps_line_order() {
-        let parsed = parse_actions(COMMIT.as_bytes()).unwrap();
+        let parsed = parse_actions(COMMIT.as_bytes(), true).unwrap();
         assert_eq!(parsed.adds.num_rows(), 2);
         assert_eq!(
             parsed.file_actions,
@@ -386,16 +398,34 @@ mod tests {
     }
 
     #[test]
+    fn statistics_are_dropped_unless_kept_but_the_record_count_stays() {
+        let parsed = parse_actions(COMMIT.as_bytes(), false).unwrap();
+        let files = ActiveFiles::from_batches([parsed.adds]);
+        let first = files.iter().next().unwrap();
+        assert_eq!(first.stats(), None);
+        assert_eq!(first.num_records(), Some(3));
+        let kept = parse_actions(COMMIT.as_bytes(), true).unwrap();
+        let files = ActiveFiles::from_batches([kept.adds]);
+        assert_eq!(
+            files.iter().next().unwrap().stats(),
+            Some(r#"{"numRecords":3}"#)
+        );
+    }
+
+    #[test]
     fn truncated_line_reports_its_number() {
         let text = format!("{}\n{{\"add\":{{\"path\":\"x\"", r#"{"commitInfo":{}}"#);
-        let err = parse_actions(text.as_bytes()).unwrap_err();
+        let err = parse_actions(text.as_bytes(), true).unwrap_err();
         assert_eq!(err.line, 2);
     }
 
     #[test]
     fn add_missing_size_is_an_error() {
-        let err = parse_actions(br#"{"add":{"path":"x","modificationTime":1,"dataChange":true}}"#)
-            .unwrap_err();
+        let err = parse_actions(
+            br#"{"add":{"path":"x","modificationTime":1,"dataChange":true}}"#,
+            true,
+        )
+        .unwrap_err();
         assert!(err.reason.contains("size"), "{}", err.reason);
     }
 

@@ -25,5 +25,5 @@ pub use error::{LogError, LogResult};
 pub use files::{ActiveFiles, FileView};
 pub use history::{CommitEntry, history};
 pub use location::TableLocation;
-pub use snapshot::{Snapshot, version_range};
+pub use snapshot::{Snapshot, SnapshotOptions, version_range};
 pub use timestamps::{version_at_timestamp, version_timestamp};

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{BooleanArray, RecordBatch};
+use arrow_array::BooleanArray;
 use arrow_select::filter::filter_record_batch;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -33,16 +33,34 @@ use crate::segment::{LogFile, LogSegment, list_log, load_segment, segment_error}
 use crate::timestamps::{read_commit_info, version_at_timestamp};
 
 /// How many commit files to fetch and parse at once.
-const COMMIT_CONCURRENCY: usize = 32;
+const COMMIT_CONCURRENCY: usize = 4;
 
 /// Past this many new commits, [`Snapshot::update`] reloads from a newer checkpoint instead of
 /// replaying the commits on top of the old state.
 const INCREMENTAL_LIMIT: usize = 100;
 
+/// What a snapshot keeps in memory beyond the essentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotOptions {
+    /// Keep every file's per-column statistics (`stats` JSON: min/max/null counts). They are
+    /// most of a snapshot's memory and only predicates use them, so they are off by default;
+    /// the record count is always kept. See [`Snapshot::with_statistics`].
+    pub statistics: bool,
+}
+
+impl SnapshotOptions {
+    /// Options that keep per-column statistics.
+    pub fn with_statistics() -> Self {
+        Self { statistics: true }
+    }
+}
+
 /// The state of a table at one version.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     location: Arc<TableLocation>,
+    options: SnapshotOptions,
     segment: LogSegment,
     protocol: Protocol,
     metadata: Metadata,
@@ -59,7 +77,7 @@ pub struct Snapshot {
 struct CommitReplay {
     files: FileReplay,
     state: StateReplay,
-    adds: Vec<RecordBatch>,
+    adds: ActiveFiles,
     /// The `commitInfo` of the newest commit replayed.
     newest_commit_info: Option<CommitInfo>,
 }
@@ -67,14 +85,40 @@ struct CommitReplay {
 impl Snapshot {
     /// Loads the latest version of the table.
     pub async fn load(location: Arc<TableLocation>) -> LogResult<Self> {
-        let segment = load_segment(&location, None).await?;
-        Self::from_segment(location, segment).await
+        Self::load_with(location, None, SnapshotOptions::default()).await
     }
 
     /// Loads a given version of the table.
     pub async fn load_version(location: Arc<TableLocation>, version: Version) -> LogResult<Self> {
-        let segment = load_segment(&location, Some(version)).await?;
-        Self::from_segment(location, segment).await
+        Self::load_with(location, Some(version), SnapshotOptions::default()).await
+    }
+
+    /// Loads a version of the table (the latest when `None`) with the given options.
+    pub async fn load_with(
+        location: Arc<TableLocation>,
+        version: Option<Version>,
+        options: SnapshotOptions,
+    ) -> LogResult<Self> {
+        let segment = load_segment(&location, version).await?;
+        Self::from_segment(location, segment, options).await
+    }
+
+    /// This snapshot with per-column statistics loaded (a clone if they already are). The
+    /// log segment is read again, with the statistics columns this time.
+    pub async fn with_statistics(&self) -> LogResult<Self> {
+        if self.options.statistics {
+            return Ok(self.clone());
+        }
+        let options = SnapshotOptions {
+            statistics: true,
+            ..self.options
+        };
+        Self::from_segment(Arc::clone(&self.location), self.segment.clone(), options).await
+    }
+
+    /// Whether the files' per-column statistics are loaded.
+    pub fn has_statistics(&self) -> bool {
+        self.options.statistics
     }
 
     /// Loads the newest version committed at or before `timestamp` (in-commit timestamps where
@@ -91,10 +135,12 @@ impl Snapshot {
     pub async fn from_segment(
         location: Arc<TableLocation>,
         segment: LogSegment,
+        options: SnapshotOptions,
     ) -> LogResult<Self> {
-        let mut replay = replay_commits(&location, &segment.commits).await?;
+        let mut replay = replay_commits(&location, &segment.commits, options.statistics).await?;
         if let Some(checkpoint) = &segment.checkpoint {
-            let from_checkpoint = read_checkpoint(&location, checkpoint, &replay.files).await?;
+            let from_checkpoint =
+                read_checkpoint(&location, checkpoint, &replay.files, options.statistics).await?;
             let path = checkpoint
                 .parts
                 .first()
@@ -128,7 +174,7 @@ impl Snapshot {
             for domain in from_checkpoint.domain_metadata {
                 replay.state.observe_domain_metadata(domain);
             }
-            replay.adds.extend(from_checkpoint.adds);
+            replay.adds.append(from_checkpoint.adds);
         }
         let replayed_version_commit = segment
             .commits
@@ -144,11 +190,12 @@ impl Snapshot {
             None
         };
         let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
-        Self::assemble(location, segment, replay, commit_info, timestamp)
+        Self::assemble(location, options, segment, replay, commit_info, timestamp)
     }
 
     fn assemble(
         location: Arc<TableLocation>,
+        options: SnapshotOptions,
         segment: LogSegment,
         replay: CommitReplay,
         commit_info: Option<CommitInfo>,
@@ -187,7 +234,8 @@ impl Snapshot {
             }
         }
         Ok(Self {
-            files: ActiveFiles::from_batches(replay.adds),
+            files: replay.adds,
+            options,
             location,
             segment,
             protocol,
@@ -224,13 +272,13 @@ impl Snapshot {
         // commits that do not follow on (log cleanup removed some after a newer checkpoint):
         // only a fresh load can say whether the table is still readable.
         if (commits.len() > INCREMENTAL_LIMIT && has_checkpoint) || !contiguous {
-            return Self::load(Arc::clone(&self.location)).await;
+            return Self::load_with(Arc::clone(&self.location), None, self.options).await;
         }
         let Some(latest) = commits.last().map(|c| c.name.version) else {
             return Ok(self.clone());
         };
         let commits_last = commits.last().cloned();
-        let mut replay = replay_commits(&self.location, &commits).await?;
+        let mut replay = replay_commits(&self.location, &commits, self.options.statistics).await?;
         // The previous snapshot is the base: already reconciled, like a checkpoint.
         if replay.state.observe_protocol(self.protocol.clone()) {
             check_protocol(&self.location, latest, replay.state.protocol())?;
@@ -243,7 +291,7 @@ impl Snapshot {
             replay.state.observe_domain_metadata(domain.clone());
         }
         for batch in self.files.batches() {
-            let keys = BatchKeys::new(batch);
+            let keys = BatchKeys::new(&batch);
             let mask: BooleanArray = (0..batch.num_rows())
                 .map(|row| {
                     Some(
@@ -254,9 +302,9 @@ impl Snapshot {
                 })
                 .collect();
             let kept = if mask.true_count() == batch.num_rows() {
-                batch.clone()
+                batch
             } else {
-                filter_record_batch(batch, &mask).map_err(|e| LogError::Task {
+                filter_record_batch(&batch, &mask).map_err(|e| LogError::Task {
                     reason: format!("filtering previous snapshot: {e}"),
                 })?
             };
@@ -280,6 +328,7 @@ impl Snapshot {
         let timestamp = snapshot_timestamp(&segment, commit_info.as_ref());
         Self::assemble(
             Arc::clone(&self.location),
+            self.options,
             segment,
             replay,
             commit_info,
@@ -424,6 +473,7 @@ fn snapshot_timestamp(segment: &LogSegment, commit_info: Option<&CommitInfo>) ->
 async fn read_commit(
     location: &TableLocation,
     commit: &Listed<LogFile>,
+    keep_stats: bool,
 ) -> LogResult<(Version, ParsedActions)> {
     let version = commit.name.version;
     let path = commit.file.path.clone();
@@ -435,7 +485,7 @@ async fn read_commit(
         .bytes()
         .await
         .map_err(|e| LogError::storage(location.display_path(&path), e))?;
-    let parsed = tokio::task::spawn_blocking(move || parse_actions(&bytes))
+    let parsed = tokio::task::spawn_blocking(move || parse_actions(&bytes, keep_stats))
         .await?
         .map_err(|e| LogError::CorruptCommit {
             version,
@@ -449,16 +499,17 @@ async fn read_commit(
 async fn replay_commits(
     location: &TableLocation,
     commits: &[Listed<LogFile>],
+    keep_stats: bool,
 ) -> LogResult<CommitReplay> {
     let mut replay = CommitReplay {
         files: FileReplay::new(),
         state: StateReplay::new(),
-        adds: Vec::new(),
+        adds: ActiveFiles::default(),
         newest_commit_info: None,
     };
     let newest = commits.last().map(|c| c.name.version);
     let mut stream = futures::stream::iter(commits.iter().rev())
-        .map(|commit| read_commit(location, commit))
+        .map(|commit| read_commit(location, commit, keep_stats))
         .buffered(COMMIT_CONCURRENCY);
     while let Some((version, parsed)) = stream.try_next().await? {
         if Some(version) == newest {

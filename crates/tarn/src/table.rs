@@ -98,6 +98,13 @@ impl Snapshot {
         Ok(Snapshot(self.0.update().await?))
     }
 
+    /// This snapshot with every file's per-column statistics loaded (min/max/null counts).
+    /// Snapshots keep only record counts by default; statistics are read again from the log
+    /// when something (a predicate) needs them.
+    pub async fn with_statistics(&self) -> Result<Snapshot> {
+        Ok(Snapshot(self.0.with_statistics().await?))
+    }
+
     /// The log-level snapshot.
     pub fn log_snapshot(&self) -> &tarn_log::Snapshot {
         &self.0

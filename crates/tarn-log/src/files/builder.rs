@@ -21,6 +21,7 @@ pub(crate) struct AddFields<'a> {
     pub(crate) size: i64,
     pub(crate) modification_time: i64,
     pub(crate) stats: Option<&'a str>,
+    pub(crate) num_records: Option<i64>,
     pub(crate) tags: Option<&'a KvPairs<'a>>,
     pub(crate) deletion_vector: Option<DvFields<'a>>,
     pub(crate) base_row_id: Option<i64>,
@@ -68,6 +69,7 @@ pub(crate) struct FileBatchBuilder {
     base_row_id: Int64Builder,
     default_row_commit_version: Int64Builder,
     clustering_provider: StringBuilder,
+    num_records: Int64Builder,
     len: usize,
 }
 
@@ -89,6 +91,7 @@ impl FileBatchBuilder {
             base_row_id: Int64Builder::new(),
             default_row_commit_version: Int64Builder::new(),
             clustering_provider: StringBuilder::new(),
+            num_records: Int64Builder::new(),
             len: 0,
         }
     }
@@ -142,6 +145,7 @@ impl FileBatchBuilder {
             .append_option(add.default_row_commit_version);
         self.clustering_provider
             .append_option(add.clustering_provider);
+        self.num_records.append_option(add.num_records);
         self.len += 1;
         Ok(())
     }
@@ -172,6 +176,7 @@ impl FileBatchBuilder {
                 Arc::new(self.base_row_id.finish()),
                 Arc::new(self.default_row_commit_version.finish()),
                 Arc::new(self.clustering_provider.finish()),
+                Arc::new(self.num_records.finish()),
             ],
         )
     }

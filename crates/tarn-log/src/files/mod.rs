@@ -8,46 +8,82 @@
 
 mod builder;
 mod schema;
+mod stats;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
-use arrow_array::{Array, Int32Array, Int64Array, MapArray, RecordBatch, StringArray, StructArray};
-use serde::Deserialize;
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, Int32Array, Int64Array, MapArray, RecordBatch, RecordBatchOptions,
+    StringArray, StructArray, new_null_array,
+};
 use tarn_protocol::actions::{Add, DeletionVectorDescriptor, PartitionValues, dv_unique_id};
 
 pub(crate) use builder::{AddFields, DvFields, FileBatchBuilder};
 use schema::col;
 pub use schema::file_schema;
 pub(crate) use schema::normalize_add_struct;
+pub(crate) use stats::{num_records_in_json, num_records_in_literal};
 
-/// Typed views of one canonical file batch's columns, downcast once.
+/// A column that may be absent: a column that is null in every row of a batch is not stored
+/// (deletion vectors, row tracking, clustering and tags are absent from most tables, and even an
+/// all-null Arrow array costs its full value buffers).
+fn present<T: Array + Clone>(array: &T) -> Option<T> {
+    (array.null_count() < array.len()).then(|| array.clone())
+}
+
+/// The deletion vector columns of a batch.
+#[derive(Debug, Clone)]
+struct DvColumns {
+    array: StructArray,
+    storage_type: StringArray,
+    path: StringArray,
+    offset: Int32Array,
+    size: Int32Array,
+    cardinality: Int64Array,
+}
+
+impl DvColumns {
+    fn is_valid(&self, row: usize) -> bool {
+        self.array.is_valid(row)
+    }
+
+    fn unique_id(&self, row: usize) -> String {
+        dv_unique_id(
+            self.storage_type.value(row),
+            self.path.value(row),
+            self.offset.is_valid(row).then(|| self.offset.value(row)),
+        )
+    }
+}
+
+/// The columns of one batch of files, downcast once; optional columns that are null in every
+/// row are dropped (see [`present`]).
 #[derive(Debug, Clone)]
 struct FileColumns {
-    batch: RecordBatch,
+    len: usize,
     path: StringArray,
     partition_values: MapArray,
     size: Int64Array,
     modification_time: Int64Array,
-    stats: StringArray,
-    tags: MapArray,
-    dv: StructArray,
-    dv_storage_type: StringArray,
-    dv_path: StringArray,
-    dv_offset: Int32Array,
-    dv_size: Int32Array,
-    dv_cardinality: Int64Array,
-    base_row_id: Int64Array,
-    default_row_commit_version: Int64Array,
-    clustering_provider: StringArray,
+    num_records: Int64Array,
+    stats: Option<StringArray>,
+    tags: Option<MapArray>,
+    dv: Option<DvColumns>,
+    base_row_id: Option<Int64Array>,
+    default_row_commit_version: Option<Int64Array>,
+    clustering_provider: Option<StringArray>,
 }
 
 impl FileColumns {
-    /// Downcasts the columns of a batch in the canonical schema. The schema is checked by
-    /// construction (every batch is built by [`FileBatchBuilder`] or
-    /// [`normalize_add_struct`]), so this cannot fail on batches from this module.
+    /// Takes apart a batch in the canonical schema. The schema is guaranteed by construction
+    /// (every batch is built by [`FileBatchBuilder`] or [`normalize_add_struct`]), so the
+    /// downcasts cannot fail on batches from this module.
     fn new(batch: RecordBatch) -> Self {
-        let dv = batch.column(col::DELETION_VECTOR).as_struct().clone();
-        Self {
+        let dv = batch.column(col::DELETION_VECTOR).as_struct();
+        let mut columns = Self {
+            len: batch.num_rows(),
             path: batch.column(col::PATH).as_string::<i32>().clone(),
             partition_values: batch.column(col::PARTITION_VALUES).as_map().clone(),
             size: batch.column(col::SIZE).as_primitive::<Int64Type>().clone(),
@@ -55,28 +91,136 @@ impl FileColumns {
                 .column(col::MODIFICATION_TIME)
                 .as_primitive::<Int64Type>()
                 .clone(),
-            stats: batch.column(col::STATS).as_string::<i32>().clone(),
-            tags: batch.column(col::TAGS).as_map().clone(),
-            dv_storage_type: dv.column(0).as_string::<i32>().clone(),
-            dv_path: dv.column(1).as_string::<i32>().clone(),
-            dv_offset: dv.column(2).as_primitive::<Int32Type>().clone(),
-            dv_size: dv.column(3).as_primitive::<Int32Type>().clone(),
-            dv_cardinality: dv.column(4).as_primitive::<Int64Type>().clone(),
-            dv,
-            base_row_id: batch
-                .column(col::BASE_ROW_ID)
+            num_records: batch
+                .column(col::NUM_RECORDS)
                 .as_primitive::<Int64Type>()
                 .clone(),
-            default_row_commit_version: batch
-                .column(col::DEFAULT_ROW_COMMIT_VERSION)
-                .as_primitive::<Int64Type>()
-                .clone(),
-            clustering_provider: batch
-                .column(col::CLUSTERING_PROVIDER)
-                .as_string::<i32>()
-                .clone(),
-            batch,
+            stats: present(batch.column(col::STATS).as_string::<i32>()),
+            tags: present(batch.column(col::TAGS).as_map()),
+            dv: present(dv).map(|array| DvColumns {
+                storage_type: array.column(0).as_string::<i32>().clone(),
+                path: array.column(1).as_string::<i32>().clone(),
+                offset: array.column(2).as_primitive::<Int32Type>().clone(),
+                size: array.column(3).as_primitive::<Int32Type>().clone(),
+                cardinality: array.column(4).as_primitive::<Int64Type>().clone(),
+                array,
+            }),
+            base_row_id: present(batch.column(col::BASE_ROW_ID).as_primitive::<Int64Type>()),
+            default_row_commit_version: present(
+                batch
+                    .column(col::DEFAULT_ROW_COMMIT_VERSION)
+                    .as_primitive::<Int64Type>(),
+            ),
+            clustering_provider: present(batch.column(col::CLUSTERING_PROVIDER).as_string::<i32>()),
+        };
+        // The batch's own references must go before shrinking: only uniquely held buffers
+        // can be reallocated.
+        drop(batch);
+        columns.shrink_to_fit();
+        columns
+    }
+
+    /// Releases spare capacity: builders grow their buffers by doubling, and a snapshot lives
+    /// long enough for the slack to matter. Buffers shared with other arrays are left alone.
+    fn shrink_to_fit(&mut self) {
+        self.path.shrink_to_fit();
+        self.partition_values.shrink_to_fit();
+        self.size.shrink_to_fit();
+        self.modification_time.shrink_to_fit();
+        self.num_records.shrink_to_fit();
+        if let Some(a) = &mut self.stats {
+            a.shrink_to_fit();
         }
+        if let Some(a) = &mut self.tags {
+            a.shrink_to_fit();
+        }
+        if let Some(a) = &mut self.base_row_id {
+            a.shrink_to_fit();
+        }
+        if let Some(a) = &mut self.default_row_commit_version {
+            a.shrink_to_fit();
+        }
+        if let Some(a) = &mut self.clustering_provider {
+            a.shrink_to_fit();
+        }
+    }
+
+    /// The batch in the canonical schema, with null arrays for the columns not stored.
+    fn to_batch(&self) -> RecordBatch {
+        let schema = file_schema();
+        let or_nulls = |array: Option<ArrayRef>, column: usize| {
+            array.unwrap_or_else(|| new_null_array(schema.field(column).data_type(), self.len))
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.path.clone()),
+            Arc::new(self.partition_values.clone()),
+            Arc::new(self.size.clone()),
+            Arc::new(self.modification_time.clone()),
+            or_nulls(
+                self.stats.clone().map(|a| Arc::new(a) as ArrayRef),
+                col::STATS,
+            ),
+            or_nulls(
+                self.tags.clone().map(|a| Arc::new(a) as ArrayRef),
+                col::TAGS,
+            ),
+            or_nulls(
+                self.dv
+                    .as_ref()
+                    .map(|dv| Arc::new(dv.array.clone()) as ArrayRef),
+                col::DELETION_VECTOR,
+            ),
+            or_nulls(
+                self.base_row_id.clone().map(|a| Arc::new(a) as ArrayRef),
+                col::BASE_ROW_ID,
+            ),
+            or_nulls(
+                self.default_row_commit_version
+                    .clone()
+                    .map(|a| Arc::new(a) as ArrayRef),
+                col::DEFAULT_ROW_COMMIT_VERSION,
+            ),
+            or_nulls(
+                self.clustering_provider
+                    .clone()
+                    .map(|a| Arc::new(a) as ArrayRef),
+                col::CLUSTERING_PROVIDER,
+            ),
+            Arc::new(self.num_records.clone()),
+        ];
+        RecordBatch::try_new_with_options(
+            schema,
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(self.len)),
+        )
+        .unwrap_or_else(|_| RecordBatch::new_empty(file_schema()))
+    }
+
+    /// Memory held by the stored columns, in bytes.
+    fn memory_size(&self) -> usize {
+        let optional = |a: Option<&dyn Array>| a.map_or(0, |a| a.get_array_memory_size());
+        self.path.get_array_memory_size()
+            + self.partition_values.get_array_memory_size()
+            + self.size.get_array_memory_size()
+            + self.modification_time.get_array_memory_size()
+            + self.num_records.get_array_memory_size()
+            + optional(self.stats.as_ref().map(|a| a as &dyn Array))
+            + optional(self.tags.as_ref().map(|a| a as &dyn Array))
+            + optional(self.dv.as_ref().map(|d| &d.array as &dyn Array))
+            + optional(self.base_row_id.as_ref().map(|a| a as &dyn Array))
+            + optional(
+                self.default_row_commit_version
+                    .as_ref()
+                    .map(|a| a as &dyn Array),
+            )
+            + optional(self.clustering_provider.as_ref().map(|a| a as &dyn Array))
+    }
+
+    fn optional_value<T: arrow_array::ArrowPrimitiveType>(
+        array: Option<&arrow_array::PrimitiveArray<T>>,
+        row: usize,
+    ) -> Option<T::Native> {
+        array.filter(|a| a.is_valid(row)).map(|a| a.value(row))
     }
 }
 
@@ -89,14 +233,28 @@ pub struct ActiveFiles {
 
 impl ActiveFiles {
     /// Collects canonical file batches (empty batches are dropped).
+    #[cfg(test)]
     pub(crate) fn from_batches(batches: impl IntoIterator<Item = RecordBatch>) -> Self {
-        let batches: Vec<FileColumns> = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(FileColumns::new)
-            .collect();
-        let len = batches.iter().map(|b| b.batch.num_rows()).sum();
-        Self { batches, len }
+        let mut files = Self::default();
+        for batch in batches {
+            files.push(batch);
+        }
+        files
+    }
+
+    /// Adds a canonical file batch, storing it compactly right away so that replay never
+    /// holds more than one uncompacted batch.
+    pub(crate) fn push(&mut self, batch: RecordBatch) {
+        if batch.num_rows() > 0 {
+            self.len += batch.num_rows();
+            self.batches.push(FileColumns::new(batch));
+        }
+    }
+
+    /// Moves every file of `other` into `self`.
+    pub(crate) fn append(&mut self, other: ActiveFiles) {
+        self.len += other.len;
+        self.batches.extend(other.batches);
     }
 
     /// Number of active files.
@@ -109,16 +267,22 @@ impl ActiveFiles {
         self.len == 0
     }
 
-    /// The files as Arrow batches in the schema of [`file_schema`].
-    pub fn batches(&self) -> impl Iterator<Item = &RecordBatch> {
-        self.batches.iter().map(|b| &b.batch)
+    /// The files as Arrow batches in the schema of [`file_schema`] (assembled on each call:
+    /// columns that are null throughout a batch are not stored and come back as null arrays).
+    pub fn batches(&self) -> impl Iterator<Item = RecordBatch> + '_ {
+        self.batches.iter().map(FileColumns::to_batch)
     }
 
     /// Iterates over the files.
     pub fn iter(&self) -> impl Iterator<Item = FileView<'_>> {
-        self.batches.iter().flat_map(|columns| {
-            (0..columns.batch.num_rows()).map(move |row| FileView { columns, row })
-        })
+        self.batches
+            .iter()
+            .flat_map(|columns| (0..columns.len).map(move |row| FileView { columns, row }))
+    }
+
+    /// Memory held by the file columns, in bytes.
+    pub fn memory_size(&self) -> usize {
+        self.batches.iter().map(FileColumns::memory_size).sum()
     }
 
     /// Total size of the files in bytes.
@@ -177,9 +341,10 @@ impl<'a> FileView<'a> {
         self.columns.modification_time.value(self.row)
     }
 
-    /// The raw `stats` JSON, if the writer recorded statistics.
+    /// The raw `stats` JSON, if the writer recorded statistics and the snapshot keeps them
+    /// (see [`crate::Snapshot::with_statistics`]).
     pub fn stats(&self) -> Option<&'a str> {
-        let stats = &self.columns.stats;
+        let stats = self.columns.stats.as_ref()?;
         stats.is_valid(self.row).then(|| stats.value(self.row))
     }
 
@@ -198,60 +363,50 @@ impl<'a> FileView<'a> {
 
     /// The file's tags, if any.
     pub fn tags(&self) -> Option<impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a> {
-        let tags = &self.columns.tags;
+        let tags = self.columns.tags.as_ref()?;
         tags.is_valid(self.row).then(|| map_entries(tags, self.row))
+    }
+
+    /// The deletion vector columns, if this file has a deletion vector.
+    fn dv(&self) -> Option<&'a DvColumns> {
+        self.columns.dv.as_ref().filter(|dv| dv.is_valid(self.row))
     }
 
     /// Whether the file has a deletion vector.
     pub fn has_deletion_vector(&self) -> bool {
-        self.columns.dv.is_valid(self.row)
+        self.dv().is_some()
     }
 
     /// The deletion vector descriptor, if the file has one.
     pub fn deletion_vector(&self) -> Option<DeletionVectorDescriptor> {
-        let c = self.columns;
         let row = self.row;
-        self.has_deletion_vector()
-            .then(|| DeletionVectorDescriptor {
-                storage_type: c.dv_storage_type.value(row).to_owned(),
-                path_or_inline_dv: c.dv_path.value(row).to_owned(),
-                offset: c.dv_offset.is_valid(row).then(|| c.dv_offset.value(row)),
-                size_in_bytes: c.dv_size.value(row),
-                cardinality: c.dv_cardinality.value(row),
-            })
+        self.dv().map(|dv| DeletionVectorDescriptor {
+            storage_type: dv.storage_type.value(row).to_owned(),
+            path_or_inline_dv: dv.path.value(row).to_owned(),
+            offset: dv.offset.is_valid(row).then(|| dv.offset.value(row)),
+            size_in_bytes: dv.size.value(row),
+            cardinality: dv.cardinality.value(row),
+        })
     }
 
     /// Number of rows the deletion vector removes, if the file has one.
     pub fn deletion_vector_cardinality(&self) -> Option<i64> {
-        let c = self.columns;
-        (self.has_deletion_vector() && c.dv_cardinality.is_valid(self.row))
-            .then(|| c.dv_cardinality.value(self.row))
+        let row = self.row;
+        self.dv()
+            .filter(|dv| dv.cardinality.is_valid(row))
+            .map(|dv| dv.cardinality.value(row))
     }
 
     /// The deletion vector's `uniqueId`, if the file has one.
     pub fn deletion_vector_id(&self) -> Option<String> {
-        let c = self.columns;
-        let row = self.row;
-        self.has_deletion_vector().then(|| {
-            dv_unique_id(
-                c.dv_storage_type.value(row),
-                c.dv_path.value(row),
-                c.dv_offset.is_valid(row).then(|| c.dv_offset.value(row)),
-            )
-        })
+        self.dv().map(|dv| dv.unique_id(self.row))
     }
 
-    /// The `numRecords` statistic (rows in the Parquet file, before deletion vectors), parsed
-    /// from the stats JSON without parsing the per-column statistics.
+    /// The `numRecords` statistic: rows in the Parquet file, before deletion vectors. Kept
+    /// for every file whether or not the other statistics are.
     pub fn num_records(&self) -> Option<i64> {
-        #[derive(Deserialize)]
-        struct NumRecords {
-            #[serde(rename = "numRecords")]
-            num_records: Option<i64>,
-        }
-        serde_json::from_str::<NumRecords>(self.stats()?)
-            .ok()?
-            .num_records
+        let n = &self.columns.num_records;
+        n.is_valid(self.row).then(|| n.value(self.row))
     }
 
     /// The file as an owned `add` action.
@@ -271,18 +426,16 @@ impl<'a> FileView<'a> {
             stats: self.stats().map(str::to_owned),
             tags: self.tags().map(|tags| tags.map(owned).collect()),
             deletion_vector: self.deletion_vector(),
-            base_row_id: c
-                .base_row_id
-                .is_valid(row)
-                .then(|| c.base_row_id.value(row)),
-            default_row_commit_version: c
-                .default_row_commit_version
-                .is_valid(row)
-                .then(|| c.default_row_commit_version.value(row)),
+            base_row_id: FileColumns::optional_value(c.base_row_id.as_ref(), row),
+            default_row_commit_version: FileColumns::optional_value(
+                c.default_row_commit_version.as_ref(),
+                row,
+            ),
             clustering_provider: c
                 .clustering_provider
-                .is_valid(row)
-                .then(|| c.clustering_provider.value(row).to_owned()),
+                .as_ref()
+                .filter(|a| a.is_valid(row))
+                .map(|a| a.value(row).to_owned()),
         }
     }
 }

@@ -25,6 +25,7 @@ pub(crate) mod col {
     pub(crate) const BASE_ROW_ID: usize = 7;
     pub(crate) const DEFAULT_ROW_COMMIT_VERSION: usize = 8;
     pub(crate) const CLUSTERING_PROVIDER: usize = 9;
+    pub(crate) const NUM_RECORDS: usize = 10;
 }
 
 /// Field names of the deletion vector struct, in canonical order.
@@ -70,7 +71,8 @@ pub(crate) fn dv_fields() -> Fields {
     ])
 }
 
-/// The canonical schema of a batch of active files: the `add` action's fields.
+/// The canonical schema of a batch of active files: the `add` action's fields, then the
+/// record count.
 pub fn file_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     Arc::clone(SCHEMA.get_or_init(|| {
@@ -85,6 +87,9 @@ pub fn file_schema() -> SchemaRef {
             Field::new("baseRowId", DataType::Int64, true),
             Field::new("defaultRowCommitVersion", DataType::Int64, true),
             Field::new("clusteringProvider", DataType::Utf8, true),
+            // Not an `add` field: the record count, extracted from the statistics so that it
+            // survives when the statistics themselves are not kept.
+            Field::new("numRecords", DataType::Int64, true),
         ]))
     }))
 }
@@ -95,20 +100,24 @@ pub(crate) struct SchemaMismatch(pub(crate) String);
 
 /// Converts the `add` struct column of a checkpoint batch into a canonical file batch. Rows
 /// where `add` is null are kept (as all-null rows); the caller filters them out together with
-/// the replay mask. `stats_override` replaces the `stats` column (used when a checkpoint only
-/// has `stats_parsed`).
+/// the replay mask. `stats` replaces the `stats` column (nulls when statistics are not kept,
+/// JSON rebuilt from `stats_parsed` when a checkpoint has only that); `num_records` is the
+/// record count column.
 pub(crate) fn normalize_add_struct(
     add: &StructArray,
-    stats_override: Option<ArrayRef>,
+    stats: ArrayRef,
+    num_records: ArrayRef,
 ) -> Result<RecordBatch, SchemaMismatch> {
     let schema = file_schema();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let name = field.name().as_str();
-        if name == "stats"
-            && let Some(stats) = &stats_override
-        {
-            columns.push(Arc::clone(stats));
+        if name == "stats" {
+            columns.push(Arc::clone(&stats));
+            continue;
+        }
+        if name == "numRecords" {
+            columns.push(Arc::clone(&num_records));
             continue;
         }
         let column = match add.column_by_name(name) {
@@ -249,7 +258,12 @@ mod tests {
                 Arc::new(dv) as ArrayRef,
             ),
         ]);
-        let batch = normalize_add_struct(&add, None).unwrap();
+        let batch = normalize_add_struct(
+            &add,
+            new_null_array(&DataType::Utf8, 2),
+            new_null_array(&DataType::Int64, 2),
+        )
+        .unwrap();
         assert_eq!(batch.schema(), file_schema());
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.column(col::STATS).null_count(), 2);
@@ -267,7 +281,12 @@ mod tests {
             Arc::new(Field::new("size", DataType::Utf8, true)),
             Arc::new(StringArray::from(vec!["x"])) as ArrayRef,
         )]);
-        let err = normalize_add_struct(&add, None).unwrap_err();
+        let err = normalize_add_struct(
+            &add,
+            new_null_array(&DataType::Utf8, 1),
+            new_null_array(&DataType::Int64, 1),
+        )
+        .unwrap_err();
         assert!(err.0.contains("add.size"), "{}", err.0);
     }
 }
