@@ -7,7 +7,7 @@
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
 //! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
 //! - [`files`]: the active files as Arrow columns;
-//! - [`history`]: commit provenance, newest first;
+//! - [`mod@history`]: commit provenance, newest first;
 //! - [`parquet_io`]: Parquet reads straight from a store.
 
 mod actions_json;
