@@ -15,7 +15,9 @@
 //! # }
 //! ```
 
+pub mod deletion_vector;
 pub mod error;
+pub mod expr;
 pub mod table;
 
 pub use error::{Error, Result};

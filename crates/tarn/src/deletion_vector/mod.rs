@@ -1,0 +1,3 @@
+//! Deletion vectors: which rows of a data file are deleted (PROTOCOL.md, "Deletion Vectors").
+//!
+//! (Being written.)
