@@ -1,7 +1,9 @@
 //! `tarn`: inspect, write and maintain Delta tables.
 
 mod commands;
+mod formats;
 mod output;
+mod sink;
 mod timestamp_arg;
 
 use std::collections::BTreeMap;
@@ -69,10 +71,16 @@ enum Command {
         table: String,
         #[command(flatten)]
         version: VersionArgs,
+        /// Only the files that may hold rows for which this SQL predicate is true (by their
+        /// partition values and statistics): the files `cat --where` reads.
+        #[arg(long = "where", value_name = "EXPR")]
+        filter: Option<String>,
         /// Print a JSON array instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Print the rows of a table: as a text table, CSV, NDJSON or a Parquet file.
+    Cat(commands::cat::CatArgs),
 }
 
 /// Why the command failed; printed as one `error: ...` line.
@@ -84,6 +92,17 @@ pub(crate) enum CliError {
     Usage(String),
     #[error("cannot write output: {0}")]
     Output(String),
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {format} output: {reason}")]
+    Encode {
+        format: &'static str,
+        reason: String,
+    },
 }
 
 fn parse_options(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
@@ -134,15 +153,25 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Files {
             table,
             version,
+            filter,
             json,
         } => {
             let table = open(table).await?;
             let snapshot = commands::select_snapshot(&table, &version).await?;
+            let selection = match &filter {
+                Some(sql) => commands::files::Selection::matching(&snapshot, sql).await?,
+                None => commands::files::Selection::all(),
+            };
             if json {
-                commands::print_json(&commands::files::files_json(&snapshot))?;
+                commands::print_json(&commands::files::files_json(&snapshot, &selection))?;
             } else {
-                commands::emit(&commands::files::files_text(&snapshot))?;
+                commands::emit(&commands::files::files_text(&snapshot, &selection))?;
             }
+        }
+        Command::Cat(args) => {
+            args.check()?;
+            let table = open(args.table().to_owned()).await?;
+            commands::cat::run(&table, &args).await?;
         }
     }
     Ok(())

@@ -1,9 +1,60 @@
-//! `tarn files`: the active files of a table at one version.
+//! `tarn files`: the active files of a table at one version, or those of them a predicate
+//! may have rows in.
+//!
+//! Which files a predicate keeps is the scan planner's decision (partition values and file
+//! statistics), never this module's: `files --where` lists exactly the files `cat --where`
+//! reads.
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
-use tarn::Snapshot;
+use tarn::{FileView, Snapshot};
 
+use super::parse_filter;
+use crate::CliError;
 use crate::output::{Align, TextTable, human_bytes};
+
+/// The files to list: every active file, or those a scan with a filter keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Selection {
+    /// Log paths of the kept files; `None` keeps all.
+    kept: Option<HashSet<String>>,
+}
+
+impl Selection {
+    /// Every active file.
+    pub(crate) fn all() -> Self {
+        Self::default()
+    }
+
+    /// The files a scan filtered by `sql` would read.
+    pub(crate) async fn matching(snapshot: &Snapshot, sql: &str) -> Result<Self, CliError> {
+        let filter = parse_filter(sql)?;
+        // No projection: planning needs only the columns the filter names.
+        let scan = snapshot
+            .scan()
+            .with_columns(Vec::<String>::new())
+            .with_filter(filter)
+            .build()
+            .await?;
+        Ok(Self {
+            kept: Some(
+                scan.files()
+                    .iter()
+                    .map(|task| task.log_path().to_owned())
+                    .collect(),
+            ),
+        })
+    }
+
+    fn files<'a>(&'a self, snapshot: &'a Snapshot) -> impl Iterator<Item = FileView<'a>> + 'a {
+        snapshot.files().iter().filter(|file| {
+            self.kept
+                .as_ref()
+                .is_none_or(|kept| kept.contains(file.path()))
+        })
+    }
+}
 
 /// Partition values of a file keyed by logical column name, in partition order.
 fn partition_values(
@@ -21,11 +72,10 @@ fn partition_values(
 }
 
 /// The `files --json` document: an array of files.
-pub(crate) fn files_json(snapshot: &Snapshot) -> Value {
+pub(crate) fn files_json(snapshot: &Snapshot, selection: &Selection) -> Value {
     Value::Array(
-        snapshot
-            .files()
-            .iter()
+        selection
+            .files(snapshot)
             .map(|file| {
                 let values: Map<String, Value> = partition_values(snapshot, &file)
                     .into_iter()
@@ -45,7 +95,7 @@ pub(crate) fn files_json(snapshot: &Snapshot) -> Value {
 }
 
 /// The human-readable file list.
-pub(crate) fn files_text(snapshot: &Snapshot) -> String {
+pub(crate) fn files_text(snapshot: &Snapshot, selection: &Selection) -> String {
     let partitioned = !snapshot.partition_columns().is_empty();
     let mut headers = vec![
         ("PATH", Align::Left),
@@ -57,7 +107,10 @@ pub(crate) fn files_text(snapshot: &Snapshot) -> String {
         headers.push(("PARTITION", Align::Left));
     }
     let mut table = TextTable::new(&headers);
-    for file in snapshot.files().iter() {
+    let (mut count, mut size) = (0usize, 0i64);
+    for file in selection.files(snapshot) {
+        count += 1;
+        size += file.size();
         let mut row = vec![
             file.path().to_owned(),
             human_bytes(file.size()),
@@ -78,10 +131,6 @@ pub(crate) fn files_text(snapshot: &Snapshot) -> String {
         table.push(row);
     }
     let mut out = table.render();
-    out.push_str(&format!(
-        "{} files, {}\n",
-        snapshot.files().len(),
-        human_bytes(snapshot.files().total_size())
-    ));
+    out.push_str(&format!("{count} files, {}\n", human_bytes(size)));
     out
 }

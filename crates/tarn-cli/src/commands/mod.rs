@@ -1,10 +1,11 @@
 //! One module per subcommand.
 
+pub(crate) mod cat;
 pub(crate) mod describe;
 pub(crate) mod files;
 pub(crate) mod history;
 
-use tarn::{Snapshot, Table};
+use tarn::{Expr, Snapshot, Table};
 
 use crate::timestamp_arg::parse_timestamp;
 use crate::{CliError, VersionArgs};
@@ -22,6 +23,11 @@ pub(crate) async fn select_snapshot(
         return Ok(table.snapshot_at_timestamp(ts).await?);
     }
     Ok(table.snapshot().await?)
+}
+
+/// Parses a `--where` predicate.
+pub(crate) fn parse_filter(sql: &str) -> Result<Expr, CliError> {
+    Expr::parse(sql).map_err(|e| CliError::Tarn(e.into()))
 }
 
 /// Prints a JSON value, pretty-printed.

@@ -1,6 +1,12 @@
 //! Support for the CLI tests: running the binary, the fixture manifest, JSON type checks, a
 //! plain replay of JSON logs that does not use tarn, and tables built in temporary
-//! directories.
+//! directories. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+pub(crate) mod align;
+pub(crate) mod rows;
+
+pub(crate) use align::{Align, assert_aligned};
 
 use std::collections::BTreeMap;
 use std::io::Write;
