@@ -12,4 +12,5 @@ mod common;
 mod example_table;
 mod fixtures;
 mod negative;
+mod scan_fixtures;
 mod time_travel;

@@ -209,25 +209,23 @@ impl TableLocation {
     /// Path of an object relative to the table root, given as decoded `/`-separated segments
     /// (a data file path from the log after percent-decoding).
     ///
-    /// object_store's local filesystem treats a path segment as percent-encoded while cloud
-    /// stores use it as the literal key, so the segments are encoded only for `file://` tables:
-    /// either way the object read is the one whose name is the decoded segment, which is what
-    /// Spark and other writers created.
+    /// Every store, the local filesystem included, uses a path's segments as the literal
+    /// object (or file) name, so the segments are joined as they are: the object read is the
+    /// one whose name is the decoded segment, which is what Spark and other writers created.
+    /// Only a segment object_store cannot represent literally (`.`, `..`, control characters)
+    /// is escaped instead.
     pub fn child_path(&self, relative: &str) -> Path {
         let segments = relative.split('/').filter(|segment| !segment.is_empty());
-        if self.url.scheme() != "file" {
-            let mut joined = self.root.as_ref().to_owned();
-            for segment in segments.clone() {
-                if !joined.is_empty() {
-                    joined.push('/');
-                }
-                joined.push_str(segment);
+        let mut joined = self.root.as_ref().to_owned();
+        for segment in segments.clone() {
+            if !joined.is_empty() {
+                joined.push('/');
             }
-            if let Ok(path) = Path::parse(&joined) {
-                return path;
-            }
+            joined.push_str(segment);
         }
-        segments.fold(self.root.clone(), |path, segment| path.join(segment))
+        Path::parse(&joined).unwrap_or_else(|_| {
+            segments.fold(self.root.clone(), |path, segment| path.join(segment))
+        })
     }
 }
 
@@ -332,7 +330,7 @@ mod tests {
         let local = TableLocation::parse("/tmp/t").unwrap();
         assert_eq!(
             local.child_path("a=1/b=x%3Ay/part-0.parquet").as_ref(),
-            "tmp/t/a=1/b=x%253Ay/part-0.parquet"
+            "tmp/t/a=1/b=x%3Ay/part-0.parquet"
         );
     }
 }

@@ -306,6 +306,21 @@ const LOG_READABLE: &[TableFeature] = &[
     TableFeature::VariantShreddingPreview,
 ];
 
+/// Reader features whose effect on *data* tarn's scans implement: with these, rows come back
+/// exactly. Variant columns are returned in their binary encoding (a struct of `metadata` and
+/// `value`); shredded variants store values elsewhere and are refused.
+const DATA_READABLE: &[TableFeature] = &[
+    TableFeature::ColumnMapping,
+    TableFeature::DeletionVectors,
+    TableFeature::TimestampNtz,
+    TableFeature::V2Checkpoint,
+    TableFeature::VacuumProtocolCheck,
+    TableFeature::TypeWidening,
+    TableFeature::TypeWideningPreview,
+    TableFeature::VariantType,
+    TableFeature::VariantTypePreview,
+];
+
 /// The features a table requires of readers, including those implied by legacy reader
 /// versions (reader 2 implies column mapping).
 pub fn effective_reader_features(protocol: &Protocol) -> Vec<TableFeature> {
@@ -412,6 +427,22 @@ pub fn check_log_readable(protocol: &Protocol) -> Result<(), ProtocolError> {
     Ok(())
 }
 
+/// Checks that tarn's scans return a table's rows exactly: [`check_log_readable`], and every
+/// reader feature affects data in a way scans implement. Fails naming the first feature that
+/// does not.
+pub fn check_data_readable(protocol: &Protocol) -> Result<(), ProtocolError> {
+    check_log_readable(protocol)?;
+    for feature in effective_reader_features(protocol) {
+        if !DATA_READABLE.contains(&feature) {
+            return Err(ProtocolError::UnsupportedFeature {
+                feature: feature.name().to_owned(),
+                usage: FeatureUse::Read,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +517,25 @@ mod tests {
             ]),
         );
         check_log_readable(&p).unwrap();
+    }
+
+    #[test]
+    fn shredded_variants_are_readable_in_the_log_but_not_in_scans() {
+        let p = protocol(
+            3,
+            7,
+            Some(&["variantShredding-preview"]),
+            Some(&["variantShredding-preview"]),
+        );
+        check_log_readable(&p).unwrap();
+        match check_data_readable(&p) {
+            Err(ProtocolError::UnsupportedFeature { feature, .. }) => {
+                assert_eq!(feature, "variantShredding-preview");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let dv = protocol(3, 7, Some(&["deletionVectors"]), Some(&["deletionVectors"]));
+        check_data_readable(&dv).unwrap();
     }
 
     #[test]

@@ -18,9 +18,12 @@
 pub mod deletion_vector;
 pub mod error;
 pub mod expr;
+pub mod scan;
 pub mod table;
 
 pub use error::{Error, Result};
+pub use expr::Expr;
+pub use scan::{Scan, ScanBuilder, ScanStream};
 pub use table::{Snapshot, Table};
 pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
 pub use tarn_protocol as protocol;

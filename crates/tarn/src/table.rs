@@ -105,6 +105,11 @@ impl Snapshot {
         Ok(Snapshot(self.0.with_statistics().await?))
     }
 
+    /// A scan of this snapshot: add a projection, filter and limit, then build and execute.
+    pub fn scan(&self) -> crate::scan::ScanBuilder {
+        crate::scan::ScanBuilder::new(self.clone())
+    }
+
     /// The log-level snapshot.
     pub fn log_snapshot(&self) -> &tarn_log::Snapshot {
         &self.0

@@ -1,5 +1,7 @@
 //! Helpers shared by the test modules.
 
+pub mod rows;
+
 use std::path::{Path, PathBuf};
 
 /// The shared fixture tables: `../shared/fixtures` from the repository root.

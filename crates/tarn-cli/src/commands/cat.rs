@@ -134,11 +134,7 @@ struct ExplainPlan<'a> {
 impl ExplainPlan<'_> {
     /// Files left out because the limit is covered without them (by their record counts).
     fn skipped_by_limit(&self) -> u64 {
-        let m = &self.metrics;
-        m.files_total
-            .saturating_sub(m.files_pruned_by_partition)
-            .saturating_sub(m.files_pruned_by_stats)
-            .saturating_sub(self.files_to_read)
+        self.metrics.files_skipped_by_limit
     }
 
     /// The `cat --explain --json` document. The keys are a contract with scripts: add, never

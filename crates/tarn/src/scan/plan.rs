@@ -1,0 +1,174 @@
+//! Planning a scan: which files to read, with what partition values and deletion vectors.
+//!
+//! A file is skipped only when [`Expr::could_match`] proves, from its partition values and
+//! statistics, that no row can satisfy the filter. Pruning by partition is counted apart from
+//! pruning by statistics so that `--explain` can say which did the work.
+
+use std::sync::Arc;
+
+use object_store::path::Path;
+use tarn_log::{FileView, TableLocation};
+use tarn_protocol::data_path::DataFilePath;
+use tarn_protocol::partition::parse_partition_value;
+use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
+use url::Url;
+
+use super::reader::{FileTask, WorkColumn};
+use super::stats::{BoundsView, StatsColumn, file_bounds};
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+
+/// The outcome of planning.
+#[derive(Debug, Default)]
+pub(crate) struct FilePlan {
+    pub(crate) tasks: Vec<FileTask>,
+    pub(crate) total: usize,
+    pub(crate) pruned_by_partition: usize,
+    pub(crate) pruned_by_stats: usize,
+    pub(crate) skipped_by_limit: usize,
+}
+
+/// The statistics columns a filter needs: its referenced data columns that are primitive, with
+/// the physical paths statistics are keyed by.
+pub(crate) fn stats_columns(
+    filter: &Expr,
+    schema: &StructType,
+    partition_columns: &[String],
+    mode: ColumnMappingMode,
+) -> Vec<StatsColumn> {
+    let mut columns = Vec::new();
+    for logical in filter.referenced_columns() {
+        if logical.len() == 1 && partition_columns.contains(&logical[0]) {
+            continue;
+        }
+        // Walk the path, collecting physical names.
+        let mut physical = Vec::with_capacity(logical.len());
+        let mut current = schema;
+        let mut leaf = None;
+        for (depth, name) in logical.iter().enumerate() {
+            let Some(field) = current.field(name) else {
+                break;
+            };
+            physical.push(field.physical_name(mode).to_owned());
+            match &field.data_type {
+                DeltaType::Struct(inner) if depth + 1 < logical.len() => current = inner,
+                DeltaType::Primitive(ty) if depth + 1 == logical.len() => leaf = Some(*ty),
+                _ => break,
+            }
+        }
+        if let Some(data_type) = leaf {
+            columns.push(StatsColumn {
+                logical,
+                physical,
+                data_type,
+            });
+        }
+    }
+    columns
+}
+
+/// Resolves a file's `path` from the log to a path in the table's store.
+pub(crate) fn resolve_path(
+    location: &TableLocation,
+    file: &FileView<'_>,
+) -> Result<(Path, String)> {
+    match DataFilePath::parse(file.path())? {
+        DataFilePath::Relative(relative) => {
+            let path = location.child_path(&relative);
+            let display = location.display_path(&path);
+            Ok((path, display))
+        }
+        DataFilePath::Absolute(uri) => {
+            let url = Url::parse(&uri).map_err(|e| Error::InvalidArgument {
+                reason: format!("data file path {uri:?} is not a valid URI: {e}"),
+            })?;
+            let table = location.url();
+            if url.scheme() != table.scheme() || url.host_str() != table.host_str() {
+                return Err(Error::InvalidArgument {
+                    reason: format!(
+                        "data file {uri} is outside the table's store ({}); reading other stores is not supported",
+                        location.url()
+                    ),
+                });
+            }
+            let path = Path::from_url_path(url.path()).map_err(|e| Error::InvalidArgument {
+                reason: format!("data file path {uri:?}: {e}"),
+            })?;
+            Ok((path, uri))
+        }
+    }
+}
+
+/// Plans the files of a snapshot.
+pub(crate) fn plan_files(
+    files: &tarn_log::ActiveFiles,
+    location: &Arc<TableLocation>,
+    work_columns: &[WorkColumn],
+    partition_names: &[(String, String)],
+    filter: Option<&Expr>,
+    stats_columns: &[StatsColumn],
+) -> Result<FilePlan> {
+    let mut plan = FilePlan {
+        total: files.len(),
+        ..FilePlan::default()
+    };
+    // (work column index, logical name, physical name, type) of every partition column read.
+    let partitions: Vec<(usize, &str, &str, tarn_protocol::schema::PrimitiveType)> = work_columns
+        .iter()
+        .enumerate()
+        .filter_map(|(index, column)| match column {
+            WorkColumn::Partition(field) => {
+                let DeltaType::Primitive(ty) = field.data_type else {
+                    return None;
+                };
+                let physical = partition_names
+                    .iter()
+                    .find(|(logical, _)| *logical == field.name)
+                    .map_or(field.name.as_str(), |(_, physical)| physical.as_str());
+                Some((index, field.name.as_str(), physical, ty))
+            }
+            WorkColumn::Data(_) => None,
+        })
+        .collect();
+    for file in files.iter() {
+        let mut values = Vec::with_capacity(partitions.len());
+        for (index, logical, physical, ty) in &partitions {
+            let raw = file.partition_value(physical).flatten();
+            values.push((*index, parse_partition_value(logical, raw, *ty)?));
+        }
+        if let Some(filter) = filter {
+            let mut view = BoundsView {
+                num_records: file.num_records(),
+                ..BoundsView::default()
+            };
+            for (index, value) in &values {
+                view.add_partition_value(work_columns[*index].name(), value);
+            }
+            if !filter.could_match(&view) {
+                plan.pruned_by_partition += 1;
+                continue;
+            }
+            if !stats_columns.is_empty() {
+                let mut view = file_bounds(file.stats(), file.num_records(), stats_columns);
+                for (index, value) in &values {
+                    view.add_partition_value(work_columns[*index].name(), value);
+                }
+                if !filter.could_match(&view) {
+                    plan.pruned_by_stats += 1;
+                    continue;
+                }
+            }
+        }
+        let (path, display) = resolve_path(location, &file)?;
+        plan.tasks.push(FileTask {
+            log_path: file.path().to_owned(),
+            path,
+            display,
+            size: u64::try_from(file.size()).unwrap_or(0),
+            num_records: file.num_records(),
+            partition_values: values,
+            deletion_vector: file.deletion_vector(),
+        });
+    }
+    Ok(plan)
+}
