@@ -329,10 +329,19 @@ pub(super) fn bound(literal: &Scalar, domain: &Domain) -> Result<Bound, String> 
 }
 
 fn not_comparable(literal: &Scalar, domain: &str) -> String {
+    let name = primitive_type_name(&literal.data_type());
     format!(
-        "a {} literal cannot be compared with a {domain}",
-        primitive_type_name(&literal.data_type())
+        "{} {name} literal cannot be compared with a {domain}",
+        indefinite_article(&name)
     )
+}
+
+/// `a` or `an` for the word that follows.
+fn indefinite_article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
 }
 
 /// A literal read as an exact number `mantissa × 10^exponent`, or beyond all numbers.

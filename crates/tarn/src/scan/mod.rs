@@ -139,12 +139,17 @@ impl ScanBuilder {
                 }
             }
         }
-        if let Some(filter) = &self.filter {
-            filter.validate(&schema)?;
-        }
+        // Resolved against the schema: column names spelled as the table has them (so they
+        // find their statistics and batch columns), literals typed as their columns.
+        let filter = match &self.filter {
+            Some(filter) => {
+                filter.validate(&schema)?;
+                Some(filter.resolve(&schema)?)
+            }
+            None => None,
+        };
         let mut needed: BTreeSet<&str> = output_names.iter().map(String::as_str).collect();
-        let referenced = self
-            .filter
+        let referenced = filter
             .as_ref()
             .map(Expr::referenced_columns)
             .unwrap_or_default();
@@ -188,7 +193,7 @@ impl ScanBuilder {
             );
 
         let mode = self.snapshot.column_mapping_mode();
-        let stats_columns = match &self.filter {
+        let stats_columns = match &filter {
             Some(filter) => plan::stats_columns(filter, &schema, &partition_columns, mode),
             None => Vec::new(),
         };
@@ -208,12 +213,12 @@ impl ScanBuilder {
             &location,
             &work_columns,
             &partition_names,
-            self.filter.as_ref(),
+            filter.as_ref(),
             &stats_columns,
         )?;
         // Without a filter, a limit needs only as many files as cover it; a file whose row
         // count is unknown ends the count (everything up to it, and it, is kept).
-        if let (Some(limit), None) = (self.limit, &self.filter) {
+        if let (Some(limit), None) = (self.limit, &filter) {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let mut covered = 0i64;
             let mut keep = file_plan.tasks.len();
@@ -245,7 +250,7 @@ impl ScanBuilder {
                 work_schema,
                 output_indexes,
                 output_schema,
-                filter: self.filter,
+                filter,
                 batch_size: self.batch_size,
             }),
             tasks: file_plan.tasks,
