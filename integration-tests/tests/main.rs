@@ -12,5 +12,7 @@ mod common;
 mod example_table;
 mod fixtures;
 mod negative;
+mod scan_errors;
 mod scan_fixtures;
+mod scan_pruning;
 mod time_travel;

@@ -1,6 +1,8 @@
 //! Helpers shared by the test modules.
 
+pub mod delta_table;
 pub mod rows;
+pub mod sample_table;
 
 use std::path::{Path, PathBuf};
 
