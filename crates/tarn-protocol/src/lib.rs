@@ -9,12 +9,14 @@
 //! - [`log_path`]: the names of commit, checkpoint, compaction and checksum files;
 //! - [`log_segment`]: which checkpoint and commits define a version;
 //! - [`replay`]: reconciling actions newest-first into the state of a version;
+//! - [`conflict`]: whether a transaction may commit after concurrent commits;
 //! - [`partition`]: partition values, their types and their path encoding.
 //!
 //! The protocol is PROTOCOL.md in the public `delta-io/delta` repository; section names in the
 //! docs below refer to it.
 
 pub mod actions;
+pub mod conflict;
 pub mod data_path;
 pub mod error;
 pub mod features;
