@@ -115,8 +115,3 @@ pub fn project(batches: &[RecordBatch], names: &[String]) -> Vec<RecordBatch> {
         })
         .collect()
 }
-
-/// Length of an array (re-exported for tests that only have `ArrayRef`).
-pub fn len(array: &ArrayRef) -> usize {
-    array.len()
-}

@@ -68,6 +68,16 @@ pub trait StatsView {
     fn max(&self, column: &[String]) -> Option<Scalar>;
     /// How many rows have a null at the column.
     fn null_count(&self, column: &[String]) -> Option<i64>;
+
+    /// Whether every row has a null at the column; `None` when unknown. Worked out from the
+    /// counts by default; a source that knows it without counts (a null partition value in a
+    /// file without statistics) overrides it.
+    fn all_null(&self, column: &[String]) -> Option<bool> {
+        match (self.null_count(column), self.num_records()) {
+            (Some(nulls), Some(rows)) => Some(nulls >= rows),
+            _ => None,
+        }
+    }
 }
 
 /// What a predicate can be on the rows the statistics describe.
@@ -193,10 +203,7 @@ impl Expr {
 
 /// Whether every row has a null at `path`.
 fn all_null(stats: &dyn StatsView, path: &[String]) -> bool {
-    matches!(
-        (stats.null_count(path), stats.num_records()),
-        (Some(nulls), Some(rows)) if nulls >= rows
-    )
+    stats.all_null(path) == Some(true)
 }
 
 /// Whether some column that nulls propagate from (through arithmetic) is null on every row,

@@ -262,7 +262,7 @@ fn conform_struct(
 /// Whether a file type may be read as a table type: the same kind of value in another
 /// encoding (timestamp units, decimal widths, string and binary layouts) or a widening the
 /// protocol allows (type widening: integers to wider integers, floats or decimals).
-fn compatible(from: &DataType, to: &DataType) -> bool {
+pub(crate) fn compatible(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     let integer =
         |t: &DataType| matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32);

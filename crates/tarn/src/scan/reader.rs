@@ -27,7 +27,7 @@ use tarn_protocol::actions::DeletionVectorDescriptor;
 use tarn_protocol::scalar::Scalar;
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructField};
 
-use super::convert::{ConvertError, conform, find_file_field, output_type};
+use super::convert::{ConvertError, compatible, conform, find_file_field, output_type};
 use super::metrics::ScanMetrics;
 use super::partition_array::scalar_array;
 use super::stats::{Bound, BoundsView, ColumnBounds, array_scalar, row_group_bound};
@@ -246,6 +246,11 @@ fn select_row_groups(
         let Ok(target) = output_type(&field.data_type) else {
             continue;
         };
+        // Statistics of a column stored as another kind of value than the table declares
+        // would be read as something they are not; such a file fails when decoded anyway.
+        if !compatible(file_schema.field(*file_index).data_type(), &target) {
+            continue;
+        }
         let file_name = file_schema.field(*file_index).name();
         let Ok(converter) = StatisticsConverter::try_new(file_name, file_schema, parquet_schema)
         else {
@@ -290,6 +295,7 @@ fn select_row_groups(
                     .as_ref()
                     .filter(|n| arrow_array::Array::is_valid(*n, index))
                     .and_then(|n| i64::try_from(n.value(index)).ok()),
+                all_null: false,
             };
             view.columns.insert(vec![name.clone()], bounds);
         }

@@ -32,6 +32,8 @@ pub(crate) struct ColumnBounds {
     pub(crate) min: Option<Scalar>,
     pub(crate) max: Option<Scalar>,
     pub(crate) null_count: Option<i64>,
+    /// Known to be null in every row (a null partition value), whatever the counts say.
+    pub(crate) all_null: bool,
 }
 
 /// Statistics of one file (or row group): exact partition values plus per-column bounds.
@@ -57,6 +59,17 @@ impl StatsView for BoundsView {
     fn null_count(&self, column: &[String]) -> Option<i64> {
         self.columns.get(column)?.null_count
     }
+
+    fn all_null(&self, column: &[String]) -> Option<bool> {
+        let bounds = self.columns.get(column)?;
+        if bounds.all_null {
+            return Some(true);
+        }
+        match (bounds.null_count, self.num_records) {
+            (Some(nulls), Some(rows)) => Some(nulls >= rows),
+            _ => None,
+        }
+    }
 }
 
 impl BoundsView {
@@ -67,12 +80,14 @@ impl BoundsView {
                 min: None,
                 max: None,
                 null_count: self.num_records,
+                all_null: true,
             }
         } else {
             ColumnBounds {
                 min: Some(value.clone()),
                 max: Some(value.clone()),
                 null_count: Some(0),
+                all_null: false,
             }
         };
         self.columns.insert(vec![column.to_owned()], bounds);
@@ -119,6 +134,7 @@ pub(crate) fn file_bounds(
             max: lookup(&stats, "maxValues", &column.physical)
                 .and_then(|v| json_bound(v, column.data_type, Bound::Upper)),
             null_count: lookup(&stats, "nullCount", &column.physical).and_then(Value::as_i64),
+            all_null: false,
         };
         view.columns.insert(column.logical.clone(), bounds);
     }
@@ -326,5 +342,9 @@ mod tests {
         assert_eq!(view.min(&["day".to_owned()]), view.max(&["day".to_owned()]));
         assert_eq!(view.null_count(&["region".to_owned()]), Some(10));
         assert_eq!(view.null_count(&["day".to_owned()]), Some(0));
+        // Without a record count, a null partition value is still null in every row.
+        let mut unknown = BoundsView::default();
+        unknown.add_partition_value("region", &Scalar::Null(PrimitiveType::String));
+        assert_eq!(unknown.all_null(&["region".to_owned()]), Some(true));
     }
 }
