@@ -1,6 +1,7 @@
 //! The error type of `tarn-log`.
 
 use tarn_protocol::ProtocolError;
+use tarn_protocol::conflict::ConflictReason;
 use tarn_protocol::log_path::Version;
 
 /// Everything that can go wrong reading or writing a Delta transaction log.
@@ -147,6 +148,76 @@ pub enum LogError {
         /// The object's path.
         path: String,
         /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A concurrent commit makes this transaction invalid (write-serializable conflict rules,
+    /// `tarn_protocol::conflict`). Nothing was committed; the caller may re-read the table and
+    /// run the transaction again.
+    #[error(
+        "commit conflict on {location}: version {winning_version} was committed by another writer since version {read_version} was read: {reason}"
+    )]
+    CommitConflict {
+        /// The table location.
+        location: String,
+        /// The version the transaction read.
+        read_version: Version,
+        /// The concurrent commit that conflicts.
+        winning_version: Version,
+        /// Why it conflicts.
+        reason: ConflictReason,
+    },
+    /// Every commit attempt lost the race to another writer. Nothing was committed.
+    #[error(
+        "gave up committing to {location} after {attempts} attempts: other writers kept taking the next version (last tried {last_version})"
+    )]
+    CommitAttemptsExhausted {
+        /// The table location.
+        location: String,
+        /// How many times the commit file was written.
+        attempts: u32,
+        /// The last version tried.
+        last_version: Version,
+    },
+    /// Creating a table where one exists: version 0 is already committed.
+    #[error("table already exists: {location} already has a version 0")]
+    TableAlreadyExists {
+        /// The table location.
+        location: String,
+    },
+    /// The actions given to a commit do not form a valid commit.
+    #[error("invalid commit to {location}: {reason}")]
+    InvalidCommit {
+        /// The table location.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing a commit failed in a way that leaves open whether it landed (a timeout after the
+    /// request was sent, say), and retrying could not settle it. Look for the transaction id
+    /// in the log (`commit::find_commit_by_txn_id`) before running the transaction again.
+    #[error(
+        "commit of transaction {txn_id} to {location} at version {version} may or may not have been written: {source}"
+    )]
+    CommitOutcomeUnknown {
+        /// The table location.
+        location: String,
+        /// The version the commit was written at.
+        version: Version,
+        /// The transaction's `commitInfo.txnId`.
+        txn_id: String,
+        /// The last storage error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// The store cannot write an object only if it is absent, which commits rely on.
+    #[error(
+        "the store of {location} does not support put-if-absent, which commits need (for S3-compatible stores set aws_conditional_put=etag): {source}"
+    )]
+    PutIfAbsentUnsupported {
+        /// The table location.
+        location: String,
+        /// The store's error.
         #[source]
         source: object_store::Error,
     },

@@ -5,6 +5,7 @@
 //!
 //! - [`location`]: table URIs to stores (local, memory, S3, GCS, Azure);
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
+//! - [`mod@commit`]: put-if-absent commits with conflict check, rebase and retry;
 //! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
 //! - [`files`]: the active files as Arrow columns;
 //! - [`mod@history`]: commit provenance, newest first;
@@ -12,6 +13,7 @@
 
 mod actions_json;
 mod checkpoint;
+pub mod commit;
 pub mod error;
 pub mod files;
 pub mod history;
@@ -21,6 +23,7 @@ pub mod segment;
 pub mod snapshot;
 mod timestamps;
 
+pub use commit::{CommitOptions, CommitOutcome, commit, new_txn_id};
 pub use error::{LogError, LogResult};
 pub use files::{ActiveFiles, FileView};
 pub use history::{CommitEntry, history};

@@ -50,6 +50,23 @@ pub enum ProtocolError {
         /// Whether reading or writing needs it.
         usage: FeatureUse,
     },
+    /// The table lists a writer feature that is active in a way tarn's writer does not honour
+    /// (e.g. `changeDataFeed` with `delta.enableChangeDataFeed = true`), so tarn must not write.
+    #[error("unsupported writer feature `{feature}` is in use: {because}")]
+    UnsupportedActiveFeature {
+        /// The feature name as it appears in the protocol action.
+        feature: String,
+        /// What makes it active (the table property or column).
+        because: String,
+    },
+    /// A commit to an append-only table (`delta.appendOnly = true`) removes data.
+    #[error(
+        "the table is append-only (delta.appendOnly = true): cannot remove {path} with dataChange = true"
+    )]
+    AppendOnlyViolation {
+        /// The path of the first data-changing remove.
+        path: String,
+    },
     /// The table needs a protocol version this version of tarn does not support.
     #[error("unsupported {usage} protocol version {version} (tarn supports up to {supported})")]
     UnsupportedProtocolVersion {

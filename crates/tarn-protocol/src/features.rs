@@ -5,6 +5,7 @@
 //! (PROTOCOL.md, "Table Features"). This module decides, as a pure function of that action,
 //! whether tarn may read or write the table. It must never accept a table whose reader
 //! features it does not implement: reading such a table could silently return wrong rows.
+//! What tarn may write, and the protocol a new table needs, live in `features/write.rs`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actions::Protocol;
 use crate::error::{FeatureUse, ProtocolError};
+
+mod write;
+
+pub use write::{
+    APPEND_ONLY_KEY, CHECKPOINT_POLICY_KEY, CONSTRAINTS_PREFIX, ENABLE_CHANGE_DATA_FEED_KEY,
+    ENABLE_DELETION_VECTORS_KEY, ENABLE_IN_COMMIT_TIMESTAMPS_KEY, ENABLE_ROW_TRACKING_KEY,
+    ENABLE_TYPE_WIDENING_KEY, ENABLE_VARIANT_SHREDDING_KEY, FEATURE_PROPERTY_PREFIX,
+    ROW_TRACKING_SUSPENDED_KEY, check_append_only, check_constraints, check_writable,
+    is_append_only, protocol_for_new_table,
+};
 
 /// A named table feature. Unknown names are kept verbatim so a protocol round-trips unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

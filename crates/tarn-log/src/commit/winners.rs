@@ -1,0 +1,129 @@
+//! Reading the commits that landed after the version a transaction read: recognising our own
+//! commit by `txnId`, and running the conflict rules on everyone else's.
+
+use bytes::Bytes;
+use object_store::ObjectStoreExt;
+use tarn_protocol::actions::{Action, parse_commit};
+use tarn_protocol::conflict::{
+    ConflictReason, ReadPredicate, TransactionFootprint, WinningCommit, check_conflict,
+};
+use tarn_protocol::log_path::Version;
+
+use crate::error::{LogError, LogResult};
+use crate::location::TableLocation;
+
+/// Commits larger than this are parsed on a blocking thread.
+const PARSE_INLINE_LIMIT: usize = 256 * 1024;
+
+/// How reading forward ended.
+pub(super) enum CatchUp {
+    /// At the first version with no commit file.
+    Free,
+    /// At our own commit.
+    Own(Version),
+    /// Creating a table, and version 0 is someone else's.
+    Exists,
+    /// At a commit that conflicts.
+    Conflict(Version, ConflictReason),
+    /// At a commit that cannot be parsed.
+    Corrupt(LogError),
+    /// At a storage error (worth retrying).
+    Storage(LogError),
+}
+
+/// The result of reading forward.
+pub(super) struct Caught {
+    /// Versions found holding other writers' commits that do not conflict, ascending.
+    pub(super) others: Vec<Version>,
+    /// Why reading stopped.
+    pub(super) end: CatchUp,
+}
+
+/// Reads commits from `from` on until a version is missing, our own commit (`txn_id`) is
+/// found, or a commit conflicts with `footprint`. `footprint` is `None` when creating the
+/// table, where any other commit at version 0 means the table exists.
+pub(super) async fn catch_up(
+    location: &TableLocation,
+    from: Version,
+    txn_id: &str,
+    footprint: Option<&TransactionFootprint>,
+    reads: &(dyn ReadPredicate + Sync),
+) -> Caught {
+    let mut others = Vec::new();
+    let mut version = from;
+    let end = loop {
+        let actions = match read_commit_actions(location, version).await {
+            Ok(Some(actions)) => actions,
+            Ok(None) => break CatchUp::Free,
+            Err(error @ LogError::CorruptCommit { .. }) => break CatchUp::Corrupt(error),
+            Err(error) => break CatchUp::Storage(error),
+        };
+        let winner = WinningCommit::from_actions(version, actions);
+        if winner.txn_id.as_deref() == Some(txn_id) {
+            break CatchUp::Own(version);
+        }
+        let Some(footprint) = footprint else {
+            break CatchUp::Exists;
+        };
+        if let Err(reason) = check_conflict(footprint, reads, &winner) {
+            break CatchUp::Conflict(version, reason);
+        }
+        others.push(version);
+        version += 1;
+    };
+    Caught { others, end }
+}
+
+/// The actions of a version's commit file, `None` if it does not exist.
+async fn read_commit_actions(
+    location: &TableLocation,
+    version: Version,
+) -> LogResult<Option<Vec<Action>>> {
+    let path = location.commit_file(version);
+    let bytes: Bytes = match location.store().get(&path).await {
+        Ok(result) => result
+            .bytes()
+            .await
+            .map_err(|e| LogError::storage(location.display_path(&path), e))?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(LogError::storage(location.display_path(&path), e)),
+    };
+    let large = bytes.len() > PARSE_INLINE_LIMIT;
+    let parse = move || {
+        std::str::from_utf8(&bytes)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|text| parse_commit(text).map_err(|e| e.to_string()))
+    };
+    let parsed = if large {
+        tokio::task::spawn_blocking(parse).await?
+    } else {
+        parse()
+    };
+    parsed.map(Some).map_err(|reason| LogError::CorruptCommit {
+        version,
+        path: location.display_path(&path),
+        reason,
+    })
+}
+
+/// The version of the commit whose `commitInfo.txnId` is `txn_id`, reading from `from` up to
+/// the newest commit; `None` if no commit in that range has it. For a caller that got
+/// [`LogError::CommitOutcomeUnknown`] and must find out whether its transaction landed
+/// before running it again.
+pub async fn find_commit_by_txn_id(
+    location: &TableLocation,
+    from: Version,
+    txn_id: &str,
+) -> LogResult<Option<Version>> {
+    let mut version = from;
+    while let Some(actions) = read_commit_actions(location, version).await? {
+        let ours = actions.iter().any(|action| {
+            matches!(action, Action::CommitInfo(info) if info.txn_id.as_deref() == Some(txn_id))
+        });
+        if ours {
+            return Ok(Some(version));
+        }
+        version += 1;
+    }
+    Ok(None)
+}
