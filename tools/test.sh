@@ -7,10 +7,25 @@
 #   CARGO_TARGET_DIR   build output (default: ../.tarn-target beside the clone, via
 #                      .cargo/config.toml, so a fresh clone reuses earlier builds)
 #   TARN_SKIP_LINT=1   skip `cargo fmt --check` and clippy
+#   TARN_VENV          the Python venv for the interop reader and the S3 emulator (default:
+#                      ../.tarn-venv beside the clone; reused while tools/interop/
+#                      requirements.txt and the Python version are unchanged)
+#   TARN_BOOTSTRAP_PYTHON  the interpreter that creates the venv (default: python3)
+#
+# The tests get, from here:
+#   TARN_PYTHON            the venv's python, with deltalake (delta-rs) and pyarrow, which
+#                          runs tools/interop/*.py
+#   TARN_TEST_S3_ENDPOINT  http://127.0.0.1:PORT, a moto S3 server started for this run and
+#   TARN_TEST_S3_BUCKET    stopped when the script exits, with this bucket created
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# shellcheck source=tools/moto.sh
+. "$repo/tools/moto.sh"
+trap moto_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
@@ -26,10 +41,48 @@ if [ "${TARN_SKIP_LINT:-0}" != "1" ]; then
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
 
+step "python tools (delta-rs reader, moto S3 emulator)"
+# The venv lives outside the clone so that a fresh clone reuses it; a stamp of the
+# requirements and the interpreter version decides whether to reinstall.
+python="${TARN_BOOTSTRAP_PYTHON:-python3}"
+command -v "$python" >/dev/null || { echo "error: $python not found (needed for the interop tests)" >&2; exit 1; }
+requirements="$repo/tools/interop/requirements.txt"
+venv="${TARN_VENV:-$repo/../.tarn-venv}"
+mkdir -p "$(dirname "$venv")"
+venv="$(cd "$(dirname "$venv")" && pwd)/$(basename "$venv")"
+stamp="$("$python" -c 'import hashlib, sys; print(hashlib.sha256((sys.version + open(sys.argv[1]).read()).encode()).hexdigest())' "$requirements")"
+(
+  # One installer at a time when several clones share the venv.
+  if command -v flock >/dev/null; then flock 9; fi
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.tarn-stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "reusing $venv"
+    exit 0
+  fi
+  if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+    echo "error: $venv exists and is not a Python venv; set TARN_VENV elsewhere" >&2
+    exit 1
+  fi
+  echo "installing tools/interop/requirements.txt into $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  log="$venv/.tarn-install.log"
+  if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$requirements" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "error: pip install -r tools/interop/requirements.txt failed" >&2
+    exit 1
+  fi
+  echo "$stamp" >"$venv/.tarn-stamp"
+) 9>"$venv.lock"
+export TARN_PYTHON="$venv/bin/python"
+"$TARN_PYTHON" -c 'import deltalake, pyarrow; print("deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__)'
+
 step "build"
 cargo build --workspace --all-targets --locked
 
 step "tests"
+moto_start "$TARN_PYTHON"
+echo "moto S3 at $TARN_TEST_S3_ENDPOINT, bucket $TARN_TEST_S3_BUCKET"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
   # nextest does not run doctests.
@@ -37,6 +90,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+moto_stop
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -1,7 +1,9 @@
 //! Helpers shared by the test modules.
 
 pub mod delta_table;
+pub mod python;
 pub mod rows;
+pub mod s3;
 pub mod sample_table;
 
 use std::path::{Path, PathBuf};

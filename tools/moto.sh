@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The moto S3 emulator for tarn's tests, on 127.0.0.1 only.
+#
+# Sourced by tools/test.sh, which calls (with the interop venv's python):
+#
+#   moto_start PYTHON     starts `moto_server -H 127.0.0.1 -p <free port>` in the background,
+#                         waits until it answers, creates the bucket, and exports
+#                         TARN_TEST_S3_ENDPOINT=http://127.0.0.1:PORT and TARN_TEST_S3_BUCKET
+#   moto_stop             stops it (safe to call twice, or when it never started)
+#
+# Run directly, it starts moto in the foreground for a manual test session:
+#
+#   tools/moto.sh [PYTHON]    prints the exports to paste into another shell; Ctrl-C stops it
+#
+# PYTHON defaults to $TARN_PYTHON. The bucket is TARN_TEST_S3_BUCKET (default tarn-test).
+# moto's request log goes to a temporary file, printed if moto fails to start.
+
+_moto_pid=""
+_moto_log=""
+_moto_watchdog=""
+
+moto_start() {
+  local python="${1:-${TARN_PYTHON:-}}"
+  if [ -z "$python" ] || [ ! -x "$python" ]; then
+    echo "moto_start: no Python with moto installed (give the venv's python, or set TARN_PYTHON)" >&2
+    return 1
+  fi
+  local bin interop bucket port attempt
+  bin="$(dirname "$python")"
+  interop="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/interop"
+  bucket="${TARN_TEST_S3_BUCKET:-tarn-test}"
+  _moto_log="$(mktemp "${TMPDIR:-/tmp}/tarn-moto.XXXXXX")"
+  for attempt in 1 2 3; do
+    # A free port now; another process could take it before moto binds, hence the retries.
+    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "$bin/moto_server" -H 127.0.0.1 -p "$port" >"$_moto_log" 2>&1 &
+    _moto_pid=$!
+    if "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
+        --bucket "$bucket" --timeout 30 && kill -0 "$_moto_pid" 2>/dev/null; then
+      export TARN_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+      export TARN_TEST_S3_BUCKET="$bucket"
+      # If this shell dies without running its traps (SIGKILL), stop moto anyway.
+      local shell_pid=$$ moto_pid=$_moto_pid
+      ( while kill -0 "$shell_pid" 2>/dev/null && kill -0 "$moto_pid" 2>/dev/null; do
+          sleep 2
+        done
+        kill "$moto_pid" 2>/dev/null ) >/dev/null 2>&1 &
+      _moto_watchdog=$!
+      return 0
+    fi
+    echo "moto did not start on port $port (attempt $attempt); its log:" >&2
+    tail -n 20 "$_moto_log" >&2
+    moto_stop
+  done
+  return 1
+}
+
+moto_stop() {
+  if [ -n "$_moto_watchdog" ]; then
+    kill "$_moto_watchdog" 2>/dev/null || true
+    wait "$_moto_watchdog" 2>/dev/null || true
+    _moto_watchdog=""
+  fi
+  if [ -n "$_moto_pid" ]; then
+    kill "$_moto_pid" 2>/dev/null || true
+    wait "$_moto_pid" 2>/dev/null || true
+    _moto_pid=""
+  fi
+  if [ -n "$_moto_log" ]; then
+    rm -f "$_moto_log"
+    _moto_log=""
+  fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  trap moto_stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  moto_start "${1:-}"
+  echo "export TARN_TEST_S3_ENDPOINT=$TARN_TEST_S3_ENDPOINT"
+  echo "export TARN_TEST_S3_BUCKET=$TARN_TEST_S3_BUCKET"
+  echo "moto is running (pid $_moto_pid); Ctrl-C stops it" >&2
+  wait "$_moto_pid"
+fi
