@@ -52,6 +52,67 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    /// Data to write does not fit the table schema: a missing or unexpected column, or a type
+    /// that does not convert to the column's type without loss. Nothing of the batch was
+    /// written.
+    #[error("the data does not match the table schema: column `{column}`: {reason}")]
+    SchemaMismatch {
+        /// The column (a dotted path for nested fields, `a.element` / `m.key` / `m.value`
+        /// inside arrays and maps).
+        column: String,
+        /// What is wrong: `missing column`, `expected long, found string`, ...
+        reason: String,
+    },
+    /// Data to write has a null in a non-nullable column. Nothing of the batch was written.
+    #[error("row {row} has a null in non-nullable column `{column}`")]
+    NotNullViolation {
+        /// The column (a dotted path for nested fields).
+        column: String,
+        /// The first offending row, rendered as `{id: 3, value: NULL}`.
+        row: String,
+    },
+    /// Data to write breaks a CHECK constraint (`delta.constraints.<name>`). Nothing of the
+    /// batch was written.
+    #[error("row {row} violates CHECK constraint `{name}`: {expression}")]
+    ConstraintViolation {
+        /// The constraint's name.
+        name: String,
+        /// The constraint's SQL text.
+        expression: String,
+        /// The first offending row, rendered as `{id: 3, value: -1}`.
+        row: String,
+    },
+    /// Data to write breaks a column invariant (`delta.invariants`): the expression is false
+    /// or null. Nothing of the batch was written.
+    #[error("row {row} violates the invariant of column `{column}`: {expression}")]
+    InvariantViolation {
+        /// The column carrying the invariant.
+        column: String,
+        /// The invariant's SQL text.
+        expression: String,
+        /// The first offending row.
+        row: String,
+    },
+    /// A table constraint or invariant cannot be enforced: it does not parse, names an
+    /// unknown column, or is not a boolean expression.
+    #[error("{constraint} cannot be enforced (`{expression}`): {source}")]
+    InvalidConstraint {
+        /// Which constraint: "CHECK constraint `name`" or "the invariant of column `c`".
+        constraint: String,
+        /// Its SQL text.
+        expression: String,
+        /// Why.
+        #[source]
+        source: Box<ExprError>,
+    },
+    /// A data file could not be encoded or finished.
+    #[error("cannot write data file {path}: {reason}")]
+    DataFileWrite {
+        /// The file's path or URI.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An argument is not valid for this table (an unknown column, a negative limit).
     #[error("{reason}")]
     InvalidArgument {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod expr;
 pub mod scan;
 pub mod table;
+pub mod write;
 
 pub use error::{Error, Result};
 pub use expr::Expr;
@@ -28,3 +29,4 @@ pub use table::{Snapshot, Table};
 pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
 pub use tarn_protocol as protocol;
 pub use tarn_protocol::log_path::Version;
+pub use write::{DataWriter, WriteOutput, WriterOptions};

@@ -1,0 +1,401 @@
+//! Writing data files: from a stream of Arrow record batches to Parquet files in a table's
+//! directory and the `add` actions that describe them.
+//!
+//! A [`DataWriter`] checks every batch against the table before writing any of it (schema
+//! enforcement in [`conform_batch`], NOT NULL, CHECK constraints and invariants in
+//! [`TableConstraints`]), splits it by partition values into Hive-style directories, and
+//! appends each part to that partition's open file. Files roll over at the target size
+//! (`delta.targetFileSize`, 128 MiB by default); row groups end by size, and the largest is
+//! flushed early when the writer's total buffer passes its budget, so memory does not grow
+//! with the input. Each file uploads as it is encoded (a multipart upload on object stores,
+//! several parts at once), and statistics are computed from the batches as they go by.
+//!
+//! This module never commits: [`DataWriter::finish`] returns the `add` actions for the
+//! transaction layer to commit, and [`DataWriter::abort`] deletes what was written when the
+//! transaction gives up. Files are written under their final names; until a commit names
+//! them, readers do not see them.
+
+mod constraints;
+mod enforce;
+mod file;
+mod options;
+mod partition;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Field, Schema};
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use tarn_log::TableLocation;
+use tarn_protocol::actions::Add;
+use tarn_protocol::schema::{
+    ColumnMappingMode, DataType as DeltaType, PARQUET_FIELD_ID_KEY, StructType,
+};
+use tokio::task::{Id as TaskId, JoinSet};
+
+pub use constraints::{CONSTRAINT_KEY_PREFIX, INVARIANTS_KEY, TableConstraints};
+pub use enforce::{conform_batch, merged_schema};
+pub use options::{
+    Compression, DEFAULT_NUM_INDEXED_COLS, DEFAULT_TARGET_FILE_SIZE, NUM_INDEXED_COLS_KEY,
+    STATS_COLUMNS_KEY, StatsColumns, TARGET_FILE_SIZE_KEY, WriterOptions,
+};
+
+use crate::error::{Error, Result};
+use enforce::strip;
+use file::{FileFactory, OpenFile};
+use partition::{PartitionColumn, PartitionSlice};
+
+/// Rows handed to a file at a time: files roll over at this granularity.
+const SLICE_ROWS: usize = 8192;
+
+/// What a finished [`DataWriter`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutput {
+    /// One `add` action per data file, ordered by path.
+    pub adds: Vec<Add>,
+    /// Rows written.
+    pub num_rows: u64,
+    /// Data files written (`adds.len()`).
+    pub num_files: usize,
+    /// Bytes written, all files together.
+    pub num_bytes: u64,
+}
+
+/// Writes batches into data files of a table. See the [module docs](self).
+///
+/// A batch that fails validation ([`Error::SchemaMismatch`], [`Error::NotNullViolation`],
+/// [`Error::ConstraintViolation`], [`Error::InvariantViolation`]) is not written at all, and
+/// the writer stays usable. After any other error, call [`DataWriter::abort`]. Dropping a
+/// writer without [`finish`](DataWriter::finish) or [`abort`](DataWriter::abort) leaves the
+/// files written so far in place (uncommitted, so invisible; `VACUUM` removes them).
+///
+/// Methods must be called inside a Tokio runtime: uploads run as tasks.
+#[derive(Debug)]
+pub struct DataWriter {
+    location: Arc<TableLocation>,
+    schema: StructType,
+    constraints: TableConstraints,
+    partitions: Vec<PartitionColumn>,
+    data_columns: Vec<usize>,
+    factory: Arc<FileFactory>,
+    /// Files being written, by partition directory.
+    open: HashMap<String, OpenFile>,
+    /// Files being finished in the background.
+    closing: JoinSet<Result<Add>>,
+    closing_paths: HashMap<TaskId, String>,
+    /// Every object this writer started, for abort.
+    started: Vec<Path>,
+    adds: Vec<Add>,
+    files_started: u64,
+    clock: u64,
+    num_rows: u64,
+}
+
+impl DataWriter {
+    /// A writer into the table at `location` whose logical schema is `schema`, partitioned by
+    /// `partition_columns` (logical names, in partition order), with table configuration
+    /// `properties` (the `metaData.configuration` map: target file size, statistics columns,
+    /// column mapping mode, CHECK constraints).
+    ///
+    /// Fails when a partition column is not a primitive column of the schema, when every
+    /// column is a partition column, when a property is malformed, or when a constraint cannot
+    /// be enforced ([`Error::InvalidConstraint`]).
+    pub fn new(
+        location: Arc<TableLocation>,
+        schema: &StructType,
+        partition_columns: &[String],
+        properties: &BTreeMap<String, String>,
+        options: WriterOptions,
+    ) -> Result<Self> {
+        let mode = ColumnMappingMode::from_configuration(properties)?;
+        schema.validate_column_mapping(mode)?;
+        let options = options.resolve(properties)?;
+        let mut partitions = Vec::with_capacity(partition_columns.len());
+        for name in partition_columns {
+            let index = schema
+                .fields
+                .iter()
+                .position(|f| f.name == *name)
+                .or_else(|| {
+                    schema
+                        .fields
+                        .iter()
+                        .position(|f| f.name.eq_ignore_ascii_case(name))
+                })
+                .ok_or_else(|| Error::InvalidArgument {
+                    reason: format!("partition column `{name}` is not a column of the table"),
+                })?;
+            let field = &schema.fields[index];
+            let DeltaType::Primitive(data_type) = field.data_type else {
+                return Err(Error::InvalidArgument {
+                    reason: format!(
+                        "partition column `{}` has type {}; partition columns must be primitive",
+                        field.name, field.data_type
+                    ),
+                });
+            };
+            if partitions
+                .iter()
+                .any(|p: &PartitionColumn| p.index == index)
+            {
+                return Err(Error::InvalidArgument {
+                    reason: format!("partition column `{}` is listed twice", field.name),
+                });
+            }
+            partitions.push(PartitionColumn {
+                index,
+                physical_name: field.physical_name(mode).to_owned(),
+                data_type,
+            });
+        }
+        let data_columns: Vec<usize> = (0..schema.fields.len())
+            .filter(|i| !partitions.iter().any(|p| p.index == *i))
+            .collect();
+        if data_columns.is_empty() {
+            return Err(Error::InvalidArgument {
+                reason:
+                    "every column is a partition column; data files need at least one data column"
+                        .to_owned(),
+            });
+        }
+        let data_schema = StructType::new(
+            data_columns
+                .iter()
+                .map(|&i| schema.fields[i].clone())
+                .collect::<Vec<_>>(),
+        );
+        let physical = Schema::try_from(&data_schema.to_physical(mode))?;
+        let physical_fields: Vec<Field> = physical
+            .fields()
+            .iter()
+            .map(|f| {
+                let mut field =
+                    Field::new(f.name(), strip(f.data_type(), false, true), f.is_nullable());
+                if let Some(id) = f.metadata().get(PARQUET_FIELD_ID_KEY) {
+                    field =
+                        field.with_metadata([(PARQUET_FIELD_ID_KEY.to_owned(), id.clone())].into());
+                }
+                field
+            })
+            .collect();
+        let leaves = stats::stats_leaves(&data_schema.fields, &options.stats_columns, mode);
+        let constraints = TableConstraints::from_table(schema, properties)?;
+        let factory = Arc::new(FileFactory {
+            location: Arc::clone(&location),
+            physical_schema: Arc::new(Schema::new(physical_fields)),
+            properties: FileFactory::writer_properties(&options),
+            leaves,
+            options,
+        });
+        Ok(Self {
+            location,
+            schema: schema.clone(),
+            constraints,
+            partitions,
+            data_columns,
+            factory,
+            open: HashMap::new(),
+            closing: JoinSet::new(),
+            closing_paths: HashMap::new(),
+            started: Vec::new(),
+            adds: Vec::new(),
+            files_started: 0,
+            clock: 0,
+            num_rows: 0,
+        })
+    }
+
+    /// Validates `batch` against the table and writes it. Nothing of a batch that fails
+    /// validation is written.
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let logical = conform_batch(&self.schema, batch)?;
+        if logical.num_rows() == 0 {
+            return Ok(());
+        }
+        self.constraints.check(&logical)?;
+        for slice in partition::split(&logical, &self.partitions, &self.data_columns)? {
+            self.write_slice(slice).await?;
+        }
+        self.num_rows += logical.num_rows() as u64;
+        self.enforce_buffer_budget().await
+    }
+
+    /// Memory held by the row groups being encoded, all open files together. It stays below
+    /// the budget set by [`WriterOptions::with_max_buffered_bytes`] between calls.
+    pub fn buffered_bytes(&self) -> usize {
+        self.open.values().map(OpenFile::buffered_bytes).sum()
+    }
+
+    /// Data files open for writing.
+    pub fn open_files(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Rows accepted so far.
+    pub fn num_rows(&self) -> u64 {
+        self.num_rows
+    }
+
+    /// Finishes every file and returns their `add` actions. On error, the files written so far
+    /// are deleted (as by [`DataWriter::abort`]) before the error is returned.
+    pub async fn finish(mut self) -> Result<WriteOutput> {
+        match self.finish_files().await {
+            Ok(()) => {
+                let mut adds = std::mem::take(&mut self.adds);
+                adds.sort_by(|a, b| a.path.cmp(&b.path));
+                let num_bytes = adds.iter().map(|a| a.size.max(0) as u64).sum();
+                Ok(WriteOutput {
+                    num_files: adds.len(),
+                    adds,
+                    num_rows: self.num_rows,
+                    num_bytes,
+                })
+            }
+            Err(err) => {
+                self.abort().await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Gives up: aborts uploads in progress and deletes every file this writer wrote. Best
+    /// effort: failures are logged, not returned.
+    pub async fn abort(mut self) {
+        for (_, file) in self.open.drain() {
+            file.abort().await;
+        }
+        while self.closing.join_next().await.is_some() {}
+        for path in &self.started {
+            match self.location.store().delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => tracing::warn!(
+                    path = %self.location.display_path(path),
+                    error = %err,
+                    "deleting a data file of an aborted write failed"
+                ),
+            }
+        }
+    }
+
+    async fn finish_files(&mut self) -> Result<()> {
+        let open: Vec<OpenFile> = self.open.drain().map(|(_, file)| file).collect();
+        for file in open {
+            self.start_close(file);
+        }
+        while !self.closing.is_empty() {
+            self.join_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_slice(&mut self, slice: PartitionSlice) -> Result<()> {
+        let PartitionSlice {
+            directory,
+            values,
+            batch,
+        } = slice;
+        let rows = batch.num_rows();
+        let step = SLICE_ROWS.min(self.factory.options.max_row_group_rows);
+        let mut offset = 0;
+        while offset < rows {
+            let len = step.min(rows - offset);
+            let part = batch.slice(offset, len);
+            offset += len;
+            if !self.open.contains_key(&directory) {
+                self.open_file(&directory, values.clone()).await?;
+            }
+            self.clock += 1;
+            let clock = self.clock;
+            let target = self.factory.options.target_file_size;
+            let Some(file) = self.open.get_mut(&directory) else {
+                return Err(Error::DataFileWrite {
+                    path: directory,
+                    reason: "the partition's file was not opened".to_owned(),
+                });
+            };
+            file.last_used = clock;
+            file.write(&part).await?;
+            if file.estimated_size() >= target
+                && let Some(full) = self.open.remove(&directory)
+            {
+                self.start_close(full);
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a file for a partition, first making room under the open-file limit.
+    async fn open_file(
+        &mut self,
+        directory: &str,
+        values: tarn_protocol::actions::PartitionValues,
+    ) -> Result<()> {
+        while self.open.len() + self.closing.len() >= self.factory.options.max_open_files {
+            if self.closing.is_empty() {
+                let oldest = self
+                    .open
+                    .values()
+                    .min_by_key(|f| f.last_used)
+                    .map(|f| f.directory.clone());
+                if let Some(file) = oldest.and_then(|d| self.open.remove(&d)) {
+                    self.start_close(file);
+                }
+            }
+            self.join_one().await?;
+        }
+        let file = self.factory.open(directory, values, self.files_started)?;
+        self.files_started += 1;
+        self.started.push(file.object_path.clone());
+        self.open.insert(directory.to_owned(), file);
+        Ok(())
+    }
+
+    /// Finishes a file in the background.
+    fn start_close(&mut self, file: OpenFile) {
+        let display = file.display().to_owned();
+        let handle = self.closing.spawn(file.finish());
+        self.closing_paths.insert(handle.id(), display);
+    }
+
+    /// Waits for one background finish and keeps its `add`.
+    async fn join_one(&mut self) -> Result<()> {
+        match self.closing.join_next_with_id().await {
+            None => Ok(()),
+            Some(Ok((id, result))) => {
+                self.closing_paths.remove(&id);
+                self.adds.push(result?);
+                Ok(())
+            }
+            Some(Err(err)) => Err(Error::DataFileWrite {
+                path: self
+                    .closing_paths
+                    .remove(&err.id())
+                    .unwrap_or_else(|| "<unknown>".to_owned()),
+                reason: format!("the task finishing the file failed: {err}"),
+            }),
+        }
+    }
+
+    /// Flushes the largest row groups until the buffered total is within budget.
+    async fn enforce_buffer_budget(&mut self) -> Result<()> {
+        let budget = self.factory.options.max_buffered_bytes;
+        while self.buffered_bytes() > budget {
+            let Some(largest) = self
+                .open
+                .values_mut()
+                .max_by_key(|f| f.buffered_bytes())
+                .filter(|f| f.buffered_bytes() > 0)
+            else {
+                break;
+            };
+            largest.flush_row_group().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,358 @@
+//! Splitting a batch by partition values, and naming a partition in the log and on storage.
+//!
+//! This module decides which rows of a batch belong together (rows with equal partition
+//! values, found by hashing, without sorting), what a partition's `partitionValues` say (the
+//! protocol's serialized form, keyed by physical column name, a null as a JSON null), and which
+//! Hive-style directory its files go to (`a=1/b=__HIVE_DEFAULT_PARTITION__`, names and values
+//! escaped as Spark escapes them). It never writes anything.
+
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimestampMicrosecondType,
+};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch, UInt32Array};
+use arrow_buffer::ToByteSlice;
+use arrow_schema::{DataType as ArrowType, TimeUnit};
+use arrow_select::take::take_record_batch;
+use tarn_protocol::actions::PartitionValues;
+use tarn_protocol::partition::{partition_directory, serialize_partition_value};
+use tarn_protocol::scalar::Scalar;
+use tarn_protocol::schema::PrimitiveType;
+
+use crate::error::{Error, Result};
+
+/// A partition column of the table being written.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionColumn {
+    /// Index of the column in the logical batch.
+    pub(crate) index: usize,
+    /// The column's name in `partitionValues` and directory names.
+    pub(crate) physical_name: String,
+    pub(crate) data_type: PrimitiveType,
+}
+
+/// The rows of one partition of a batch.
+#[derive(Debug)]
+pub(crate) struct PartitionSlice {
+    /// The Hive-style directory, e.g. `day=2026-01-07/region=__HIVE_DEFAULT_PARTITION__`;
+    /// empty for an unpartitioned table. Equal values give equal directories.
+    pub(crate) directory: String,
+    pub(crate) values: PartitionValues,
+    /// The rows, data columns only.
+    pub(crate) batch: RecordBatch,
+}
+
+/// Splits `batch` (logical form) into one slice per distinct combination of partition
+/// values, keeping only the columns at `data_columns` in each slice. Row order within a slice
+/// is the batch's.
+pub(crate) fn split(
+    batch: &RecordBatch,
+    partitions: &[PartitionColumn],
+    data_columns: &[usize],
+) -> Result<Vec<PartitionSlice>> {
+    let data = batch
+        .project(data_columns)
+        .map_err(|e| Error::InvalidArgument {
+            reason: e.to_string(),
+        })?;
+    if partitions.is_empty() {
+        return Ok(vec![PartitionSlice {
+            directory: String::new(),
+            values: PartitionValues::new(),
+            batch: data,
+        }]);
+    }
+    let rows = batch.num_rows();
+    // Group ids, refined one partition column at a time: (group so far, value id) -> group.
+    let mut groups = vec![0u32; rows];
+    let mut group_count = 1usize;
+    for column in partitions {
+        let ids = value_ids(batch.column(column.index))?;
+        let mut refined: HashMap<(u32, u32), u32> = HashMap::new();
+        for (group, id) in groups.iter_mut().zip(ids) {
+            let next = u32::try_from(refined.len()).unwrap_or(u32::MAX);
+            *group = *refined.entry((*group, id)).or_insert(next);
+        }
+        group_count = refined.len();
+    }
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); group_count];
+    for (row, group) in groups.iter().enumerate() {
+        members[*group as usize].push(u32::try_from(row).unwrap_or(u32::MAX));
+    }
+    let mut slices = Vec::with_capacity(group_count);
+    for rows_of_group in members {
+        let Some(&first) = rows_of_group.first() else {
+            continue;
+        };
+        let first = first as usize;
+        let mut named = Vec::with_capacity(partitions.len());
+        let mut values = PartitionValues::new();
+        for column in partitions {
+            let scalar = scalar_at(batch.column(column.index), first, column.data_type)?;
+            let text = serialize_partition_value(&scalar)?;
+            named.push((column.physical_name.as_str(), text.clone()));
+            values.insert(column.physical_name.clone(), text);
+        }
+        let directory = partition_directory(
+            &named
+                .iter()
+                .map(|(name, value)| (*name, value.as_deref()))
+                .collect::<Vec<_>>(),
+        );
+        let batch = if group_count == 1 {
+            data.clone()
+        } else {
+            take_record_batch(&data, &UInt32Array::from(rows_of_group)).map_err(|e| {
+                Error::InvalidArgument {
+                    reason: format!("splitting a batch by partition: {e}"),
+                }
+            })?
+        };
+        slices.push(PartitionSlice {
+            directory,
+            values,
+            batch,
+        });
+    }
+    Ok(slices)
+}
+
+/// A small integer per row, equal for equal values (nulls share one id).
+fn value_ids(array: &ArrayRef) -> Result<Vec<u32>> {
+    fn assign<'a, K: std::hash::Hash + Eq>(
+        rows: usize,
+        is_null: impl Fn(usize) -> bool,
+        key: impl Fn(usize) -> K + 'a,
+    ) -> Vec<u32> {
+        let mut ids: HashMap<K, u32> = HashMap::new();
+        (0..rows)
+            .map(|row| {
+                if is_null(row) {
+                    0
+                } else {
+                    let next = u32::try_from(ids.len() + 1).unwrap_or(u32::MAX);
+                    *ids.entry(key(row)).or_insert(next)
+                }
+            })
+            .collect()
+    }
+    fn primitive<T: ArrowPrimitiveType>(array: &PrimitiveArray<T>) -> Vec<u32> {
+        // Every native type of a partition column fits 16 bytes (decimal128 is the widest).
+        assign(
+            array.len(),
+            |row| array.is_null(row),
+            |row| {
+                let value = array.value(row);
+                let bytes = value.to_byte_slice();
+                let mut key = [0u8; 16];
+                let len = bytes.len().min(16);
+                key[..len].copy_from_slice(&bytes[..len]);
+                key
+            },
+        )
+    }
+    let rows = array.len();
+    Ok(match array.data_type() {
+        ArrowType::Boolean => {
+            let a = array.as_boolean();
+            assign(rows, |row| a.is_null(row), |row| a.value(row))
+        }
+        ArrowType::Int8 => primitive(array.as_primitive::<Int8Type>()),
+        ArrowType::Int16 => primitive(array.as_primitive::<Int16Type>()),
+        ArrowType::Int32 => primitive(array.as_primitive::<Int32Type>()),
+        ArrowType::Int64 => primitive(array.as_primitive::<Int64Type>()),
+        ArrowType::Float32 => primitive(array.as_primitive::<Float32Type>()),
+        ArrowType::Float64 => primitive(array.as_primitive::<Float64Type>()),
+        ArrowType::Date32 => primitive(array.as_primitive::<Date32Type>()),
+        ArrowType::Timestamp(TimeUnit::Microsecond, _) => {
+            primitive(array.as_primitive::<TimestampMicrosecondType>())
+        }
+        ArrowType::Decimal128(_, _) => primitive(array.as_primitive::<Decimal128Type>()),
+        ArrowType::Utf8 => {
+            let a = array.as_string::<i32>();
+            assign(rows, |row| a.is_null(row), |row| a.value(row))
+        }
+        ArrowType::Binary => {
+            let a = array.as_binary::<i32>();
+            assign(rows, |row| a.is_null(row), |row| a.value(row))
+        }
+        other => {
+            return Err(Error::InvalidArgument {
+                reason: format!("a partition column cannot have type {other}"),
+            });
+        }
+    })
+}
+
+/// The value at `row` of an array in the logical form of Delta primitive `ty`.
+pub(crate) fn scalar_at(array: &ArrayRef, row: usize, ty: PrimitiveType) -> Result<Scalar> {
+    if array.is_null(row) {
+        return Ok(Scalar::Null(ty));
+    }
+    let scalar = match (ty, array.data_type()) {
+        (PrimitiveType::Boolean, ArrowType::Boolean) => {
+            Scalar::Boolean(array.as_boolean().value(row))
+        }
+        (PrimitiveType::Byte, ArrowType::Int8) => {
+            Scalar::Byte(array.as_primitive::<Int8Type>().value(row))
+        }
+        (PrimitiveType::Short, ArrowType::Int16) => {
+            Scalar::Short(array.as_primitive::<Int16Type>().value(row))
+        }
+        (PrimitiveType::Integer, ArrowType::Int32) => {
+            Scalar::Integer(array.as_primitive::<Int32Type>().value(row))
+        }
+        (PrimitiveType::Long, ArrowType::Int64) => {
+            Scalar::Long(array.as_primitive::<Int64Type>().value(row))
+        }
+        (PrimitiveType::Float, ArrowType::Float32) => {
+            Scalar::Float(array.as_primitive::<Float32Type>().value(row))
+        }
+        (PrimitiveType::Double, ArrowType::Float64) => {
+            Scalar::Double(array.as_primitive::<Float64Type>().value(row))
+        }
+        (PrimitiveType::Date, ArrowType::Date32) => {
+            Scalar::Date(array.as_primitive::<Date32Type>().value(row))
+        }
+        (PrimitiveType::Timestamp, ArrowType::Timestamp(TimeUnit::Microsecond, _)) => {
+            Scalar::Timestamp(array.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        (PrimitiveType::TimestampNtz, ArrowType::Timestamp(TimeUnit::Microsecond, _)) => {
+            Scalar::TimestampNtz(array.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        (PrimitiveType::Decimal(d), ArrowType::Decimal128(_, _)) => Scalar::Decimal {
+            value: array.as_primitive::<Decimal128Type>().value(row),
+            precision: d.precision,
+            scale: d.scale,
+        },
+        (PrimitiveType::String, ArrowType::Utf8) => {
+            Scalar::String(array.as_string::<i32>().value(row).to_owned())
+        }
+        (PrimitiveType::Binary, ArrowType::Binary) => {
+            Scalar::Binary(array.as_binary::<i32>().value(row).to_vec())
+        }
+        (ty, found) => {
+            return Err(Error::InvalidArgument {
+                reason: format!("a {ty} partition value cannot be read from an array of {found}"),
+            });
+        }
+    };
+    Ok(scalar)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    fn batch(parts: Vec<Option<&str>>, ids: Vec<i64>) -> RecordBatch {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("p", ArrowType::Utf8, true),
+                Field::new("id", ArrowType::Int64, false),
+            ])),
+            vec![
+                Arc::new(StringArray::from(parts)),
+                Arc::new(Int64Array::from(ids)),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn column() -> PartitionColumn {
+        PartitionColumn {
+            index: 0,
+            physical_name: "p".into(),
+            data_type: PrimitiveType::String,
+        }
+    }
+
+    #[test]
+    fn groups_rows_without_sorting() {
+        let input = batch(
+            vec![
+                Some("b"),
+                Some("a/x"),
+                None,
+                Some("b"),
+                Some(""),
+                Some("a/x"),
+            ],
+            vec![0, 1, 2, 3, 4, 5],
+        );
+        let slices = split(&input, &[column()], &[1]).unwrap();
+        let summary: Vec<(String, Vec<i64>)> = slices
+            .iter()
+            .map(|s| {
+                let ids = s
+                    .batch
+                    .column(0)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec();
+                (s.directory.clone(), ids)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("p=b".to_owned(), vec![0, 3]),
+                ("p=a%2Fx".to_owned(), vec![1, 5]),
+                ("p=__HIVE_DEFAULT_PARTITION__".to_owned(), vec![2]),
+                // An empty string is a null partition value, but a different group here: both
+                // land in the same directory, so the writer routes them to the same file.
+                ("p=__HIVE_DEFAULT_PARTITION__".to_owned(), vec![4]),
+            ]
+        );
+        assert_eq!(slices[2].values.get("p"), Some(&None));
+        assert_eq!(slices[0].values.get("p"), Some(&Some("b".to_owned())));
+        assert_eq!(slices[0].batch.num_columns(), 1);
+    }
+
+    #[test]
+    fn one_partition_keeps_the_batch() {
+        let input = batch(vec![Some("x"); 3], vec![1, 2, 3]);
+        let slices = split(&input, &[column()], &[1]).unwrap();
+        assert_eq!(slices.len(), 1);
+        assert_eq!(slices[0].batch.num_rows(), 3);
+    }
+
+    proptest::proptest! {
+        /// Every row lands in exactly one slice; rows of a slice share a directory whose
+        /// segment reads back as their value; different directories mean different values.
+        #[test]
+        fn slices_partition_the_rows(
+            values in proptest::collection::vec(
+                proptest::option::of("[a/=% :éx☃\\#{}]{0,4}"),
+                1..60,
+            )
+        ) {
+            let ids: Vec<i64> = (0..values.len() as i64).collect();
+            let input = batch(values.iter().map(|v| v.as_deref()).collect(), ids);
+            let slices = split(&input, &[column()], &[1]).unwrap();
+            let mut seen = vec![false; values.len()];
+            for slice in &slices {
+                let (name, value) =
+                    tarn_protocol::partition::parse_partition_segment(&slice.directory).unwrap();
+                proptest::prop_assert_eq!(name, "p");
+                let logged = slice.values.get("p").cloned().flatten();
+                proptest::prop_assert_eq!(&value, &logged);
+                for id in slice.batch.column(0).as_primitive::<Int64Type>().values() {
+                    let row = *id as usize;
+                    proptest::prop_assert!(!seen[row]);
+                    seen[row] = true;
+                    let expected = values[row].clone().filter(|v| !v.is_empty());
+                    proptest::prop_assert_eq!(&expected, &logged);
+                }
+            }
+            proptest::prop_assert!(seen.iter().all(|s| *s));
+        }
+    }
+}
