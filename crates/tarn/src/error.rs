@@ -52,6 +52,26 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    /// A table already exists where one was to be created.
+    #[error("a table already exists at {table} (version {version}); pass replace to replace it")]
+    TableExists {
+        /// The table's location.
+        table: String,
+        /// Its latest version.
+        version: tarn_protocol::log_path::Version,
+    },
+    /// A row written by an overwrite-where does not match the predicate it replaces.
+    #[error(
+        "row {row} of the input does not match the replace-where predicate `{predicate}`: {values}"
+    )]
+    ReplaceWhereMismatch {
+        /// The predicate.
+        predicate: String,
+        /// The row's position in the input (0-based).
+        row: u64,
+        /// The row's values.
+        values: String,
+    },
     /// Data to write does not fit the table schema: a missing or unexpected column, or a type
     /// that does not convert to the column's type without loss. Nothing of the batch was
     /// written.

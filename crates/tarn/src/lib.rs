@@ -18,15 +18,19 @@
 pub mod deletion_vector;
 pub mod error;
 pub mod expr;
+pub mod ops;
 pub mod scan;
 pub mod table;
+pub mod transaction;
 pub mod write;
 
 pub use error::{Error, Result};
 pub use expr::Expr;
+pub use ops::{WriteBuilder, WriteMode};
 pub use scan::{Scan, ScanBuilder, ScanStream};
 pub use table::{Snapshot, Table};
 pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
 pub use tarn_protocol as protocol;
 pub use tarn_protocol::log_path::Version;
+pub use transaction::CommitSummary;
 pub use write::{DataWriter, WriteOutput, WriterOptions};

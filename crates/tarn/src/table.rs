@@ -9,6 +9,9 @@ use tarn_log::{CommitEntry, TableLocation};
 use tarn_protocol::log_path::Version;
 
 use crate::error::Result;
+use crate::ops::{
+    CheckpointBuilder, CreateBuilder, DeleteBuilder, RestoreBuilder, UpdateBuilder, WriteBuilder,
+};
 
 /// A Delta table at a location. Opening one does no I/O: every method reads the log afresh,
 /// so a `Table` can be kept for the life of a process and always sees the latest commits.
@@ -45,6 +48,42 @@ impl Table {
     /// Where the table lives.
     pub fn location(&self) -> &TableLocation {
         &self.location
+    }
+
+    /// The location, shared.
+    pub(crate) fn location_arc(&self) -> &Arc<TableLocation> {
+        &self.location
+    }
+
+    /// Creates the table: schema, partition columns, properties. See [`CreateBuilder`].
+    pub fn create(&self) -> CreateBuilder {
+        CreateBuilder::new(self.clone())
+    }
+
+    /// Writes rows: append, overwrite, overwrite-where; creates the table if there is none.
+    /// See [`WriteBuilder`].
+    pub fn write(&self) -> WriteBuilder {
+        WriteBuilder::new(self.clone())
+    }
+
+    /// Deletes the rows matching a predicate. See [`DeleteBuilder`].
+    pub fn delete(&self) -> DeleteBuilder {
+        DeleteBuilder::new(self.clone())
+    }
+
+    /// Updates the rows matching a predicate. See [`UpdateBuilder`].
+    pub fn update(&self) -> UpdateBuilder {
+        UpdateBuilder::new(self.clone())
+    }
+
+    /// Restores the table to an earlier version. See [`RestoreBuilder`].
+    pub fn restore(&self, version: Version) -> RestoreBuilder {
+        RestoreBuilder::new(self.clone(), version)
+    }
+
+    /// Writes a checkpoint of the latest version. See [`CheckpointBuilder`].
+    pub fn checkpoint(&self) -> CheckpointBuilder {
+        CheckpointBuilder::new(self.clone())
     }
 
     /// The latest version of the table.

@@ -14,9 +14,9 @@
 mod convert;
 mod metrics;
 mod partition_array;
-mod plan;
+pub(crate) mod plan;
 mod reader;
-mod stats;
+pub(crate) mod stats;
 
 use std::collections::BTreeSet;
 use std::pin::Pin;
@@ -302,6 +302,27 @@ impl Scan {
             .try_collect::<Vec<()>>()
             .await?;
         Ok(metrics.snapshot())
+    }
+
+    /// Reads one planned file (one of [`Scan::files`]) on a spawned task, returning its
+    /// batches through a small channel, so a caller can rewrite a file while it is read
+    /// without holding the file in memory. The channel ends after the first error.
+    pub(crate) fn read_task(&self, task: FileTask) -> mpsc::Receiver<Result<RecordBatch>> {
+        let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(2);
+        let plan = Arc::clone(&self.read_plan);
+        let metrics = Arc::clone(&self.metrics);
+        tokio::spawn(async move {
+            let batches = sender.clone();
+            let result = read_file(plan, task, metrics, move |batch| {
+                let batches = batches.clone();
+                async move { batches.send(Ok(batch)).await.is_ok() }
+            })
+            .await;
+            if let Err(err) = result {
+                let _closed = sender.send(Err(err)).await;
+            }
+        });
+        receiver
     }
 
     /// Reads the files, at most `concurrency` at once, as a stream of batches. The stream ends

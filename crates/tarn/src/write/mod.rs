@@ -15,7 +15,7 @@
 //! transaction gives up. Files are written under their final names; until a commit names
 //! them, readers do not see them.
 
-mod constraints;
+pub(crate) mod constraints;
 mod enforce;
 mod file;
 mod options;

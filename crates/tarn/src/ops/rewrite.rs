@@ -1,0 +1,318 @@
+//! Copy-on-write changes to the rows a predicate selects: the engine of delete, update and
+//! overwrite-where.
+//!
+//! Files the predicate cannot match (by partition values and statistics) are left alone.
+//! For a delete, a file whose partition values and statistics prove that every row matches
+//! is removed whole, without reading it. Every other candidate is read (deletion vectors
+//! applied), its rows changed, and the result written as new files that replace it; a
+//! candidate in which no row matched after all is kept as it was. Nothing here commits: the
+//! caller commits the removes and adds, or calls [`RewriteOutcome::discard`] on failure.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::DataType;
+use object_store::ObjectStoreExt as _;
+use tarn_log::TableLocation;
+use tarn_protocol::actions::{Add, Remove};
+use tarn_protocol::schema::DataType as DeltaType;
+
+use super::remove_file;
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::scan::plan::stats_columns;
+use crate::scan::stats::file_bounds;
+use crate::table::Snapshot;
+use crate::write::{DataWriter, WriterOptions};
+
+/// What happens to the rows a predicate selects.
+#[derive(Debug, Clone)]
+pub(crate) enum RowChange {
+    /// They are deleted.
+    Delete,
+    /// Columns are set to the values of expressions (resolved against the table schema),
+    /// evaluated on the old row.
+    Update(Vec<(String, Expr)>),
+}
+
+/// The files a rewrite removes and adds, and its row counts.
+#[derive(Debug, Default)]
+pub(crate) struct RewriteOutcome {
+    pub(crate) removes: Vec<Remove>,
+    pub(crate) adds: Vec<Add>,
+    /// Rows the predicate selected (deleted or updated).
+    pub(crate) rows_matched: u64,
+    /// Rows carried over unchanged into new files.
+    pub(crate) rows_copied: u64,
+    /// Rows written into new files (copied and updated).
+    pub(crate) rows_written: u64,
+}
+
+impl RewriteOutcome {
+    /// Deletes the files the rewrite wrote (after a failure, before anything was committed).
+    pub(crate) async fn discard(&self, location: &TableLocation) {
+        delete_data_files(location, &self.adds).await;
+    }
+}
+
+/// Deletes data files written by an operation that will not commit them. Best effort: a file
+/// left behind is unreferenced, and vacuum removes it.
+pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
+    for add in adds {
+        let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
+            continue;
+        };
+        if path.is_absolute() {
+            continue;
+        }
+        let object = location.child_path(path.as_str());
+        if let Err(err) = location.store().delete(&object).await {
+            tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
+        }
+    }
+}
+
+/// Applies `change` to the rows of `snapshot` where `predicate` (resolved against the
+/// table's schema) is true.
+pub(crate) async fn rewrite(
+    snapshot: &Snapshot,
+    predicate: &Expr,
+    change: &RowChange,
+    options: &WriterOptions,
+) -> Result<RewriteOutcome> {
+    let mut outcome = RewriteOutcome::default();
+    match rewrite_into(snapshot, predicate, change, options, &mut outcome).await {
+        Ok(()) => Ok(outcome),
+        Err(err) => {
+            outcome.discard(snapshot.location()).await;
+            Err(err)
+        }
+    }
+}
+
+async fn rewrite_into(
+    snapshot: &Snapshot,
+    predicate: &Expr,
+    change: &RowChange,
+    options: &WriterOptions,
+    outcome: &mut RewriteOutcome,
+) -> Result<()> {
+    let candidates = snapshot
+        .scan()
+        .with_filter(predicate.clone())
+        .build()
+        .await?;
+    if candidates.files().is_empty() {
+        return Ok(());
+    }
+    let candidate_paths: std::collections::HashSet<&str> =
+        candidates.files().iter().map(|t| t.log_path()).collect();
+    // Statistics were loaded for planning if the predicate needed them.
+    let snapshot = if snapshot.has_statistics() {
+        snapshot.clone()
+    } else {
+        snapshot.with_statistics().await?
+    };
+    let files: HashMap<&str, tarn_log::FileView<'_>> = snapshot
+        .files()
+        .iter()
+        .filter(|f| candidate_paths.contains(f.path()))
+        .map(|f| (f.path(), f))
+        .collect();
+
+    // Whole files first: removing them needs no reading.
+    let schema = snapshot.schema().clone();
+    let partition_columns = snapshot.partition_columns().to_vec();
+    let mapping = snapshot.column_mapping_mode();
+    let stats = stats_columns(predicate, &schema, &partition_columns, mapping);
+    let partitions: Vec<(String, String, tarn_protocol::schema::PrimitiveType)> = snapshot
+        .partition_column_names()
+        .into_iter()
+        .filter_map(
+            |(logical, physical)| match schema.field(logical)?.data_type {
+                DeltaType::Primitive(ty) => Some((logical.to_owned(), physical.to_owned(), ty)),
+                _ => None,
+            },
+        )
+        .collect();
+    let mut to_read: Vec<&str> = Vec::new();
+    for task in candidates.files() {
+        let Some(file) = files.get(task.log_path()) else {
+            continue;
+        };
+        if matches!(change, RowChange::Delete)
+            && every_row_matches(predicate, file, &stats, &partitions)
+        {
+            let rows =
+                file.num_records().unwrap_or(0) - file.deletion_vector_cardinality().unwrap_or(0);
+            outcome.rows_matched += u64::try_from(rows).unwrap_or(0);
+            outcome.removes.push(remove_file(file, true));
+        } else {
+            to_read.push(task.log_path());
+        }
+    }
+    if to_read.is_empty() {
+        return Ok(());
+    }
+
+    // The rest: read every column of each file, change the matching rows, write the result.
+    let full = snapshot.scan().build().await?;
+    let tasks: HashMap<&str, &crate::scan::FileTask> =
+        full.files().iter().map(|t| (t.log_path(), t)).collect();
+    for path in to_read {
+        let (Some(task), Some(file)) = (tasks.get(path), files.get(path)) else {
+            continue;
+        };
+        let mut writer = DataWriter::new(
+            Arc::clone(snapshot.location()),
+            &schema,
+            &partition_columns,
+            snapshot.properties(),
+            options.clone(),
+        )?;
+        let mut matched = 0u64;
+        let mut written = 0u64;
+        let mut batches = full.read_task((*task).clone());
+        let result: Result<()> = async {
+            while let Some(batch) = batches.recv().await {
+                let batch = batch?;
+                let mask = predicate.evaluate_predicate(&batch)?;
+                let selected = is_true(&mask);
+                let count = selected.true_count();
+                matched += u64::try_from(count).unwrap_or(0);
+                let output = match change {
+                    RowChange::Delete => {
+                        let keep = arrow_arith::boolean::not(&selected).map_err(kernel)?;
+                        arrow_select::filter::filter_record_batch(&batch, &keep).map_err(kernel)?
+                    }
+                    RowChange::Update(assignments) if count > 0 => {
+                        update_batch(&batch, &selected, assignments)?
+                    }
+                    RowChange::Update(_) => batch,
+                };
+                if output.num_rows() > 0 {
+                    written += u64::try_from(output.num_rows()).unwrap_or(0);
+                    writer.write(&output).await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            writer.abort().await;
+            return Err(err);
+        }
+        if matched == 0 {
+            // Nothing to change after all (statistics could not rule the file out).
+            writer.abort().await;
+            continue;
+        }
+        let output = writer.finish().await?;
+        outcome.rows_matched += matched;
+        outcome.rows_written += written;
+        outcome.rows_copied += match change {
+            RowChange::Delete => written,
+            RowChange::Update(_) => written - matched,
+        };
+        outcome.adds.extend(output.adds);
+        outcome.removes.push(remove_file(file, true));
+    }
+    Ok(())
+}
+
+/// `true` where the predicate is true; nulls are `false`.
+fn is_true(mask: &BooleanArray) -> BooleanArray {
+    match mask.nulls() {
+        None => mask.clone(),
+        Some(nulls) => BooleanArray::new(mask.values() & nulls.inner(), None),
+    }
+}
+
+fn kernel(err: arrow_schema::ArrowError) -> Error {
+    Error::InvalidArgument {
+        reason: format!("cannot compute the changed rows: {err}"),
+    }
+}
+
+/// The batch with each assigned column replaced, on the selected rows, by its expression's
+/// value (cast to the column's type).
+fn update_batch(
+    batch: &RecordBatch,
+    selected: &BooleanArray,
+    assignments: &[(String, Expr)],
+) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    for (column, expr) in assignments {
+        let index = schema
+            .index_of(column)
+            .map_err(|_| Error::InvalidArgument {
+                reason: format!("no column `{column}` to update"),
+            })?;
+        let target: &DataType = schema.field(index).data_type();
+        let value = expr.evaluate(batch)?;
+        let value = if value.data_type() == target {
+            value
+        } else {
+            let options = arrow_cast::CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            arrow_cast::cast_with_options(&value, target, &options).map_err(|err| {
+                Error::InvalidArgument {
+                    reason: format!(
+                        "cannot set `{column}` to {expr}: the value does not fit the column's \
+                         type {target}: {err}"
+                    ),
+                }
+            })?
+        };
+        columns[index] =
+            arrow_select::zip::zip(selected, &value, &columns[index]).map_err(kernel)?;
+    }
+    RecordBatch::try_new(schema, columns).map_err(kernel)
+}
+
+/// Whether the file's partition values and statistics prove the predicate true on every
+/// row: it can be false on none, and null on none (every column it reads has no nulls, and
+/// it has no null literal or arithmetic that could produce one).
+fn every_row_matches(
+    predicate: &Expr,
+    file: &tarn_log::FileView<'_>,
+    stats: &[crate::scan::stats::StatsColumn],
+    partitions: &[(String, String, tarn_protocol::schema::PrimitiveType)],
+) -> bool {
+    if !null_free_shape(predicate) {
+        return false;
+    }
+    let mut view = file_bounds(file.stats(), file.num_records(), stats);
+    for (logical, physical, ty) in partitions {
+        let raw = file.partition_value(physical).flatten();
+        match tarn_protocol::partition::parse_partition_value(logical, raw, *ty) {
+            Ok(value) => view.add_partition_value(logical, &value),
+            Err(_) => return false,
+        }
+    }
+    use crate::expr::StatsView;
+    let no_nulls = predicate
+        .referenced_columns()
+        .iter()
+        .all(|column| view.null_count(column) == Some(0));
+    no_nulls && !Expr::Not(Box::new(predicate.clone())).could_match(&view)
+}
+
+/// Whether the predicate can be null only through a null column value: comparisons, IN,
+/// IS NULL, AND/OR/NOT over columns and non-null literals.
+fn null_free_shape(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(_) => true,
+        Expr::Literal(scalar) => !scalar.is_null(),
+        Expr::Null | Expr::Arithmetic { .. } | Expr::Negate(_) => false,
+        Expr::Compare { left, right, .. } => null_free_shape(left) && null_free_shape(right),
+        Expr::In { expr, list, .. } => null_free_shape(expr) && list.iter().all(null_free_shape),
+        Expr::IsNull { .. } => true,
+        Expr::And(l, r) | Expr::Or(l, r) => null_free_shape(l) && null_free_shape(r),
+        Expr::Not(inner) => null_free_shape(inner),
+    }
+}

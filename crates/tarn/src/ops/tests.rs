@@ -1,0 +1,417 @@
+//! End-to-end tests of the write operations on a local table: every operation commits what
+//! it says, and reading the table back gives exactly the expected rows.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use futures::TryStreamExt;
+
+use crate::{Error, Expr, Table, WriteMode};
+
+fn batch(days: &[&str], values: &[Option<i64>]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("day", DataType::Utf8, false),
+        Field::new("value", DataType::Int64, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(days.to_vec())),
+            Arc::new(Int64Array::from(values.to_vec())),
+        ],
+    )
+    .unwrap()
+}
+
+/// Every row of the latest version as (day, value), sorted.
+async fn rows(table: &Table) -> Vec<(String, Option<i64>)> {
+    let snapshot = table.snapshot().await.unwrap();
+    let batches: Vec<RecordBatch> = snapshot
+        .scan()
+        .build()
+        .await
+        .unwrap()
+        .execute()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for b in &batches {
+        let day = b.column_by_name("day").unwrap();
+        let day = day.as_any().downcast_ref::<StringArray>().unwrap();
+        let value = b.column_by_name("value").unwrap();
+        let value = value.as_any().downcast_ref::<Int64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((
+                day.value(i).to_owned(),
+                value.is_valid(i).then(|| value.value(i)),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn expect(rows: &[(&str, Option<i64>)]) -> Vec<(String, Option<i64>)> {
+    let mut out: Vec<_> = rows.iter().map(|(d, v)| ((*d).to_owned(), *v)).collect();
+    out.sort();
+    out
+}
+
+async fn new_table() -> (tempfile::TempDir, Table) {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Table::open(dir.path().to_str().unwrap()).await.unwrap();
+    (dir, table)
+}
+
+#[tokio::test]
+async fn write_creates_appends_and_overwrites() {
+    let (_dir, table) = new_table().await;
+    let first = table
+        .write()
+        .with_partition_columns(["day"])
+        .execute_batches(vec![batch(&["a", "b"], &[Some(1), Some(2)])])
+        .await
+        .unwrap();
+    assert_eq!(first.version, Some(0));
+    assert_eq!(first.rows_written, 2);
+    assert_eq!(first.files_added, 2);
+    let snapshot = table.snapshot().await.unwrap();
+    assert_eq!(snapshot.partition_columns(), ["day"]);
+    assert_eq!(snapshot.protocol().min_reader_version, 1);
+    assert_eq!(snapshot.protocol().min_writer_version, 2);
+
+    let second = table
+        .write()
+        .execute_batches(vec![batch(&["a"], &[None])])
+        .await
+        .unwrap();
+    assert_eq!(second.version, Some(1));
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2)), ("a", None)])
+    );
+
+    let third = table
+        .write()
+        .with_mode(WriteMode::Overwrite)
+        .execute_batches(vec![batch(&["c"], &[Some(9)])])
+        .await
+        .unwrap();
+    assert_eq!(third.files_removed, 3);
+    assert_eq!(rows(&table).await, expect(&[("c", Some(9))]));
+    // Time travel still sees the old rows.
+    let old = table.snapshot_at_version(1).await.unwrap();
+    assert_eq!(old.num_files(), 3);
+    let history = table.history(None).await.unwrap();
+    let info = history[0].commit_info.as_ref().unwrap();
+    assert_eq!(info.operation.as_deref(), Some("WRITE"));
+    assert_eq!(
+        info.engine_info.as_deref(),
+        Some(crate::transaction::ENGINE_INFO)
+    );
+    assert!(info.txn_id.is_some());
+}
+
+#[tokio::test]
+async fn replace_where_replaces_one_partition_and_checks_the_input() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_partition_columns(["day"])
+        .execute_batches(vec![batch(&["a", "a", "b"], &[Some(1), Some(2), Some(3)])])
+        .await
+        .unwrap();
+    let summary = table
+        .write()
+        .replace_where(Expr::parse("day = 'a'").unwrap())
+        .execute_batches(vec![batch(&["a"], &[Some(10)])])
+        .await
+        .unwrap();
+    assert_eq!(summary.version, Some(1));
+    assert_eq!(summary.rows_deleted, 2);
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(10)), ("b", Some(3))])
+    );
+
+    let err = table
+        .write()
+        .replace_where(Expr::parse("day = 'a'").unwrap())
+        .execute_batches(vec![batch(&["a", "b"], &[Some(1), Some(2)])])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ReplaceWhereMismatch { row: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+}
+
+#[tokio::test]
+async fn delete_removes_whole_files_and_rewrites_the_rest() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_partition_columns(["day"])
+        .execute_batches(vec![batch(
+            &["a", "a", "b", "b", "c"],
+            &[Some(1), Some(2), Some(3), None, Some(5)],
+        )])
+        .await
+        .unwrap();
+    // Partition `a` goes whole; in `b` one row goes, the null stays (SQL: null is not true).
+    let summary = table
+        .delete()
+        .with_predicate(Expr::parse("day = 'a' OR value = 3").unwrap())
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_deleted, 3);
+    assert_eq!(summary.files_removed, 2);
+    assert_eq!(summary.files_added, 1);
+    assert_eq!(summary.rows_copied, 1);
+    assert_eq!(rows(&table).await, expect(&[("b", None), ("c", Some(5))]));
+
+    // Nothing matches: nothing committed.
+    let none = table
+        .delete()
+        .with_predicate(Expr::parse("value > 100").unwrap())
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(none.version, None);
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+}
+
+#[tokio::test]
+async fn update_sets_values_on_matching_rows_only() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .execute_batches(vec![batch(&["a", "b", "c"], &[Some(1), Some(2), None])])
+        .await
+        .unwrap();
+    // An unknown column in a SET expression fails before anything is written.
+    let err = table
+        .update()
+        .set_sql("value = nosuch + 1")
+        .unwrap()
+        .execute()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nosuch"), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    let summary = table
+        .update()
+        .with_predicate(Expr::parse("value >= 2").unwrap())
+        .set_sql("value = value * 10")
+        .unwrap()
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_updated, 1);
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(20)), ("c", None)])
+    );
+    // Moving rows to another partition value works too (day is a data column here).
+    table
+        .update()
+        .set_sql("day = 'z'")
+        .unwrap()
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("z", Some(1)), ("z", Some(20)), ("z", None)])
+    );
+}
+
+#[tokio::test]
+async fn restore_brings_back_an_earlier_version() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_partition_columns(["day"])
+        .execute_batches(vec![batch(&["a", "b"], &[Some(1), Some(2)])])
+        .await
+        .unwrap();
+    table
+        .delete()
+        .with_predicate(Expr::parse("day = 'a'").unwrap())
+        .execute()
+        .await
+        .unwrap();
+    table
+        .write()
+        .execute_batches(vec![batch(&["c"], &[Some(3)])])
+        .await
+        .unwrap();
+    let summary = table.restore(0).execute().await.unwrap();
+    assert_eq!(summary.version, Some(3));
+    assert_eq!(summary.files_added, 1);
+    assert_eq!(summary.files_removed, 1);
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2))])
+    );
+    let err = table.restore(3).execute().await.unwrap_err();
+    assert!(err.to_string().contains("earlier version"), "{err}");
+}
+
+#[tokio::test]
+async fn txn_versions_make_writes_idempotent() {
+    let (_dir, table) = new_table().await;
+    for _ in 0..2 {
+        table
+            .write()
+            .with_txn("app", 0)
+            .execute_batches(vec![batch(&["a"], &[Some(1)])])
+            .await
+            .unwrap();
+    }
+    let skipped = table
+        .write()
+        .with_txn("app", 0)
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap();
+    assert_eq!(skipped.version, None);
+    table
+        .write()
+        .with_txn("app", 1)
+        .execute_batches(vec![batch(&["b"], &[Some(2)])])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2))])
+    );
+    assert_eq!(table.snapshot().await.unwrap().txn_version("app"), Some(1));
+}
+
+#[tokio::test]
+async fn create_refuses_an_existing_table_unless_replacing() {
+    let (_dir, table) = new_table().await;
+    let schema = Schema::new(vec![
+        Field::new("day", DataType::Utf8, false),
+        Field::new("value", DataType::Int64, true),
+    ]);
+    table
+        .create()
+        .with_arrow_schema(&schema)
+        .unwrap()
+        .partition_by(["day"])
+        .with_property("delta.constraints.positive", "value > 0")
+        .execute()
+        .await
+        .unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    assert_eq!(snapshot.protocol().min_writer_version, 3);
+    let err = table
+        .create()
+        .with_arrow_schema(&schema)
+        .unwrap()
+        .execute()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::TableExists { version: 0, .. }),
+        "{err}"
+    );
+
+    // The CHECK constraint is enforced; nothing is committed.
+    let err = table
+        .write()
+        .execute_batches(vec![batch(&["a"], &[Some(-1)])])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("positive"), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+
+    let replaced = table
+        .create()
+        .with_arrow_schema(&schema)
+        .unwrap()
+        .replace(true)
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(replaced.version, Some(1));
+    let snapshot = table.snapshot().await.unwrap();
+    assert!(snapshot.partition_columns().is_empty());
+}
+
+#[tokio::test]
+async fn merge_schema_adds_columns() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap();
+    let wider = Arc::new(Schema::new(vec![
+        Field::new("day", DataType::Utf8, false),
+        Field::new("value", DataType::Int64, true),
+        Field::new("note", DataType::Utf8, true),
+    ]));
+    let input = RecordBatch::try_new(
+        Arc::clone(&wider),
+        vec![
+            Arc::new(StringArray::from(vec!["b"])),
+            Arc::new(Int64Array::from(vec![2])),
+            Arc::new(StringArray::from(vec!["hi"])),
+        ],
+    )
+    .unwrap();
+    let err = table
+        .write()
+        .execute_batches(vec![input.clone()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("note"), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    table
+        .write()
+        .with_merge_schema(true)
+        .execute_batches(vec![input])
+        .await
+        .unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    assert!(snapshot.schema().field("note").is_some());
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2))])
+    );
+}
+
+#[tokio::test]
+async fn checkpoints_are_written_at_the_interval() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_property("delta.checkpointInterval", "3")
+        .execute_batches(vec![batch(&["a"], &[Some(0)])])
+        .await
+        .unwrap();
+    let mut checkpointed = Vec::new();
+    for i in 1..7 {
+        let summary = table
+            .write()
+            .execute_batches(vec![batch(&["a"], &[Some(i)])])
+            .await
+            .unwrap();
+        if summary.checkpoint_written {
+            checkpointed.push(summary.version.unwrap());
+        }
+    }
+    assert_eq!(checkpointed, vec![3, 6]);
+    let snapshot = table.snapshot().await.unwrap();
+    assert_eq!(snapshot.num_files(), 7);
+    let on_demand = table.checkpoint().execute().await.unwrap();
+    assert_eq!(on_demand.version, 6);
+    assert_eq!(on_demand.num_files, 7);
+}

@@ -1,0 +1,428 @@
+//! Writing rows: append, overwrite, overwrite-where, with idempotent `txn` versions and
+//! optional schema evolution. Creates the table when it does not exist.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::{Array as _, RecordBatch};
+use arrow_schema::SchemaRef;
+use chrono::Utc;
+use futures::{Stream, StreamExt};
+use tarn_log::LogError;
+use tarn_log::commit::CommitOptions;
+use tarn_protocol::actions::{Action, Add, Txn};
+use tarn_protocol::features::{check_writable, protocol_for_new_table};
+use tarn_protocol::schema::{ColumnMappingMode, StructType};
+
+use super::check_not_append_only;
+use super::create::{max_protocol, new_metadata};
+use super::remove_file;
+use super::rewrite::{RewriteOutcome, RowChange, delete_data_files, rewrite};
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::table::{Snapshot, Table};
+use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::write::{DataWriter, WriterOptions, merged_schema};
+
+/// What a write does with the rows already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Keep them; add the new rows.
+    #[default]
+    Append,
+    /// Replace them: every row (or, with [`WriteBuilder::replace_where`], the rows matching
+    /// the predicate) is removed in the same commit that adds the new rows.
+    Overwrite,
+}
+
+impl std::fmt::Display for WriteMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteMode::Append => "Append",
+            WriteMode::Overwrite => "Overwrite",
+        })
+    }
+}
+
+/// Writes a stream of record batches as one commit. Obtained from [`Table::write`].
+///
+/// ```no_run
+/// # async fn example(batch: arrow_array::RecordBatch) -> tarn::Result<()> {
+/// let table = tarn::Table::open("/data/events").await?;
+/// let summary = table
+///     .write()
+///     .with_partition_columns(["day"]) // used only when the write creates the table
+///     .with_txn("ingest-7", 42) // skipped if version 42 of `ingest-7` was already committed
+///     .execute_batches(vec![batch])
+///     .await?;
+/// println!("committed version {:?}", summary.version);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct WriteBuilder {
+    table: Table,
+    mode: WriteMode,
+    replace_where: Option<Expr>,
+    merge_schema: bool,
+    partition_columns: Option<Vec<String>>,
+    properties: BTreeMap<String, String>,
+    txn: Option<(String, i64)>,
+    writer_options: Option<WriterOptions>,
+    commit_options: CommitOptions,
+}
+
+impl WriteBuilder {
+    pub(crate) fn new(table: Table) -> Self {
+        Self {
+            table,
+            mode: WriteMode::Append,
+            replace_where: None,
+            merge_schema: false,
+            partition_columns: None,
+            properties: BTreeMap::new(),
+            txn: None,
+            writer_options: None,
+            commit_options: CommitOptions::default(),
+        }
+    }
+
+    /// Append (the default) or overwrite.
+    pub fn with_mode(mut self, mode: WriteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Overwrite only the rows matching `predicate` (e.g. one partition); implies
+    /// [`WriteMode::Overwrite`]. Every row written must match it too, or the write fails.
+    pub fn replace_where(mut self, predicate: Expr) -> Self {
+        self.mode = WriteMode::Overwrite;
+        self.replace_where = Some(predicate);
+        self
+    }
+
+    /// Evolve the table's schema to take the input's: new columns are added (nullable, at
+    /// the end) and integer and float columns widened where the input's type is wider.
+    pub fn with_merge_schema(mut self, merge: bool) -> Self {
+        self.merge_schema = merge;
+        self
+    }
+
+    /// Partition columns for a table this write creates. For an existing table they must be
+    /// the table's own (or omitted).
+    pub fn with_partition_columns<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.partition_columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A property of a table this write creates.
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+
+    /// Makes the write idempotent: it commits a `txn` action for `app_id` at `version`, and is
+    /// skipped (committing nothing) if the table already has a `txn` of `app_id` at `version`
+    /// or later. A streaming writer that restarts and replays its input does not append twice.
+    pub fn with_txn(mut self, app_id: impl Into<String>, version: i64) -> Self {
+        self.txn = Some((app_id.into(), version));
+        self
+    }
+
+    /// How the data files are written (defaults from the table's properties).
+    pub fn with_writer_options(mut self, options: WriterOptions) -> Self {
+        self.writer_options = Some(options);
+        self
+    }
+
+    /// How the commit retries when other writers commit at the same time.
+    pub fn with_commit_options(mut self, options: CommitOptions) -> Self {
+        self.commit_options = options;
+        self
+    }
+
+    /// Writes `batches` (all of them of the same schema) and commits.
+    pub async fn execute_batches(self, batches: Vec<RecordBatch>) -> Result<CommitSummary> {
+        let Some(first) = batches.first() else {
+            return Err(Error::InvalidArgument {
+                reason: "nothing to write: no record batches".to_owned(),
+            });
+        };
+        let schema = first.schema();
+        self.execute(schema, futures::stream::iter(batches.into_iter().map(Ok)))
+            .await
+    }
+
+    /// Writes a stream of batches of `schema` and commits. Memory stays bounded by the
+    /// writer's open row groups, whatever the stream's length. If the stream yields an error,
+    /// the files written so far are deleted and nothing is committed.
+    pub async fn execute<S>(self, schema: SchemaRef, batches: S) -> Result<CommitSummary>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send,
+    {
+        let existing = match self.table.snapshot().await {
+            Ok(snapshot) => Some(snapshot),
+            Err(Error::Log(LogError::NotATable { .. })) => None,
+            Err(err) => return Err(err),
+        };
+        let prepared = match &existing {
+            None => self.prepare_new_table(&schema)?,
+            Some(snapshot) => {
+                if let Some((app_id, version)) = &self.txn
+                    && snapshot
+                        .txn_version(app_id)
+                        .is_some_and(|done| done >= *version)
+                {
+                    return Ok(CommitSummary::nothing("WRITE"));
+                }
+                self.prepare_existing(snapshot, &schema)?
+            }
+        };
+        let Prepared {
+            mut tx,
+            schema: table_schema,
+            partition_columns,
+            properties,
+            replace_where,
+        } = prepared;
+
+        let options = match &self.writer_options {
+            Some(options) => options.clone(),
+            None => WriterOptions::default(),
+        };
+        let output = write_all(
+            &tx.location,
+            &table_schema,
+            &partition_columns,
+            &properties,
+            options.clone(),
+            replace_where.as_ref(),
+            batches,
+        )
+        .await?;
+        let mut written: Vec<Add> = output.adds;
+        tx.summary.rows_written = output.num_rows;
+
+        // What the write replaces.
+        if let Some(snapshot) = &existing
+            && self.mode == WriteMode::Overwrite
+        {
+            match &replace_where {
+                None => {
+                    let removes = snapshot
+                        .files()
+                        .iter()
+                        .map(|f| remove_file(&f, true))
+                        .collect();
+                    tx.remove_files(removes);
+                }
+                Some(predicate) => {
+                    let outcome: RewriteOutcome =
+                        match rewrite(snapshot, predicate, &RowChange::Delete, &options).await {
+                            Ok(outcome) => outcome,
+                            Err(err) => {
+                                delete_data_files(&tx.location, &written).await;
+                                return Err(err);
+                            }
+                        };
+                    tx.summary.rows_deleted = outcome.rows_matched;
+                    tx.summary.rows_copied = outcome.rows_copied;
+                    tx.summary.rows_written += outcome.rows_written;
+                    tx.remove_files(outcome.removes);
+                    written.extend(outcome.adds);
+                }
+            }
+        }
+        if let Some((app_id, version)) = &self.txn {
+            tx.actions.push(Action::Txn(Txn {
+                app_id: app_id.clone(),
+                version: *version,
+                last_updated: Some(Utc::now().timestamp_millis()),
+            }));
+            tx.parameter("txnAppId", app_id.clone());
+            tx.parameter("txnVersion", version.to_string());
+        }
+        tx.parameter("mode", self.mode.to_string());
+        tx.parameter(
+            "partitionBy",
+            serde_json::to_string(&partition_columns).unwrap_or_default(),
+        );
+        if let Some(predicate) = &replace_where {
+            tx.parameter("predicate", predicate.to_string());
+        }
+        tx.add_files(written.clone());
+        super::commit_or_discard(tx, &self.commit_options, &written).await
+    }
+
+    fn prepare_new_table(&self, input: &SchemaRef) -> Result<Prepared> {
+        if self.replace_where.is_some() {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "cannot overwrite where a predicate holds: there is no table at {}",
+                    self.table.location().url()
+                ),
+            });
+        }
+        let schema = StructType::try_from(input.as_ref())?;
+        let metadata = new_metadata(
+            schema.clone(),
+            self.partition_columns.clone().unwrap_or_default(),
+            self.properties.clone(),
+            None,
+            None,
+        )?;
+        let protocol = protocol_for_new_table(&metadata)?;
+        let mut tx = Transaction::new(
+            Arc::clone(self.table.location_arc()),
+            None,
+            schema.clone(),
+            metadata.partition_columns.clone(),
+            ColumnMappingMode::None,
+            "WRITE",
+        );
+        let partition_columns = metadata.partition_columns.clone();
+        let properties = metadata.configuration.clone();
+        tx.actions.push(Action::Protocol(protocol));
+        tx.actions.push(Action::Metadata(metadata));
+        Ok(Prepared {
+            tx,
+            schema,
+            partition_columns,
+            properties,
+            replace_where: None,
+        })
+    }
+
+    fn prepare_existing(&self, snapshot: &Snapshot, input: &SchemaRef) -> Result<Prepared> {
+        check_writable(snapshot.protocol(), snapshot.metadata())?;
+        let partition_columns = snapshot.partition_columns().to_vec();
+        if let Some(requested) = &self.partition_columns
+            && requested != &partition_columns
+        {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "the table is partitioned by [{}], not [{}]",
+                    partition_columns.join(", "),
+                    requested.join(", ")
+                ),
+            });
+        }
+        if self.mode == WriteMode::Overwrite {
+            check_not_append_only(snapshot.metadata(), "an overwrite")?;
+        }
+        let mut tx = Transaction::new(
+            Arc::clone(snapshot.location()),
+            Some(snapshot.version()),
+            snapshot.schema().clone(),
+            partition_columns.clone(),
+            snapshot.column_mapping_mode(),
+            "WRITE",
+        );
+        let mut schema = snapshot.schema().clone();
+        if self.merge_schema {
+            let merged = merged_schema(&schema, input)?;
+            if merged != schema {
+                let mut metadata = snapshot.metadata().clone();
+                metadata.schema_string = merged.to_json();
+                let protocol =
+                    max_protocol(snapshot.protocol(), &protocol_for_new_table(&metadata)?);
+                if &protocol != snapshot.protocol() {
+                    tx.actions.push(Action::Protocol(protocol));
+                }
+                tx.actions.push(Action::Metadata(metadata));
+                tx.parameter("mergeSchema", "true");
+                schema = merged;
+            }
+        }
+        let replace_where = match &self.replace_where {
+            Some(predicate) => {
+                predicate.validate(&schema)?;
+                Some(predicate.resolve(&schema)?)
+            }
+            None => None,
+        };
+        tx.reads = match (&self.mode, &replace_where) {
+            (WriteMode::Append, _) => Reads::Nothing,
+            (WriteMode::Overwrite, None) => Reads::WholeTable,
+            (WriteMode::Overwrite, Some(predicate)) => Reads::Predicate(predicate.clone()),
+        };
+        Ok(Prepared {
+            tx,
+            schema,
+            partition_columns,
+            properties: snapshot.properties().clone(),
+            replace_where,
+        })
+    }
+}
+
+/// A transaction with everything but the data.
+struct Prepared {
+    tx: Transaction,
+    schema: StructType,
+    partition_columns: Vec<String>,
+    properties: BTreeMap<String, String>,
+    replace_where: Option<Expr>,
+}
+
+/// Streams `batches` through a [`DataWriter`]; on any error deletes what it wrote.
+async fn write_all<S>(
+    location: &Arc<tarn_log::TableLocation>,
+    schema: &StructType,
+    partition_columns: &[String],
+    properties: &BTreeMap<String, String>,
+    options: WriterOptions,
+    replace_where: Option<&Expr>,
+    batches: S,
+) -> Result<crate::write::WriteOutput>
+where
+    S: Stream<Item = Result<RecordBatch>> + Send,
+{
+    let mut writer = DataWriter::new(
+        Arc::clone(location),
+        schema,
+        partition_columns,
+        properties,
+        options,
+    )?;
+    let mut batches = std::pin::pin!(batches);
+    let mut rows_before = 0u64;
+    while let Some(batch) = batches.next().await {
+        let step = async {
+            let batch = batch?;
+            if let Some(predicate) = replace_where {
+                check_replace_where(predicate, &batch, rows_before)?;
+            }
+            writer.write(&batch).await?;
+            Ok::<u64, Error>(u64::try_from(batch.num_rows()).unwrap_or(0))
+        }
+        .await;
+        match step {
+            Ok(rows) => rows_before += rows,
+            Err(err) => {
+                writer.abort().await;
+                return Err(err);
+            }
+        }
+    }
+    writer.finish().await
+}
+
+/// Every row an overwrite-where writes must match its predicate: otherwise the commit would
+/// add rows outside the range it replaces.
+fn check_replace_where(predicate: &Expr, batch: &RecordBatch, rows_before: u64) -> Result<()> {
+    let mask = predicate.evaluate_predicate(batch)?;
+    let bad = (0..mask.len()).find(|&i| !(mask.is_valid(i) && mask.value(i)));
+    match bad {
+        None => Ok(()),
+        Some(row) => Err(Error::ReplaceWhereMismatch {
+            predicate: predicate.to_string(),
+            row: rows_before + u64::try_from(row).unwrap_or(0),
+            values: crate::write::constraints::render_row(batch, row),
+        }),
+    }
+}
