@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tarn_log::{CommitEntry, TableLocation};
@@ -13,11 +13,14 @@ use crate::ops::{
     CheckpointBuilder, CreateBuilder, DeleteBuilder, RestoreBuilder, UpdateBuilder, WriteBuilder,
 };
 
-/// A Delta table at a location. Opening one does no I/O: every method reads the log afresh,
-/// so a `Table` can be kept for the life of a process and always sees the latest commits.
+/// A Delta table at a location. Opening one does no I/O. A `Table` keeps the latest snapshot
+/// it loaded and brings it up to date incrementally (reading only newer commits), so it can
+/// be kept for the life of a process: every call sees the latest commits, and a writer's
+/// per-commit cost does not grow with the length of the log. Clones share that cache.
 #[derive(Debug, Clone)]
 pub struct Table {
     location: Arc<TableLocation>,
+    latest: Arc<Mutex<Option<tarn_log::Snapshot>>>,
 }
 
 impl Table {
@@ -25,23 +28,22 @@ impl Table {
     /// or `abfss://` URI, with storage options from the environment (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`).
     pub async fn open(uri: &str) -> Result<Self> {
-        Ok(Self {
-            location: Arc::new(TableLocation::parse(uri)?),
-        })
+        Ok(Self::from_location(TableLocation::parse(uri)?))
     }
 
     /// Like [`Table::open`], with explicit storage options (object_store config keys such as
     /// `aws_endpoint` or `allow_http`) that take precedence over the environment.
     pub async fn open_with_options(uri: &str, options: &BTreeMap<String, String>) -> Result<Self> {
-        Ok(Self {
-            location: Arc::new(TableLocation::parse_with_options(uri, options)?),
-        })
+        Ok(Self::from_location(TableLocation::parse_with_options(
+            uri, options,
+        )?))
     }
 
     /// A table at an already resolved location (e.g. over a custom store).
     pub fn from_location(location: TableLocation) -> Self {
         Self {
             location: Arc::new(location),
+            latest: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -88,9 +90,19 @@ impl Table {
 
     /// The latest version of the table.
     pub async fn snapshot(&self) -> Result<Snapshot> {
-        Ok(Snapshot(
-            tarn_log::Snapshot::load(Arc::clone(&self.location)).await?,
-        ))
+        let cached = self.latest.lock().ok().and_then(|latest| latest.clone());
+        let snapshot = match cached {
+            Some(cached) => cached.update().await?,
+            None => tarn_log::Snapshot::load(Arc::clone(&self.location)).await?,
+        };
+        if let Ok(mut latest) = self.latest.lock()
+            && latest
+                .as_ref()
+                .is_none_or(|kept| kept.version() <= snapshot.version())
+        {
+            *latest = Some(snapshot.clone());
+        }
+        Ok(Snapshot(snapshot))
     }
 
     /// The table as of `version`.

@@ -122,6 +122,9 @@ pub(crate) struct Transaction {
     pub(crate) actions: Vec<Action>,
     pub(crate) reads: Reads,
     pub(crate) summary: CommitSummary,
+    /// The table's metadata as read (to decide on a checkpoint without reloading); the
+    /// transaction's own `metaData` action, if any, takes precedence.
+    pub(crate) read_metadata: Option<tarn_protocol::actions::Metadata>,
 }
 
 impl Transaction {
@@ -144,6 +147,7 @@ impl Transaction {
             actions: Vec::new(),
             reads: Reads::Nothing,
             summary: CommitSummary::nothing(operation),
+            read_metadata: None,
         }
     }
 
@@ -201,16 +205,25 @@ impl Transaction {
         let outcome: CommitOutcome = tarn_log::commit::commit(
             &self.location,
             self.read_version,
-            actions,
+            actions.clone(),
             &footprint,
             &reads,
             options,
         )
         .await?;
+        let metadata = actions
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                Action::Metadata(m) => Some(m.clone()),
+                _ => None,
+            })
+            .or(self.read_metadata.take());
         let mut summary = self.summary;
         summary.version = Some(outcome.version);
         summary.attempts = outcome.attempts;
-        summary.checkpoint_written = checkpoint_if_due(&self.location, outcome.version).await;
+        summary.checkpoint_written =
+            checkpoint_if_due(&self.location, outcome.version, metadata.as_ref()).await;
         Ok(summary)
     }
 
@@ -248,8 +261,16 @@ impl Transaction {
 
 /// Writes a checkpoint of `version` if the table's `delta.checkpointInterval` makes it due.
 /// Returns whether one was written; failures are logged, not returned: the commit stands and
-/// readers simply replay more JSON.
-async fn checkpoint_if_due(location: &Arc<TableLocation>, version: Version) -> bool {
+/// readers simply replay more JSON. `metadata` is the table's metadata as of the commit when
+/// known, so that the common case (no checkpoint due) reads nothing.
+async fn checkpoint_if_due(
+    location: &Arc<TableLocation>,
+    version: Version,
+    metadata: Option<&tarn_protocol::actions::Metadata>,
+) -> bool {
+    if metadata.is_some_and(|m| !tarn_log::should_checkpoint(version, m)) {
+        return false;
+    }
     let snapshot = match tarn_log::Snapshot::load_version(Arc::clone(location), version).await {
         Ok(snapshot) => snapshot,
         Err(err) => {

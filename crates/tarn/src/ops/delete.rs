@@ -79,6 +79,7 @@ impl DeleteBuilder {
             snapshot.column_mapping_mode(),
             "DELETE",
         );
+        tx.read_metadata = Some(snapshot.metadata().clone());
         tx.parameter(
             "predicate",
             serde_json::to_string(&[predicate.to_string()]).unwrap_or_default(),

@@ -77,6 +77,7 @@ impl RestoreBuilder {
             current.column_mapping_mode(),
             "RESTORE",
         );
+        tx.read_metadata = Some(current.metadata().clone());
         tx.reads = Reads::WholeTable;
         tx.parameter("version", self.version.to_string());
         let mut adds = Vec::new();

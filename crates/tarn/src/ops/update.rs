@@ -129,6 +129,7 @@ impl UpdateBuilder {
             snapshot.column_mapping_mode(),
             "UPDATE",
         );
+        tx.read_metadata = Some(snapshot.metadata().clone());
         tx.parameter(
             "predicate",
             serde_json::to_string(&[predicate.to_string()]).unwrap_or_default(),

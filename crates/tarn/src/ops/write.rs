@@ -322,6 +322,7 @@ impl WriteBuilder {
             snapshot.column_mapping_mode(),
             "WRITE",
         );
+        tx.read_metadata = Some(snapshot.metadata().clone());
         let mut schema = snapshot.schema().clone();
         if self.merge_schema {
             let merged = merged_schema(&schema, input)?;
