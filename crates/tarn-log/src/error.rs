@@ -221,6 +221,17 @@ pub enum LogError {
         #[source]
         source: object_store::Error,
     },
+    /// A checkpoint could not be encoded (its rows or its Parquet). Store failures while
+    /// writing it are [`LogError::Storage`].
+    #[error("cannot write checkpoint for version {version} ({path}): {reason}")]
+    CheckpointWrite {
+        /// The version being checkpointed.
+        version: Version,
+        /// The checkpoint's path.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A background task failed to complete (panicked or was cancelled).
     #[error("internal task failed: {reason}")]
     Task {

@@ -7,6 +7,8 @@
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
 //! - [`mod@commit`]: put-if-absent commits with conflict check, rebase and retry;
 //! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
+//! - checkpoints: [`write_checkpoint`] (classic Parquet, with `stats_parsed`) and
+//!   [`should_checkpoint`];
 //! - [`files`]: the active files as Arrow columns;
 //! - [`mod@history`]: commit provenance, newest first;
 //! - [`parquet_io`]: Parquet reads straight from a store.
@@ -23,6 +25,10 @@ pub mod segment;
 pub mod snapshot;
 mod timestamps;
 
+pub use checkpoint::{
+    CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
+    write_checkpoint_with,
+};
 pub use commit::{CommitOptions, CommitOutcome, commit, new_txn_id};
 pub use error::{LogError, LogResult};
 pub use files::{ActiveFiles, FileView};

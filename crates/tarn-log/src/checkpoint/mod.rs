@@ -1,8 +1,22 @@
 //! Checkpoints: reading every kind the protocol defines (classic, multi-part, v2 with
-//! sidecars, in JSON or Parquet).
+//! sidecars, in JSON or Parquet), and writing classic Parquet checkpoints.
 
+mod layout;
+mod leaf;
 mod parquet;
 mod read;
 mod rows;
+mod stats_parsed;
+mod tombstones;
+mod upload;
+mod write;
+#[cfg(test)]
+mod write_safety_tests;
+#[cfg(test)]
+mod write_tests;
 
 pub(crate) use read::read_checkpoint;
+pub use write::{
+    CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
+    write_checkpoint_with,
+};

@@ -1,0 +1,557 @@
+//! Tombstones for a checkpoint: the `remove` actions a checkpoint must carry until they expire
+//! (PROTOCOL.md, "Add File and Remove File" and "Checkpoints"), so that VACUUM run from the
+//! checkpoint still knows which files were removed recently.
+//!
+//! Snapshots do not keep removes (they would cost every reader memory for the benefit of the
+//! occasional checkpoint), so they are collected here, from the same log segment the snapshot
+//! was built from: the removes of its commits and of the checkpoint it started from (its
+//! `remove` column, its sidecars). A remove is written when
+//!
+//! - it is the newest remove of its logical file (path and deletion vector id), commits
+//!   shadowing the older checkpoint;
+//! - the logical file is not active in the snapshot (an `add` after the remove re-added it);
+//! - it has not expired: its `deletionTimestamp` is after `now` minus
+//!   `delta.deletedFileRetentionDuration` (default one week). A remove without a timestamp
+//!   counts as removed at the epoch, as Delta-Spark treats it. A retention tarn cannot read
+//!   keeps every tombstone: keeping one too many only delays VACUUM.
+//!
+//! Removes are handled as Arrow columns throughout (JSON lines decoded straight into the
+//! checkpoint's `remove` type); memory is proportional to the tombstones kept, not the table.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StructArray};
+use arrow_buffer::BooleanBuffer;
+use arrow_schema::{ArrowError, DataType as ArrowType, Field, Schema, SchemaRef};
+use arrow_select::filter::filter;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use tarn_protocol::actions::{Action, Sidecar, dv_unique_id};
+use tarn_protocol::log_path::{
+    CheckpointFormat, CheckpointName, LogFileKind, SIDECAR_DIR, Version,
+};
+use tarn_protocol::log_segment::{CheckpointPlan, Listed};
+
+use super::layout::{decode_json_lines, remove_type};
+use super::read::corrupt;
+use super::rows::struct_rows;
+use crate::error::{LogError, LogResult};
+use crate::files::ActiveFiles;
+use crate::location::TableLocation;
+use crate::parquet_io::ObjectFileReader;
+use crate::segment::LogFile;
+use crate::snapshot::Snapshot;
+
+/// Table property: how long a tombstone is kept.
+const RETENTION_KEY: &str = "delta.deletedFileRetentionDuration";
+/// Default of [`RETENTION_KEY`]: one week.
+const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Commit files fetched at once.
+const COMMIT_CONCURRENCY: usize = 4;
+/// Rows decoded per batch.
+const BATCH_ROWS: usize = 8192;
+
+/// The tombstones to write: arrays of the checkpoint's `remove` type, `dataChange = false`.
+#[derive(Debug, Default)]
+pub(super) struct Tombstones {
+    pub(super) arrays: Vec<ArrayRef>,
+    pub(super) count: usize,
+}
+
+/// Reads a CalendarInterval duration as Delta table properties write them (`interval 1
+/// week`, `7 days`, `interval 1 day 12 hours`) into milliseconds. Sub-millisecond units round
+/// up. `None` for anything else, including negative durations and months (not a fixed length).
+pub(super) fn parse_interval_ms(text: &str) -> Option<i64> {
+    let mut words = text.split_whitespace().peekable();
+    if words
+        .peek()
+        .is_some_and(|w| w.eq_ignore_ascii_case("interval"))
+    {
+        words.next();
+    }
+    let mut total: i64 = 0;
+    let mut any = false;
+    while let Some(number) = words.next() {
+        let unit = words.next()?.to_ascii_lowercase();
+        let unit = unit.strip_suffix('s').unwrap_or(&unit);
+        let n: i64 = number.parse().ok()?;
+        if n < 0 {
+            return None;
+        }
+        let ms = match unit {
+            "week" => n.checked_mul(7 * 24 * 3600 * 1000)?,
+            "day" => n.checked_mul(24 * 3600 * 1000)?,
+            "hour" => n.checked_mul(3600 * 1000)?,
+            "minute" => n.checked_mul(60 * 1000)?,
+            "second" => n.checked_mul(1000)?,
+            "millisecond" => n,
+            "microsecond" => n.checked_add(999)? / 1000,
+            "nanosecond" => n.checked_add(999_999)? / 1_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(ms)?;
+        any = true;
+    }
+    any.then_some(total)
+}
+
+/// The deletion time at or before which a tombstone has expired, or `None` when tombstones
+/// must all be kept (a retention tarn cannot read).
+pub(super) fn expiry_cutoff(snapshot: &Snapshot, now_ms: i64) -> Option<i64> {
+    let retention = match snapshot.properties().get(RETENTION_KEY) {
+        None => DEFAULT_RETENTION_MS,
+        Some(text) => match parse_interval_ms(text) {
+            Some(ms) => ms,
+            None => {
+                tracing::warn!(
+                    property = RETENTION_KEY,
+                    value = %text,
+                    "cannot read the tombstone retention; keeping every tombstone"
+                );
+                return None;
+            }
+        },
+    };
+    Some(now_ms.saturating_sub(retention))
+}
+
+fn remove_schema() -> Result<SchemaRef, ArrowError> {
+    Ok(Arc::new(Schema::new(vec![Field::new(
+        "remove",
+        remove_type()?,
+        true,
+    )])))
+}
+
+/// The first key of a JSON object line: the action name of a log line.
+fn first_key(line: &[u8]) -> Option<&[u8]> {
+    let skip = |from: usize| {
+        line[from.min(line.len())..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|p| p + from)
+    };
+    let open = skip(0)?;
+    if line[open] != b'{' {
+        return None;
+    }
+    let quote = skip(open + 1)?;
+    if line[quote] != b'"' {
+        return None;
+    }
+    let start = quote + 1;
+    let len = line[start..].iter().position(|b| *b == b'"')?;
+    Some(&line[start..start + len])
+}
+
+/// The `remove` lines of a JSON log file, and its `sidecar` actions.
+fn split_lines(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Sidecar>), String> {
+    let mut removes = Vec::new();
+    let mut sidecars = Vec::new();
+    // Most commits remove nothing: a (vectorised) substring search says so without walking
+    // the lines.
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    if !text.contains("\"remove\"") && !text.contains("\"sidecar\"") {
+        return Ok((removes, sidecars));
+    }
+    for line in bytes.split(|b| *b == b'\n') {
+        match first_key(line) {
+            Some(b"remove") => {
+                removes.extend_from_slice(line);
+                removes.push(b'\n');
+            }
+            Some(b"sidecar") => {
+                let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+                if let Some(Action::Sidecar(sidecar)) =
+                    Action::from_json_line(text).map_err(|e| e.to_string())?
+                {
+                    sidecars.push(sidecar);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((removes, sidecars))
+}
+
+/// Decodes `remove` lines into remove arrays.
+fn decode_removes(lines: &[u8]) -> Result<Vec<StructArray>, ArrowError> {
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batches = decode_json_lines(remove_schema()?, lines, BATCH_ROWS)?;
+    Ok(batches
+        .iter()
+        .filter_map(|b| b.column(0).as_struct_opt().cloned())
+        .collect())
+}
+
+async fn get_bytes(location: &TableLocation, path: &Path) -> LogResult<bytes::Bytes> {
+    location
+        .store()
+        .get(path)
+        .await
+        .map_err(|e| LogError::storage(location.display_path(path), e))?
+        .bytes()
+        .await
+        .map_err(|e| LogError::storage(location.display_path(path), e))
+}
+
+/// The removes of one commit file.
+async fn commit_removes(
+    location: &TableLocation,
+    commit: &Listed<LogFile>,
+) -> LogResult<Vec<StructArray>> {
+    let version = commit.name.version;
+    let bytes = get_bytes(location, &commit.file.path).await?;
+    let shown = location.display_path(&commit.file.path);
+    tokio::task::spawn_blocking(move || {
+        let (lines, _) = split_lines(&bytes).map_err(|reason| LogError::CorruptCommit {
+            version,
+            path: shown.clone(),
+            reason,
+        })?;
+        decode_removes(&lines).map_err(|e| LogError::CorruptCommit {
+            version,
+            path: shown,
+            reason: format!("invalid remove action: {e}"),
+        })
+    })
+    .await?
+}
+
+/// Resolves a sidecar's path: relative to `_delta_log/_sidecars/`, or an absolute URI in the
+/// table's own store.
+fn sidecar_path(location: &TableLocation, version: Version, sidecar: &str) -> LogResult<Path> {
+    if sidecar.contains("://") {
+        let url = url::Url::parse(sidecar)
+            .map_err(|e| corrupt(version, sidecar, format!("sidecar path is not a URI: {e}")))?;
+        return Path::from_url_path(url.path())
+            .map_err(|e| corrupt(version, sidecar, format!("sidecar path: {e}")));
+    }
+    Ok(location.log_dir().join(SIDECAR_DIR).join(sidecar))
+}
+
+/// Converts a checkpoint's `remove` column into the checkpoint `remove` type, through JSON so
+/// that other writers' variations (map entry names, extra fields, `stats` and `tags`) all
+/// conform.
+fn conform_removes(column: &ArrayRef) -> Result<Vec<StructArray>, ArrowError> {
+    let Some(nulls) = column.logical_nulls() else {
+        return to_removes(Arc::clone(column));
+    };
+    if nulls.null_count() == column.len() {
+        return Ok(Vec::new());
+    }
+    let present = filter(column, &BooleanArray::new(nulls.inner().clone(), None))?;
+    to_removes(present)
+}
+
+fn to_removes(column: ArrayRef) -> Result<Vec<StructArray>, ArrowError> {
+    if column.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schema = Schema::new(vec![Field::new("remove", column.data_type().clone(), true)]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![column])?;
+    let mut writer = arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(false)
+        .build::<_, arrow_json::writer::LineDelimited>(Vec::new());
+    writer.write(&batch)?;
+    writer.finish()?;
+    decode_removes(&writer.into_inner())
+}
+
+/// The removes (and, for a checkpoint's own files, the sidecars) of one Parquet checkpoint
+/// file, reading only those columns.
+async fn parquet_removes(
+    location: &TableLocation,
+    version: Version,
+    path: &Path,
+    size: u64,
+    with_sidecars: bool,
+) -> LogResult<(Vec<StructArray>, Vec<Sidecar>)> {
+    let shown = location.display_path(path);
+    let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
+    let metadata = ArrowReaderMetadata::load_async(&mut file, ArrowReaderOptions::new())
+        .await
+        .map_err(|e| corrupt(version, &shown, e))?;
+    let descriptor = metadata.metadata().file_metadata().schema_descr();
+    let leaves: Vec<usize> = descriptor
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(
+            |(_, c)| match c.path().parts().first().map(String::as_str) {
+                Some("remove") => true,
+                Some("sidecar") => with_sidecars,
+                _ => false,
+            },
+        )
+        .map(|(i, _)| i)
+        .collect();
+    if leaves.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mask = ProjectionMask::leaves(descriptor, leaves);
+    let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(file, metadata)
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| corrupt(version, &shown, e))?;
+    let mut removes = Vec::new();
+    let mut sidecars = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| corrupt(version, &shown, e))?;
+        if let Some(column) = batch.column_by_name("remove") {
+            removes.extend(conform_removes(column).map_err(|e| corrupt(version, &shown, e))?);
+        }
+        if let Some(column) = batch.column_by_name("sidecar") {
+            sidecars.extend(struct_rows::<Sidecar>(column, version, &shown)?);
+        }
+    }
+    Ok((removes, sidecars))
+}
+
+/// The removes of the checkpoint a segment starts from: every part, and their sidecars.
+async fn checkpoint_removes(
+    location: &TableLocation,
+    checkpoint: &CheckpointPlan<LogFile>,
+) -> LogResult<Vec<StructArray>> {
+    let version = checkpoint.version;
+    let mut removes = Vec::new();
+    let mut sidecars = Vec::new();
+    for part in &checkpoint.parts {
+        let json = matches!(
+            part.name.kind,
+            LogFileKind::Checkpoint(CheckpointName::V2 {
+                format: CheckpointFormat::Json,
+                ..
+            })
+        );
+        if json {
+            let bytes = get_bytes(location, &part.file.path).await?;
+            let shown = location.display_path(&part.file.path);
+            let (lines, mut found) =
+                split_lines(&bytes).map_err(|e| corrupt(version, &shown, e))?;
+            removes.extend(decode_removes(&lines).map_err(|e| corrupt(version, &shown, e))?);
+            sidecars.append(&mut found);
+        } else {
+            let (mut part_removes, mut found) =
+                parquet_removes(location, version, &part.file.path, part.file.size, true).await?;
+            removes.append(&mut part_removes);
+            sidecars.append(&mut found);
+        }
+    }
+    for sidecar in &sidecars {
+        let path = sidecar_path(location, version, &sidecar.path)?;
+        let size = location
+            .store()
+            .head(&path)
+            .await
+            .map_err(|e| LogError::storage(location.display_path(&path), e))?
+            .size;
+        let (mut found, _) = parquet_removes(location, version, &path, size, false).await?;
+        removes.append(&mut found);
+    }
+    Ok(removes)
+}
+
+/// Collects the tombstones of a snapshot's log segment (see the module doc). `cutoff` is from
+/// [`expiry_cutoff`].
+pub(super) async fn collect_tombstones(
+    snapshot: &Snapshot,
+    cutoff: Option<i64>,
+) -> LogResult<Tombstones> {
+    let location = snapshot.location();
+    let segment = snapshot.segment();
+    // Newest first: commits from the newest, then the checkpoint they follow.
+    let mut candidates: Vec<StructArray> = futures::stream::iter(segment.commits.iter().rev())
+        .map(|commit| commit_removes(location, commit))
+        .buffered(COMMIT_CONCURRENCY)
+        .try_collect::<Vec<Vec<StructArray>>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(checkpoint) = &segment.checkpoint {
+        candidates.extend(checkpoint_removes(location, checkpoint).await?);
+    }
+    if candidates.is_empty() {
+        return Ok(Tombstones::default());
+    }
+    let files = snapshot.files().clone();
+    let version = snapshot.version();
+    let shown = location.to_string();
+    tokio::task::spawn_blocking(move || {
+        select(candidates, &files, cutoff).map_err(|e| LogError::CheckpointWrite {
+            version,
+            path: shown,
+            reason: format!("selecting tombstones: {e}"),
+        })
+    })
+    .await?
+}
+
+/// The key columns of a remove array.
+struct RemoveKeys<'a> {
+    array: &'a StructArray,
+    path: &'a arrow_array::StringArray,
+    timestamp: &'a arrow_array::Int64Array,
+    dv: &'a StructArray,
+}
+
+impl<'a> RemoveKeys<'a> {
+    fn new(array: &'a StructArray) -> Option<Self> {
+        let dv = array.column_by_name("deletionVector")?.as_struct_opt()?;
+        Some(Self {
+            path: array.column_by_name("path")?.as_string_opt::<i32>()?,
+            timestamp: array
+                .column_by_name("deletionTimestamp")?
+                .as_primitive_opt::<Int64Type>()?,
+            dv,
+            array,
+        })
+    }
+
+    fn key(&self, row: usize) -> Option<(String, Option<String>)> {
+        if !self.array.is_valid(row) || !self.path.is_valid(row) {
+            return None;
+        }
+        let dv = self.dv.is_valid(row).then(|| {
+            let storage = self.dv.column(0).as_string::<i32>();
+            let path = self.dv.column(1).as_string::<i32>();
+            let offset = self.dv.column(2).as_primitive::<Int32Type>();
+            dv_unique_id(
+                storage.value(row),
+                path.value(row),
+                offset.is_valid(row).then(|| offset.value(row)),
+            )
+        });
+        Some((self.path.value(row).to_owned(), dv))
+    }
+
+    fn expired(&self, row: usize, cutoff: Option<i64>) -> bool {
+        let deleted = if self.timestamp.is_valid(row) {
+            self.timestamp.value(row)
+        } else {
+            0
+        };
+        cutoff.is_some_and(|cutoff| deleted <= cutoff)
+    }
+}
+
+/// Picks the tombstones among candidate removes given newest first.
+fn select(
+    candidates: Vec<StructArray>,
+    files: &ActiveFiles,
+    cutoff: Option<i64>,
+) -> Result<Tombstones, ArrowError> {
+    let missing = || ArrowError::SchemaError("remove array without its key columns".to_owned());
+    let mut seen: HashSet<(String, Option<String>)> = HashSet::new();
+    let mut masks: Vec<Vec<bool>> = Vec::with_capacity(candidates.len());
+    for array in &candidates {
+        let keys = RemoveKeys::new(array).ok_or_else(missing)?;
+        let mask = (0..array.len())
+            .map(|row| {
+                keys.key(row)
+                    .is_some_and(|key| !keys.expired(row, cutoff) && seen.insert(key))
+            })
+            .collect();
+        masks.push(mask);
+    }
+    // A tombstone whose logical file is active again was undone by a newer add.
+    let paths: HashSet<&str> = seen.iter().map(|(path, _)| path.as_str()).collect();
+    let mut active: HashSet<(String, Option<String>)> = HashSet::new();
+    for file in files.iter() {
+        if paths.contains(file.path()) {
+            let key = (file.path().to_owned(), file.deletion_vector_id());
+            if seen.contains(&key) {
+                active.insert(key);
+            }
+        }
+    }
+    let mut tombstones = Tombstones::default();
+    for (array, mut mask) in candidates.into_iter().zip(masks) {
+        if !active.is_empty() {
+            let keys = RemoveKeys::new(&array).ok_or_else(missing)?;
+            for (row, keep) in mask.iter_mut().enumerate() {
+                if *keep && keys.key(row).is_some_and(|key| active.contains(&key)) {
+                    *keep = false;
+                }
+            }
+        }
+        let mask = BooleanArray::from(mask);
+        let kept = mask.true_count();
+        if kept == 0 {
+            continue;
+        }
+        let array: ArrayRef = Arc::new(array);
+        let filtered = if kept == array.len() {
+            array
+        } else {
+            filter(&array, &mask)?
+        };
+        tombstones.count += kept;
+        tombstones.arrays.push(without_data_change(filtered)?);
+    }
+    Ok(tombstones)
+}
+
+/// Sets `dataChange = false`: a tombstone in a checkpoint changes no data by itself, which is
+/// how Delta-Spark writes them.
+fn without_data_change(array: ArrayRef) -> Result<ArrayRef, ArrowError> {
+    let Some(array) = array.as_struct_opt() else {
+        return Err(ArrowError::SchemaError("remove is not a struct".to_owned()));
+    };
+    let (fields, mut columns, nulls) = array.clone().into_parts();
+    let len = array.len();
+    for (field, column) in fields.iter().zip(columns.iter_mut()) {
+        if field.name() == "dataChange" && field.data_type() == &ArrowType::Boolean {
+            *column = Arc::new(BooleanArray::new(BooleanBuffer::new_unset(len), None));
+        }
+    }
+    Ok(Arc::new(StructArray::try_new(fields, columns, nulls)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        let day = 24 * 3600 * 1000;
+        assert_eq!(parse_interval_ms("interval 1 week"), Some(7 * day));
+        assert_eq!(parse_interval_ms("interval 7 days"), Some(7 * day));
+        assert_eq!(parse_interval_ms("INTERVAL 2 Hours"), Some(2 * 3600 * 1000));
+        assert_eq!(parse_interval_ms("30 days"), Some(30 * day));
+        assert_eq!(
+            parse_interval_ms("interval 1 day 12 hours"),
+            Some(day + 12 * 3600 * 1000)
+        );
+        assert_eq!(parse_interval_ms("interval 0 seconds"), Some(0));
+        assert_eq!(parse_interval_ms("interval 1500 microseconds"), Some(2));
+        assert_eq!(parse_interval_ms("interval 1 month"), None);
+        assert_eq!(parse_interval_ms("interval -1 day"), None);
+        assert_eq!(parse_interval_ms("interval"), None);
+        assert_eq!(parse_interval_ms("one week"), None);
+        assert_eq!(parse_interval_ms("interval 1"), None);
+    }
+
+    #[test]
+    fn action_names_from_lines() {
+        assert_eq!(
+            first_key(br#"{"remove":{"path":"a"}}"#),
+            Some(&b"remove"[..])
+        );
+        assert_eq!(first_key(br#"  { "add" : {}}"#), Some(&b"add"[..]));
+        assert_eq!(first_key(b""), None);
+        assert_eq!(first_key(b"[1]"), None);
+        assert_eq!(first_key(b"{}"), None);
+    }
+}
