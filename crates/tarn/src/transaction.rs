@@ -271,7 +271,11 @@ async fn checkpoint_if_due(
     if metadata.is_some_and(|m| !tarn_log::should_checkpoint(version, m)) {
         return false;
     }
-    let snapshot = match tarn_log::Snapshot::load_version(Arc::clone(location), version).await {
+    // With statistics: the checkpoint carries every file's `stats` and `stats_parsed`.
+    let options = tarn_log::SnapshotOptions::with_statistics();
+    let snapshot = match tarn_log::Snapshot::load_with(Arc::clone(location), Some(version), options)
+        .await
+    {
         Ok(snapshot) => snapshot,
         Err(err) => {
             tracing::warn!(version, error = %err, "cannot load the committed version to checkpoint it");

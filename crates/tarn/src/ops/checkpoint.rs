@@ -28,7 +28,7 @@ impl CheckpointBuilder {
 
     /// Writes the checkpoint and then `_last_checkpoint`.
     pub async fn execute(self) -> Result<CheckpointSummary> {
-        let snapshot = self.table.snapshot().await?;
+        let snapshot = self.table.snapshot().await?.with_statistics().await?;
         let info = tarn_log::write_checkpoint(snapshot.log_snapshot()).await?;
         Ok(CheckpointSummary {
             version: snapshot.version(),
