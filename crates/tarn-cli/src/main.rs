@@ -2,7 +2,10 @@
 
 mod commands;
 mod formats;
+mod input;
 mod output;
+mod progress;
+mod schema_arg;
 mod sink;
 mod timestamp_arg;
 
@@ -81,6 +84,21 @@ enum Command {
     },
     /// Print the rows of a table: as a text table, CSV, NDJSON or a Parquet file.
     Cat(commands::cat::CatArgs),
+    /// Create a table from a schema.
+    Create(commands::create::CreateArgs),
+    /// Write Parquet, CSV or NDJSON files into a table (creating it if absent).
+    Write(commands::write::WriteArgs),
+    /// Delete the rows matching a predicate.
+    Delete(commands::delete::DeleteArgs),
+    /// Set columns of the rows matching a predicate.
+    Update(commands::update::UpdateArgs),
+    /// Make the table's contents those of an earlier version (as a new commit).
+    Restore(commands::restore::RestoreArgs),
+    /// Write a checkpoint of the latest version.
+    Checkpoint(commands::checkpoint::CheckpointArgs),
+    /// Build a demo table with concurrent writers, delete, update, time travel (default
+    /// directory: ./tarn-demo).
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Why the command failed; printed as one `error: ...` line.
@@ -103,14 +121,88 @@ pub(crate) enum CliError {
         format: &'static str,
         reason: String,
     },
+    #[error("cannot read schema file {path}: {source}")]
+    SchemaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid --schema: {0}")]
+    Schema(#[source] tarn::protocol::ProtocolError),
+    #[error("cannot read {path}: {source}")]
+    InputOpen {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot tell the format of {path} from its name; pass --format parquet, csv or ndjson")]
+    UnknownInputFormat { path: String },
+    #[error("cannot read {path} as {format}: {reason}")]
+    InputFormat {
+        path: String,
+        format: &'static str,
+        reason: String,
+    },
+    #[error("{path}, line {line}: {reason}")]
+    InputLine {
+        path: String,
+        line: u64,
+        reason: String,
+    },
+    #[error("{path}, line {line}: cannot read {value:?} in column `{column}` as {expected}")]
+    InputValue {
+        path: String,
+        line: u64,
+        column: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{path} does not have the columns of {first}: {reason}")]
+    InputSchemaMismatch {
+        path: String,
+        first: String,
+        reason: String,
+    },
+    #[error("column `{column}` of {path} cannot be read from {format}: {reason}")]
+    InputColumnType {
+        path: String,
+        format: &'static str,
+        column: String,
+        reason: String,
+    },
+    #[error("cannot start an async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot use {path} for the demo: {reason}")]
+    DemoDirectory { path: String, reason: String },
+    #[error("cannot prepare the demo directory {path}: {source}")]
+    DemoIo {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("demo check failed at step `{step}`: expected {expected}, found {found}")]
+    DemoCheck {
+        step: &'static str,
+        expected: String,
+        found: String,
+    },
 }
 
 fn parse_options(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    parse_pairs("storage option", raw)
+}
+
+/// Parses repeated `KEY=VALUE` arguments (`what` names them in errors).
+pub(crate) fn parse_pairs(
+    what: &str,
+    raw: &[String],
+) -> Result<BTreeMap<String, String>, CliError> {
     raw.iter()
         .map(|pair| {
             pair.split_once('=')
                 .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-                .ok_or_else(|| CliError::Usage(format!("storage option {pair:?} is not KEY=VALUE")))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| CliError::Usage(format!("{what} {pair:?} is not KEY=VALUE")))
         })
         .collect()
 }
@@ -173,6 +265,32 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let table = open(args.table().to_owned()).await?;
             commands::cat::run(&table, &args).await?;
         }
+        Command::Create(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::create::run(&table, &args).await?;
+        }
+        Command::Write(args) => {
+            args.check()?;
+            let table = open(args.table().to_owned()).await?;
+            commands::write::run(&table, &args).await?;
+        }
+        Command::Delete(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::delete::run(&table, &args).await?;
+        }
+        Command::Update(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::update::run(&table, &args).await?;
+        }
+        Command::Restore(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::restore::run(&table, &args).await?;
+        }
+        Command::Checkpoint(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::checkpoint::run(&table, &args).await?;
+        }
+        Command::Demo(args) => commands::demo::run(&args).await?,
     }
     Ok(())
 }

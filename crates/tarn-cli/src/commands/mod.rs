@@ -1,9 +1,17 @@
 //! One module per subcommand.
 
 pub(crate) mod cat;
+pub(crate) mod checkpoint;
+pub(crate) mod commit;
+pub(crate) mod create;
+pub(crate) mod delete;
+pub(crate) mod demo;
 pub(crate) mod describe;
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod restore;
+pub(crate) mod update;
+pub(crate) mod write;
 
 use tarn::{Expr, Snapshot, Table};
 

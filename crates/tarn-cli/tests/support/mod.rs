@@ -6,6 +6,7 @@
 pub(crate) mod align;
 pub(crate) mod rows;
 
+#[allow(unused_imports)]
 pub(crate) use align::{Align, assert_aligned};
 
 use std::collections::BTreeMap;

@@ -1,0 +1,381 @@
+//! What `tarn demo` prints: each step as it completes, or one JSON object at the end.
+//!
+//! This module only renders what the demo did; the demo checks the numbers before they
+//! reach it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tarn::CommitSummary;
+use tarn::ops::CheckpointSummary;
+
+use super::ProbeScan;
+use super::dir::Prepared;
+use super::events::Tally;
+use super::{BATCHES, ROWS_PER_BATCH, WRITERS};
+use crate::CliError;
+use crate::commands::commit::count;
+use crate::commands::{emit, print_json};
+use crate::output::{Align, TextTable, human_bytes};
+
+/// One writer's commits.
+#[derive(Debug)]
+pub(crate) struct WriterRun {
+    pub(crate) writer: u64,
+    pub(crate) versions: Vec<u64>,
+    /// Commit attempts lost to other writers and retried.
+    pub(crate) retries: u64,
+    /// Versions after which this writer wrote the automatic checkpoint.
+    pub(crate) checkpoints: Vec<u64>,
+    pub(crate) tally: Tally,
+}
+
+/// Consecutive commits of one operation.
+#[derive(Debug)]
+pub(crate) struct HistoryRun {
+    pub(crate) first_version: u64,
+    pub(crate) last_version: u64,
+    pub(crate) operation: String,
+    pub(crate) commits: u64,
+    /// Rows written (or deleted, or updated) by the run.
+    pub(crate) rows: u64,
+}
+
+/// The table at one version.
+#[derive(Debug)]
+pub(crate) struct VersionCount {
+    pub(crate) version: u64,
+    pub(crate) label: &'static str,
+    pub(crate) rows: u64,
+    pub(crate) refund_cents: i64,
+}
+
+/// The demo's narration and summary.
+#[derive(Debug)]
+pub(crate) struct DemoReport {
+    json: bool,
+    table: String,
+    summary: Map<String, Value>,
+}
+
+fn money(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, (cents % 100).abs())
+}
+
+fn commit_json(summary: &CommitSummary) -> Value {
+    json!({
+        "version": summary.version,
+        "files_added": summary.files_added,
+        "files_removed": summary.files_removed,
+        "rows_written": summary.rows_written,
+        "rows_deleted": summary.rows_deleted,
+        "rows_updated": summary.rows_updated,
+        "rows_copied": summary.rows_copied,
+    })
+}
+
+impl DemoReport {
+    pub(crate) fn new(dir: &Path, table: &Path, prepared: Prepared, json: bool) -> Self {
+        let mut summary = Map::new();
+        summary.insert("directory".into(), json!(dir.display().to_string()));
+        summary.insert("table".into(), json!(table.display().to_string()));
+        summary.insert(
+            "replaced_previous_demo".into(),
+            json!(prepared == Prepared::ReplacedPreviousDemo),
+        );
+        Self {
+            json,
+            table: table.display().to_string(),
+            summary,
+        }
+    }
+
+    fn say(&self, text: &str) -> Result<(), CliError> {
+        if self.json { Ok(()) } else { emit(text) }
+    }
+
+    fn put(&mut self, key: &str, value: Value) {
+        self.summary.insert(key.to_owned(), value);
+    }
+
+    pub(crate) fn begin(&self) -> Result<(), CliError> {
+        let replaced = if self.summary["replaced_previous_demo"] == json!(true) {
+            " (replacing the previous demo's table)"
+        } else {
+            ""
+        };
+        self.say(&format!("tarn demo: building {}{replaced}\n\n", self.table))
+    }
+
+    pub(crate) fn created(&mut self, version: u64, constraint: &str) -> Result<(), CliError> {
+        self.put(
+            "created",
+            json!({"version": version, "partition_columns": ["day"], "constraint": constraint}),
+        );
+        self.say(&format!(
+            "1. Created the table (version {version}): event_id, day, user_id, kind, amount, ts;\n   \
+             partitioned by day, with CHECK ({constraint}) enforced on every write\n   \
+             and a checkpoint every 10 commits.\n\n"
+        ))
+    }
+
+    pub(crate) fn wrote(
+        &mut self,
+        runs: &[WriterRun],
+        expected_rows: u64,
+        rows: u64,
+        replay_skipped: bool,
+    ) -> Result<(), CliError> {
+        let retries: u64 = runs.iter().map(|r| r.retries).sum();
+        let mut checkpoints: Vec<u64> = runs.iter().flat_map(|r| r.checkpoints.clone()).collect();
+        checkpoints.sort_unstable();
+        let commits = WRITERS * BATCHES;
+        self.put(
+            "writes",
+            json!({
+                "writers": WRITERS,
+                "batches_per_writer": BATCHES,
+                "rows_per_batch": ROWS_PER_BATCH,
+                "versions": {"first": 1, "last": commits, "contiguous": true},
+                "writer_versions": runs.iter().map(|r| json!({"writer": r.writer, "versions": r.versions})).collect::<Vec<_>>(),
+                "retries": retries,
+                "automatic_checkpoints": checkpoints,
+                "rows_expected": expected_rows,
+                "rows": rows,
+                "replay_skipped": replay_skipped,
+            }),
+        );
+        let mut text = format!(
+            "2. {WRITERS} writers appended {BATCHES} batches of {ROWS_PER_BATCH} events each, all at \
+             once, each\n   with its own table handle and an idempotent transaction id per batch:\n"
+        );
+        for run in runs {
+            let versions: Vec<String> = run.versions.iter().map(u64::to_string).collect();
+            text.push_str(&format!(
+                "     writer {}: versions {}\n",
+                run.writer,
+                versions.join(", ")
+            ));
+        }
+        text.push_str(&format!(
+            "   {commits} commits landed as versions 1-{commits}, none lost or doubled; the table \
+             has {rows} rows\n   (expected {expected_rows}). {} lost to another writer and \
+             retried.\n",
+            count(retries, "commit attempt was", "commit attempts were"),
+        ));
+        if !checkpoints.is_empty() {
+            let list: Vec<String> = checkpoints.iter().map(u64::to_string).collect();
+            let at = match list.split_last() {
+                Some((last, [])) => format!("version {last}"),
+                Some((last, rest)) => format!("versions {} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            text.push_str(&format!(
+                "   The writers wrote checkpoints automatically, at {at}.\n"
+            ));
+        }
+        text.push_str(&format!(
+            "   Replaying writer 1's first batch with the same transaction id: {}.\n\n",
+            if replay_skipped {
+                "skipped, nothing committed"
+            } else {
+                "committed (unexpected)"
+            }
+        ));
+        self.say(&text)
+    }
+
+    pub(crate) fn deleted(
+        &mut self,
+        predicate: &str,
+        summary: &CommitSummary,
+    ) -> Result<(), CliError> {
+        let mut value = commit_json(summary);
+        value["predicate"] = json!(predicate);
+        self.put("delete", value);
+        self.say(&format!(
+            "3. DELETE WHERE {predicate}: version {}, {} deleted;\n   {} rewritten without \
+             them ({} rows copied).\n\n",
+            summary.version.unwrap_or(0),
+            count(summary.rows_deleted, "row", "rows"),
+            count(summary.files_removed, "file", "files"),
+            summary.rows_copied,
+        ))
+    }
+
+    pub(crate) fn updated(
+        &mut self,
+        assignment: &str,
+        predicate: &str,
+        summary: &CommitSummary,
+    ) -> Result<(), CliError> {
+        let mut value = commit_json(summary);
+        value["set"] = json!(assignment);
+        value["predicate"] = json!(predicate);
+        self.put("update", value);
+        self.say(&format!(
+            "4. UPDATE SET {assignment} WHERE {predicate}: version {}, {} updated in {}.\n\n",
+            summary.version.unwrap_or(0),
+            count(summary.rows_updated, "row", "rows"),
+            count(summary.files_removed, "file", "files"),
+        ))
+    }
+
+    pub(crate) fn checkpointed(&mut self, summary: &CheckpointSummary) -> Result<(), CliError> {
+        self.put(
+            "checkpoint",
+            json!({"version": summary.version, "num_files": summary.num_files, "size_bytes": summary.size_bytes}),
+        );
+        self.say(&format!(
+            "5. Wrote a checkpoint of version {}: {} in {};\n   readers start from it instead \
+             of replaying the JSON log.\n\n",
+            summary.version,
+            count(summary.num_files, "file", "files"),
+            human_bytes(i64::try_from(summary.size_bytes).unwrap_or(i64::MAX)),
+        ))
+    }
+
+    pub(crate) fn history(&mut self, runs: &[HistoryRun]) -> Result<(), CliError> {
+        self.put(
+            "history",
+            json!(
+                runs.iter()
+                    .map(|r| json!({
+                        "first_version": r.first_version,
+                        "last_version": r.last_version,
+                        "operation": r.operation,
+                        "commits": r.commits,
+                        "rows": r.rows,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        let mut table = TextTable::new(&[
+            ("VERSIONS", Align::Left),
+            ("OPERATION", Align::Left),
+            ("COMMITS", Align::Right),
+            ("ROWS", Align::Right),
+        ]);
+        for run in runs {
+            let versions = if run.first_version == run.last_version {
+                run.first_version.to_string()
+            } else {
+                format!("{}-{}", run.first_version, run.last_version)
+            };
+            table.push(vec![
+                versions,
+                run.operation.clone(),
+                run.commits.to_string(),
+                run.rows.to_string(),
+            ]);
+        }
+        self.say(&format!(
+            "6. History (oldest first; ROWS written, deleted or updated):\n{}\n",
+            indent(&table.render())
+        ))
+    }
+
+    pub(crate) fn time_travel(&mut self, versions: &[VersionCount]) -> Result<(), CliError> {
+        self.put(
+            "time_travel",
+            json!(
+                versions
+                    .iter()
+                    .map(|v| json!({
+                        "version": v.version,
+                        "label": v.label,
+                        "rows": v.rows,
+                        "refund_total": money(v.refund_cents),
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        let mut table = TextTable::new(&[
+            ("VERSION", Align::Right),
+            ("ROWS", Align::Right),
+            ("REFUND TOTAL", Align::Right),
+            ("", Align::Left),
+        ]);
+        for v in versions {
+            table.push(vec![
+                v.version.to_string(),
+                v.rows.to_string(),
+                money(v.refund_cents),
+                v.label.to_owned(),
+            ]);
+        }
+        self.say(&format!(
+            "7. Time travel: every version is still readable.\n{}\n",
+            indent(&table.render())
+        ))
+    }
+
+    pub(crate) fn scan(&mut self, probe: &ProbeScan) -> Result<(), CliError> {
+        self.put(
+            "scan",
+            json!({
+                "predicate": probe.predicate,
+                "files_total": probe.files_total,
+                "files_pruned_by_partition": probe.files_pruned_by_partition,
+                "files_pruned_by_stats": probe.files_pruned_by_stats,
+                "files_read": probe.files_read,
+                "rows": probe.rows,
+            }),
+        );
+        self.say(&format!(
+            "8. Scan WHERE {}:\n   read {} of {} files ({} pruned by partition value, {} by \
+             statistics); {} matched.\n\n",
+            probe.predicate,
+            probe.files_read,
+            probe.files_total,
+            probe.files_pruned_by_partition,
+            probe.files_pruned_by_stats,
+            count(probe.rows, "row", "rows"),
+        ))
+    }
+
+    pub(crate) fn finish(mut self, version: u64, elapsed: Duration) -> Result<(), CliError> {
+        self.put("final_version", json!(version));
+        if self.json {
+            return print_json(&Value::Object(self.summary));
+        }
+        let table = shell_word(&self.table);
+        emit(&format!(
+            "Done in {:.1} s; the table is at version {version}. Look around:\n  \
+             tarn describe {table}\n  tarn history {table}\n  \
+             tarn cat {table} --where \"kind = 'refund'\" --limit 5\n  \
+             tarn cat {table} --version 1 --explain\n",
+            elapsed.as_secs_f64(),
+        ))
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("   {l}\n")).collect()
+}
+
+/// The path as one shell word (quoted if it has anything but safe characters).
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_shell_words() {
+        assert_eq!(money(12345), "123.45");
+        assert_eq!(money(5), "0.05");
+        assert_eq!(shell_word("./tarn-demo/events"), "./tarn-demo/events");
+        assert_eq!(shell_word("my dir/it's"), "'my dir/it'\\''s'");
+    }
+}

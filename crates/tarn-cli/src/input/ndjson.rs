@@ -1,0 +1,220 @@
+//! NDJSON input: one JSON object per line; a missing key is a null.
+//!
+//! Lines are fed to Arrow's JSON decoder one at a time, and the lines of the batch being
+//! built are kept, so that a batch that fails to convert can be decoded again line by line
+//! to name the line at fault. Memory holds one batch of lines.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use arrow_array::RecordBatch;
+use arrow_json::reader::{Decoder, ReaderBuilder, infer_json_schema};
+use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
+use tarn::protocol::schema::StructType;
+
+use super::{
+    BATCH_ROWS, Counting, INFER_ROWS, InputFile, InputFormat, arrow_reason, format_error,
+    normalize_inferred, open_error, table_type,
+};
+use crate::CliError;
+
+/// Every table column with the table's type (spelled as the file spells it), then the
+/// keys of the first lines the table does not have, with inferred types. Without a table,
+/// the inferred columns.
+pub(super) fn schema(
+    path: &Path,
+    display: &str,
+    table: Option<&StructType>,
+) -> Result<SchemaRef, CliError> {
+    // Arrow's inference sorts the keys; a new table takes them in the order the file has them.
+    // Reading them first also names the line of a first-lines object that does not parse.
+    let order = key_order(path, display)?;
+    let file = File::open(path).map_err(|source| open_error(display, source))?;
+    let (inferred, _) = infer_json_schema(BufReader::new(file), Some(INFER_ROWS))
+        .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))?;
+    let mut inferred_fields: Vec<&arrow_schema::FieldRef> = inferred.fields().iter().collect();
+    inferred_fields.sort_by_key(|f| order.get_index_of(f.name()).unwrap_or(usize::MAX));
+    let mut fields: Vec<Field> = Vec::new();
+    if let Some(table) = table {
+        for column in &table.fields {
+            let data_type = arrow_schema::DataType::try_from(&column.data_type)
+                .map_err(|e| format_error(display, InputFormat::Ndjson, e))?;
+            let name = inferred
+                .fields()
+                .iter()
+                .find(|f| f.name() == &column.name)
+                .or_else(|| {
+                    inferred
+                        .fields()
+                        .iter()
+                        .find(|f| f.name().eq_ignore_ascii_case(&column.name))
+                })
+                .map_or_else(|| column.name.clone(), |f| f.name().clone());
+            fields.push(Field::new(name, data_type, true));
+        }
+    }
+    for field in inferred_fields {
+        if table_type(table, field.name()).is_none() {
+            fields.push(Field::new(
+                field.name(),
+                normalize_inferred(field.data_type()),
+                true,
+            ));
+        }
+    }
+    if fields.is_empty() {
+        return Err(format_error(
+            display,
+            InputFormat::Ndjson,
+            "no JSON object with a key in the first lines",
+        ));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The top-level keys of the first [`INFER_ROWS`] lines, in the order they first appear.
+/// Fails, naming the line, on a line among them that is not a JSON object.
+fn key_order(path: &Path, display: &str) -> Result<indexmap::IndexSet<String>, CliError> {
+    let file = File::open(path).map_err(|source| open_error(display, source))?;
+    let mut keys = indexmap::IndexSet::new();
+    let mut objects = 0;
+    for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|source| open_error(display, source))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let object =
+            serde_json::from_slice::<indexmap::IndexMap<String, serde::de::IgnoredAny>>(&line)
+                .map_err(|e| CliError::InputLine {
+                    path: display.to_owned(),
+                    line: u64::try_from(index).unwrap_or(0) + 1,
+                    reason: format!("not a JSON object: {e}"),
+                })?;
+        keys.extend(object.into_keys());
+        objects += 1;
+        if objects >= INFER_ROWS {
+            break;
+        }
+    }
+    Ok(keys)
+}
+
+fn decoder(schema: &SchemaRef) -> Result<Decoder, ArrowError> {
+    ReaderBuilder::new(Arc::clone(schema))
+        .with_batch_size(BATCH_ROWS)
+        .with_strict_mode(true)
+        .build_decoder()
+}
+
+/// Reads the file, handing each batch to `send` with the bytes consumed so far. Returns
+/// `false` when `send` asked to stop.
+pub(super) fn read(
+    file: &InputFile,
+    send: &mut dyn FnMut(RecordBatch, u64) -> bool,
+) -> Result<bool, CliError> {
+    let handle = File::open(&file.path).map_err(|source| open_error(&file.display, source))?;
+    let (counting, consumed) = Counting::new(handle);
+    let mut reader = BufReader::new(counting);
+    let mut batch = LineBatch {
+        file,
+        decoder: decoder(&file.schema)
+            .map_err(|e| format_error(&file.display, InputFormat::Ndjson, arrow_reason(&e)))?,
+        lines: Vec::new(),
+    };
+    let mut line_number = 0u64;
+    loop {
+        let mut line = Vec::new();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| open_error(&file.display, source))?;
+        if read == 0 {
+            break;
+        }
+        line_number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let mut offset = 0;
+        while offset < line.len() {
+            if batch.decoder.len() >= BATCH_ROWS && !batch.flush(send, &consumed)? {
+                return Ok(false);
+            }
+            let used = batch
+                .decoder
+                .decode(&line[offset..])
+                .map_err(|e| line_error(file, line_number, &e))?;
+            offset += used;
+        }
+        batch.lines.push((line_number, line));
+        if batch.decoder.len() >= BATCH_ROWS && !batch.flush(send, &consumed)? {
+            return Ok(false);
+        }
+    }
+    if batch.decoder.has_partial_record() {
+        return Err(CliError::InputLine {
+            path: file.display.clone(),
+            line: line_number,
+            reason: "the file ends inside a JSON object".to_owned(),
+        });
+    }
+    batch.flush(send, &consumed)
+}
+
+/// The decoder and the lines it holds.
+struct LineBatch<'a> {
+    file: &'a InputFile,
+    decoder: Decoder,
+    lines: Vec<(u64, Vec<u8>)>,
+}
+
+impl LineBatch<'_> {
+    /// Emits the decoded rows as a batch; returns whether to go on.
+    fn flush(
+        &mut self,
+        send: &mut dyn FnMut(RecordBatch, u64) -> bool,
+        consumed: &std::sync::atomic::AtomicU64,
+    ) -> Result<bool, CliError> {
+        match self.decoder.flush() {
+            Ok(Some(batch)) => {
+                self.lines.clear();
+                Ok(send(batch, consumed.load(Ordering::Relaxed)))
+            }
+            Ok(None) => Ok(true),
+            Err(err) => Err(self.locate(&err)),
+        }
+    }
+
+    /// Decodes the held lines one at a time to find the first that fails.
+    fn locate(&self, err: &ArrowError) -> CliError {
+        for (line_number, line) in &self.lines {
+            let Ok(mut single) = decoder(&self.file.schema) else {
+                break;
+            };
+            if let Err(line_err) = single.decode(line).and_then(|_| single.flush()) {
+                return line_error(self.file, *line_number, &line_err);
+            }
+        }
+        CliError::InputLine {
+            path: self.file.display.clone(),
+            line: self.lines.first().map_or(0, |(n, _)| *n),
+            reason: arrow_reason(err),
+        }
+    }
+}
+
+fn line_error(file: &InputFile, line: u64, err: &ArrowError) -> CliError {
+    let mut reason = arrow_reason(err);
+    if reason.contains("missing from schema") {
+        reason.push_str(&format!(
+            " (the columns read are the table's and the keys of the first {INFER_ROWS} lines)"
+        ));
+    }
+    CliError::InputLine {
+        path: file.display.clone(),
+        line,
+        reason,
+    }
+}

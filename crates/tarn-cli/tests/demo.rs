@@ -1,0 +1,217 @@
+//! `tarn demo`: it runs in a fresh directory, every count it prints agrees with the table it
+//! leaves behind, it can run again in the same directory, and it never touches a directory
+//! that holds anything but a previous demo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use support::*;
+
+fn demo_json(dir: &str) -> Value {
+    tarn_json(&["demo", dir, "--json"])
+}
+
+#[test]
+fn demo_summary_agrees_with_the_table_it_builds() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("demo");
+    let dir = dir.to_str().unwrap();
+    let got = demo_json(dir);
+    assert_eq!(got["replaced_previous_demo"], false);
+
+    let writes = &got["writes"];
+    assert_eq!(writes["writers"], 4);
+    assert_eq!(writes["rows"], 8000);
+    assert_eq!(writes["rows_expected"], 8000);
+    assert_eq!(writes["replay_skipped"], true);
+    let mut versions: Vec<u64> = writes["writer_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["versions"].as_array().unwrap().clone())
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(writes["automatic_checkpoints"], json!([10, 20]));
+
+    let deleted = got["delete"]["rows_deleted"].as_u64().unwrap();
+    let updated = got["update"]["rows_updated"].as_u64().unwrap();
+    assert!(deleted > 0 && updated > 0, "{got}");
+    assert_eq!(got["delete"]["version"], 21);
+    assert_eq!(got["update"]["version"], 22);
+    assert_eq!(got["final_version"], 22);
+    assert_eq!(got["checkpoint"]["version"], 22);
+
+    let travel: Vec<(u64, u64)> = got["time_travel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_u64().unwrap(), v["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        travel,
+        [
+            (0, 0),
+            (20, 8000),
+            (21, 8000 - deleted),
+            (22, 8000 - deleted)
+        ]
+    );
+    let refunds: Vec<f64> = got["time_travel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["refund_total"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!((refunds[3] - 2.0 * refunds[2]).abs() < 0.005, "{refunds:?}");
+
+    let history: Vec<(u64, u64, &str)> = got["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["first_version"].as_u64().unwrap(),
+                h["last_version"].as_u64().unwrap(),
+                h["operation"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (0, 0, "CREATE TABLE"),
+            (1, 20, "WRITE"),
+            (21, 21, "DELETE"),
+            (22, 22, "UPDATE")
+        ]
+    );
+
+    // The table agrees with the summary.
+    let table = root.path().join("demo/events");
+    let table = table.to_str().unwrap();
+    let described = tarn_json(&["describe", table, "--json"]);
+    assert_eq!(described["version"], 22);
+    assert_eq!(described["num_rows"], 8000 - deleted);
+    assert_eq!(described["partition_columns"], json!(["day"]));
+    assert_eq!(
+        tarn_json(&["history", table, "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        23
+    );
+    let tests = tarn_ok(&[
+        "cat",
+        table,
+        "--where",
+        "kind = 'test'",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(tests, "");
+    let at_20 = tarn_ok(&[
+        "cat",
+        table,
+        "--version",
+        "20",
+        "--where",
+        "kind = 'test'",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(at_20.lines().count() as u64, deleted + 1);
+
+    let scan = &got["scan"];
+    assert_eq!(scan["files_total"], described["num_files"]);
+    assert!(
+        scan["files_read"].as_u64() < scan["files_total"].as_u64(),
+        "{scan}"
+    );
+    let predicate = scan["predicate"].as_str().unwrap();
+    let matched = tarn_ok(&["cat", table, "--where", predicate, "--format", "csv"]);
+    assert_eq!(
+        matched.lines().count() as u64,
+        scan["rows"].as_u64().unwrap() + 1
+    );
+    let listed = tarn_json(&["files", table, "--where", predicate, "--json"]);
+    assert_eq!(
+        listed.as_array().unwrap().len() as u64,
+        scan["files_read"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn demo_runs_again_in_the_same_directory_and_keeps_other_files() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_str().unwrap();
+    let first = tarn_ok(&["demo", dir]);
+    for expected in [
+        "1. Created the table (version 0)",
+        "20 commits landed as versions 1-20",
+        "the table has 8000 rows\n   (expected 8000)",
+        "skipped, nothing committed",
+        "3. DELETE WHERE kind = 'test': version 21",
+        "4. UPDATE SET amount = amount * 2 WHERE kind = 'refund': version 22",
+        "5. Wrote a checkpoint of version 22",
+        "the table is at version 22",
+    ] {
+        assert!(
+            first.contains(expected),
+            "missing {expected:?} in:\n{first}"
+        );
+    }
+    std::fs::write(root.path().join("notes.txt"), "mine").unwrap();
+    let second = tarn_ok(&["demo", dir]);
+    assert!(
+        second.contains("replacing the previous demo's table"),
+        "{second}"
+    );
+    assert!(second.contains("the table is at version 22"), "{second}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let table = root.path().join("events");
+    let described = tarn_json(&["describe", table.to_str().unwrap(), "--json"]);
+    assert_eq!(described["version"], 22);
+}
+
+#[test]
+fn demo_refuses_a_directory_with_other_data() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("data.csv"), "id\n1\n").unwrap();
+    std::fs::create_dir(root.path().join("events")).unwrap();
+    std::fs::write(root.path().join("events/keep.txt"), "keep").unwrap();
+    let dir = root.path().to_str().unwrap();
+    let err = tarn_err(&["demo", dir]);
+    assert!(err.contains(dir) && err.contains("not empty"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("events/keep.txt")).unwrap(),
+        "keep"
+    );
+    assert!(!root.path().join(".tarn-demo").exists());
+}
+
+#[test]
+fn demo_defaults_to_tarn_demo_in_the_current_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .arg("demo")
+        .current_dir(root.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("tarn-demo/events"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(root.path().join("tarn-demo/events/_delta_log").is_dir());
+    assert!(root.path().join("tarn-demo/.tarn-demo").is_file());
+}
