@@ -508,8 +508,10 @@ async fn replay_commits(
         newest_commit_info: None,
     };
     let newest = commits.last().map(|c| c.name.version);
-    let mut stream = futures::stream::iter(commits.iter().rev())
-        .map(|commit| read_commit(location, commit, keep_stats))
+    // Owned items, not references: a closure over `&Listed` makes the future not `Send` for
+    // every lifetime, and callers could not spawn it.
+    let mut stream = futures::stream::iter(commits.iter().rev().cloned())
+        .map(|commit| async move { read_commit(location, &commit, keep_stats).await })
         .buffered(COMMIT_CONCURRENCY);
     while let Some((version, parsed)) = stream.try_next().await? {
         if Some(version) == newest {

@@ -53,7 +53,9 @@ pub enum Error {
         source: object_store::Error,
     },
     /// A table already exists where one was to be created.
-    #[error("a table already exists at {table} (version {version}); pass replace to replace it")]
+    #[error(
+        "a table already exists at {table} (version {version}); ask to replace it (`--replace`)"
+    )]
     TableExists {
         /// The table's location.
         table: String,

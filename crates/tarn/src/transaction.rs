@@ -196,6 +196,17 @@ impl Transaction {
         actions.push(Action::CommitInfo(commit_info));
         actions.append(&mut self.actions);
 
+        let metadata = actions
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                Action::Metadata(m) => Some(m.clone()),
+                _ => None,
+            })
+            .or(self.read_metadata.take());
+        if let Some(metadata) = &metadata {
+            tarn_protocol::features::check_append_only(metadata, &actions)?;
+        }
         let reads = PredicateReads::new(
             &self.reads,
             &self.schema,
@@ -211,14 +222,6 @@ impl Transaction {
             options,
         )
         .await?;
-        let metadata = actions
-            .iter()
-            .rev()
-            .find_map(|a| match a {
-                Action::Metadata(m) => Some(m.clone()),
-                _ => None,
-            })
-            .or(self.read_metadata.take());
         let mut summary = self.summary;
         summary.version = Some(outcome.version);
         summary.attempts = outcome.attempts;

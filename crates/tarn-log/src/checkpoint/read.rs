@@ -94,7 +94,9 @@ pub(crate) async fn read_checkpoint(
         replay,
         keep_stats,
     };
-    let parts: Vec<PartState> = futures::stream::iter(checkpoint.parts.iter())
+    // Owned items: a closure over references would make the future not `Send` for every
+    // lifetime, and callers could not spawn it.
+    let parts: Vec<PartState> = futures::stream::iter(checkpoint.parts.iter().cloned())
         .map(|part| async move {
             let format = match &part.name.kind {
                 LogFileKind::Checkpoint(CheckpointName::V2 {
@@ -126,7 +128,7 @@ pub(crate) async fn read_checkpoint(
         sidecars.append(&mut part.sidecars);
         state.merge(part);
     }
-    let sidecar_parts: Vec<PartState> = futures::stream::iter(sidecars.iter())
+    let sidecar_parts: Vec<PartState> = futures::stream::iter(sidecars.iter().cloned())
         .map(|sidecar| async move {
             let path = sidecar_path(location, &sidecar.path)?;
             // The size recorded in the sidecar action is not trusted for locating the footer:

@@ -141,6 +141,7 @@ impl CreateBuilder {
             ),
             Some(snapshot) if self.replace => {
                 tarn_protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())?;
+                super::check_not_append_only(snapshot.metadata(), "replacing the table")?;
                 // A protocol never goes down: readers of the old table must keep refusing what
                 // they could not read.
                 protocol = max_protocol(snapshot.protocol(), &protocol);

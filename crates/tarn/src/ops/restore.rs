@@ -59,6 +59,7 @@ impl RestoreBuilder {
             });
         }
         // With statistics: the files added back keep their full `stats`.
+        super::check_not_append_only(current.metadata(), "RESTORE")?;
         let target = self
             .table
             .snapshot_at_version(self.version)

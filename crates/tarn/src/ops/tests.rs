@@ -415,3 +415,108 @@ async fn checkpoints_are_written_at_the_interval() {
     assert_eq!(on_demand.version, 6);
     assert_eq!(on_demand.num_files, 7);
 }
+
+/// Loading a snapshot can be spawned on a multi-threaded runtime. (The write operations'
+/// futures cannot yet: rustc cannot prove them `Send` for every lifetime.)
+#[test]
+fn operation_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let table = Table::from_location(tarn_log::TableLocation::parse("memory:///t").unwrap());
+    let snapshot = table.snapshot();
+    assert_send(&snapshot);
+}
+
+#[tokio::test]
+async fn merge_schema_widens_types_with_the_type_widening_feature() {
+    let (_dir, table) = new_table().await;
+    let narrow = Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, true)]));
+    let wide = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+    table
+        .write()
+        .execute_batches(vec![
+            RecordBatch::try_new(
+                narrow,
+                vec![Arc::new(arrow_array::Int32Array::from(vec![1]))],
+            )
+            .unwrap(),
+        ])
+        .await
+        .unwrap();
+    let big =
+        RecordBatch::try_new(wide, vec![Arc::new(Int64Array::from(vec![1i64 << 40]))]).unwrap();
+    table
+        .write()
+        .with_merge_schema(true)
+        .execute_batches(vec![big])
+        .await
+        .unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    let field = snapshot.schema().field("n").unwrap();
+    assert_eq!(field.data_type.to_string(), "long");
+    assert_eq!(
+        field.metadata["delta.typeChanges"],
+        serde_json::json!([{"fromType": "integer", "toType": "long"}])
+    );
+    let protocol = snapshot.protocol();
+    assert_eq!(
+        (protocol.min_reader_version, protocol.min_writer_version),
+        (3, 7)
+    );
+    assert!(
+        protocol
+            .reader_features
+            .as_ref()
+            .unwrap()
+            .contains(&tarn_protocol::features::TableFeature::TypeWidening)
+    );
+    let batches: Vec<RecordBatch> = snapshot
+        .scan()
+        .build()
+        .await
+        .unwrap()
+        .execute()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut values: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, vec![1, 1 << 40]);
+}
+
+#[tokio::test]
+async fn append_only_tables_refuse_removes() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_property("delta.appendOnly", "true")
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap();
+    table
+        .write()
+        .execute_batches(vec![batch(&["b"], &[Some(2)])])
+        .await
+        .unwrap();
+    for err in [
+        table.restore(0).execute().await.unwrap_err(),
+        table
+            .delete()
+            .with_predicate(Expr::parse("day = 'a'").unwrap())
+            .execute()
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+}

@@ -325,9 +325,15 @@ impl WriteBuilder {
         tx.read_metadata = Some(snapshot.metadata().clone());
         let mut schema = snapshot.schema().clone();
         if self.merge_schema {
-            let merged = merged_schema(&schema, input)?;
+            let mut merged = merged_schema(&schema, input)?;
             if merged != schema {
                 let mut metadata = snapshot.metadata().clone();
+                // Widened types are recorded per field and need the typeWidening feature.
+                if record_type_changes(&schema, &mut merged)? {
+                    metadata
+                        .configuration
+                        .insert("delta.enableTypeWidening".to_owned(), "true".to_owned());
+                }
                 metadata.schema_string = merged.to_json();
                 let protocol =
                     max_protocol(snapshot.protocol(), &protocol_for_new_table(&metadata)?);
@@ -426,4 +432,48 @@ fn check_replace_where(predicate: &Expr, batch: &RecordBatch, rows_before: u64) 
             values: crate::write::constraints::render_row(batch, row),
         }),
     }
+}
+
+/// Records in `new` the type changes from `old` (the protocol's `delta.typeChanges` field
+/// metadata, appended to any earlier history). Returns whether any type changed. Changes
+/// inside arrays and maps are refused: tarn records type changes of struct fields only.
+fn record_type_changes(old: &StructType, new: &mut StructType) -> Result<bool> {
+    use tarn_protocol::schema::DataType as DeltaType;
+    let mut changed = false;
+    for field in &mut new.fields {
+        let Some(before) = old.field(&field.name) else {
+            continue;
+        };
+        match (&before.data_type, &mut field.data_type) {
+            (a, b) if a == &*b => {}
+            (DeltaType::Struct(a), DeltaType::Struct(b)) => {
+                changed |= record_type_changes(a, b)?;
+            }
+            (DeltaType::Primitive(from), DeltaType::Primitive(to)) => {
+                let entry = serde_json::json!({
+                    "fromType": from.to_string(),
+                    "toType": to.to_string(),
+                });
+                let history = field
+                    .metadata
+                    .entry("delta.typeChanges".to_owned())
+                    .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                match history {
+                    serde_json::Value::Array(list) => list.push(entry),
+                    other => *other = serde_json::Value::Array(vec![entry]),
+                }
+                changed = true;
+            }
+            (from, to) => {
+                return Err(Error::SchemaMismatch {
+                    column: field.name.clone(),
+                    reason: format!(
+                        "cannot widen {from} to {to}: tarn widens primitive columns and struct \
+                         fields, not array elements or map keys and values"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(changed)
 }
