@@ -18,3 +18,6 @@ mod scan_errors;
 mod scan_fixtures;
 mod scan_pruning;
 mod time_travel;
+mod write_concurrency;
+mod write_errors;
+mod write_interop;

@@ -1,10 +1,13 @@
 //! Helpers shared by the test modules.
 
 pub mod delta_table;
+pub mod every_type;
+pub mod gate_store;
 pub mod python;
 pub mod rows;
 pub mod s3;
 pub mod sample_table;
+pub mod writes;
 
 use std::path::{Path, PathBuf};
 
