@@ -25,16 +25,14 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
 use serde_json::Value;
 use tarn::protocol::conflict::ConflictReason;
-use tarn::{CommitSummary, Expr, LogError, Table, TableLocation};
+use tarn::{CommitSummary, Expr, LogError, Table};
 
 use crate::common::gate_store::gated_table;
 use crate::common::python::{assert_rows_eq, canonical_rows, read_with_delta_rs, rows_of};
 use crate::common::s3::{s3_endpoint, s3_options, s3_table_uri};
-use crate::common::writes::{assert_no_stray_files, commit_info, scan_batches};
+use crate::common::writes::{assert_no_stray_files, commit_info, read_log, scan_batches};
 use crate::common::{block_on, uri};
 
 // ---------------------------------------------------------------------------------------------
@@ -153,44 +151,6 @@ fn run_writers(
         );
     }
     started.elapsed()
-}
-
-/// Every commit file of the log through the table's store: version -> actions.
-async fn read_log(location: &TableLocation) -> BTreeMap<u64, Vec<Value>> {
-    let listed: Vec<_> = location
-        .store()
-        .list(Some(&location.log_dir()))
-        .try_collect()
-        .await
-        .unwrap();
-    let mut log = BTreeMap::new();
-    for meta in listed {
-        let Some(name) = meta.location.filename() else {
-            continue;
-        };
-        let Some(stem) = name.strip_suffix(".json") else {
-            continue;
-        };
-        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let bytes = location
-            .store()
-            .get(&meta.location)
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let actions = std::str::from_utf8(&bytes)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        log.insert(stem.parse().unwrap(), actions);
-    }
-    log
 }
 
 /// Checks a table the writer processes filled: versions `0..=writers*batches` with no gap;

@@ -1,15 +1,16 @@
 //! Inspecting tables tarn wrote: their rows through tarn's scan in the canonical form of
-//! `common::python`, their commits as JSON, and the data files on disk against the files the
+//! `common::python`, their commits as JSON (from a local directory, or through any store), and the data files on disk against the files the
 //! log names (a rejected write must leave no file behind).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use arrow_array::RecordBatch;
 use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use serde_json::Value;
-use tarn::Table;
 use tarn::protocol::data_path::DataFilePath;
+use tarn::{Table, TableLocation};
 
 use super::python::canonical_rows;
 use super::{commit_path, commit_versions, delta_log};
@@ -34,6 +35,44 @@ pub async fn scan_batches(table: &Table, version: Option<u64>) -> Vec<RecordBatc
 /// [`scan_batches`] in canonical form, sorted.
 pub async fn scan_rows(table: &Table, version: Option<u64>) -> Vec<Value> {
     canonical_rows(&scan_batches(table, version).await)
+}
+
+/// Every commit file of the log through the table's store: version -> actions.
+pub async fn read_log(location: &TableLocation) -> BTreeMap<u64, Vec<Value>> {
+    let listed: Vec<_> = location
+        .store()
+        .list(Some(&location.log_dir()))
+        .try_collect()
+        .await
+        .unwrap();
+    let mut log = BTreeMap::new();
+    for meta in listed {
+        let Some(name) = meta.location.filename() else {
+            continue;
+        };
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let bytes = location
+            .store()
+            .get(&meta.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let actions = std::str::from_utf8(&bytes)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        log.insert(stem.parse().unwrap(), actions);
+    }
+    log
 }
 
 /// The latest version of a local table, from its commit files.
