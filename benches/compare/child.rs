@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{BenchError, io_error};
+use crate::scan_engine::ReadCounts;
 
 /// The one line a successful child prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +30,60 @@ pub(crate) struct ChildReport {
     pub(crate) version: u64,
     /// Active files the engine saw.
     pub(crate) num_files: u64,
+    /// What a scan returned and read; absent for scenarios that do not scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scan: Option<ScanReport>,
+    /// What a write left on disk; absent for scenarios that do not write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) write: Option<WriteReport>,
+    /// Per-commit latencies of a run of commits; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) latency: Option<LatencyReport>,
+}
+
+/// The rows a scan returned and how much it read to return them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ScanReport {
+    /// Rows returned (all checked against the generator's ground truth).
+    pub(crate) rows: u64,
+    /// Files, row groups and rows the engine decoded, as far as it tells.
+    #[serde(flatten)]
+    pub(crate) read: ReadCounts,
+}
+
+/// What a write left on disk, as read back from the files (not as the engine says).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WriteReport {
+    /// Rows in the data files written.
+    pub(crate) rows: u64,
+    /// Data files written.
+    pub(crate) files: u64,
+    /// Bytes of the data files written.
+    pub(crate) bytes: u64,
+}
+
+/// The distribution of one run's per-commit latencies, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LatencyReport {
+    /// Commits timed.
+    pub(crate) commits: u64,
+    /// Median commit latency.
+    pub(crate) p50_ms: f64,
+    /// 99th percentile (nearest rank).
+    pub(crate) p99_ms: f64,
+    /// Slowest commit.
+    pub(crate) max_ms: f64,
+    /// Mean over every commit.
+    pub(crate) mean_ms: f64,
+    /// Mean of the first 50 commits.
+    pub(crate) first_mean_ms: f64,
+    /// Mean of the last 50 commits.
+    pub(crate) last_mean_ms: f64,
+    /// Median of each block of 100 consecutive commits (the last block may be shorter): the
+    /// shape of the latency as versions accumulate, one checkpoint interval per block.
+    pub(crate) block_medians_ms: Vec<f64>,
+    /// Checkpoint files in the log at the end.
+    pub(crate) checkpoints: u64,
 }
 
 impl ChildReport {

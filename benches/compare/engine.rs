@@ -1,6 +1,7 @@
-//! The two engines under comparison and the one call each makes to open a table's latest
-//! snapshot. This module decides what "opened" means for each engine (the cheapest honest way to
-//! know the version and the active-file count); it must never time or report anything itself.
+//! The engines under comparison and the one call each makes to open a table's latest snapshot.
+//! This module decides what "opened" means for each engine (the cheapest honest way to know the
+//! version and the active-file count); it must never time or report anything itself. Scans live
+//! in `scan_engine`.
 
 use std::fmt;
 use std::path::Path;
@@ -12,23 +13,44 @@ use crate::error::BenchError;
 
 /// A Delta implementation measured by `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub(crate) enum Engine {
     /// This project.
     Tarn,
     /// The deltalake crate (delta-rs), the baseline.
     Deltalake,
+    /// The table's data files read directly with the parquet crate, listed from the generator's
+    /// manifest: the floor a Delta reader could reach; for writes, the parquet crate's
+    /// `ArrowWriter` writing the same batches with no log: the floor a Delta writer could
+    /// reach. Scans and writes only.
+    RawParquet,
+    /// Generates a write scenario's input and writes nothing: the input's own time and memory,
+    /// for reference. Writes only.
+    InputOnly,
 }
 
 impl Engine {
-    /// Every engine, in report order.
-    pub(crate) const ALL: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+    /// The engines that open snapshots, in report order.
+    pub(crate) const SNAPSHOT: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+    /// The engines that scan, in report order.
+    pub(crate) const SCAN: [Engine; 3] = [Engine::Tarn, Engine::Deltalake, Engine::RawParquet];
+    /// The engines of the `write` scenario, in report order.
+    pub(crate) const WRITE: [Engine; 4] = [
+        Engine::Tarn,
+        Engine::Deltalake,
+        Engine::RawParquet,
+        Engine::InputOnly,
+    ];
+    /// The engines that commit to a Delta log, in report order.
+    pub(crate) const COMMIT: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
 
     /// The name used on the command line and in reports.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Engine::Tarn => "tarn",
             Engine::Deltalake => "deltalake",
+            Engine::RawParquet => "raw-parquet",
+            Engine::InputOnly => "input-only",
         }
     }
 }
@@ -55,6 +77,11 @@ pub(crate) async fn open_latest(engine: Engine, dir: &Path) -> Result<OpenedSnap
     match engine {
         Engine::Tarn => open_tarn(dir).await,
         Engine::Deltalake => open_deltalake(dir).await,
+        Engine::RawParquet | Engine::InputOnly => Err(BenchError::InvalidArgument {
+            name: "--engine",
+            value: engine.name().to_owned(),
+            reason: "only tarn and deltalake open snapshots",
+        }),
     }
 }
 

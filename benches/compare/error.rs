@@ -27,6 +27,17 @@ pub(crate) enum BenchError {
         source: serde_json::Error,
     },
 
+    /// Reading a JSON file written by the harness failed.
+    #[error("could not read {what} from {path}: {source}")]
+    Deserialize {
+        /// What was being read.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+
     /// `gen-log` refuses to write into a directory that already holds a Delta log.
     #[error("{path} already contains a _delta_log; pick an empty or new directory")]
     LogExists {
@@ -60,6 +71,73 @@ pub(crate) enum BenchError {
     #[error("deltalake: {0}")]
     Deltalake(#[from] deltalake::DeltaTableError),
 
+    /// DataFusion (the deltalake crate's scan engine) returned an error.
+    #[error("datafusion: {0}")]
+    DataFusion(#[from] deltalake::datafusion::error::DataFusionError),
+
+    /// Writing or reading a Parquet data file failed.
+    #[error("parquet error on {path}: {source}")]
+    Parquet {
+        /// The data file, relative to the table root.
+        path: String,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+
+    /// An Arrow kernel or batch constructor failed.
+    #[error("arrow error in {what}: {source}")]
+    Arrow {
+        /// What was being computed.
+        what: &'static str,
+        /// The underlying error.
+        source: arrow::error::ArrowError,
+    },
+
+    /// Setting up the object store of the raw-parquet reader failed.
+    #[error("object store at {path}: {source}")]
+    ObjectStore {
+        /// The table root.
+        path: String,
+        /// The underlying error.
+        source: object_store::Error,
+    },
+
+    /// A manifest path is not a valid object store path.
+    #[error("data file path {path} is not a valid object path: {source}")]
+    ObjectPath {
+        /// The path as the manifest has it.
+        path: String,
+        /// The underlying error.
+        source: object_store::path::Error,
+    },
+
+    /// A spawned file reader panicked or was cancelled.
+    #[error("the reader of {path} did not finish: {source}")]
+    ReadTask {
+        /// The data file.
+        path: String,
+        /// The underlying error.
+        source: tokio::task::JoinError,
+    },
+
+    /// A scan returned batches without a column the harness tallies, or of another type.
+    #[error("scan output has no {column} column of the generated type; its schema: {schema}")]
+    MissingColumn {
+        /// The column.
+        column: &'static str,
+        /// The schema of the batch.
+        schema: String,
+    },
+
+    /// A table in the work directory was generated with other parameters.
+    #[error(
+        "{path} holds a table generated with other parameters; remove it or use another --work-dir"
+    )]
+    StaleTable {
+        /// The table directory.
+        path: PathBuf,
+    },
+
     /// The tarn library returned an error.
     #[error("tarn: {0}")]
     Tarn(#[from] tarn::Error),
@@ -74,6 +152,55 @@ pub(crate) enum BenchError {
         /// What the generator wrote.
         expected: u64,
         /// What the engine reported.
+        actual: u64,
+    },
+
+    /// An engine's scan returned something other than the generator's ground truth.
+    #[error("{engine} scan of {selection}: {what} = {actual}, expected {expected}")]
+    WrongScan {
+        /// The engine that scanned.
+        engine: Engine,
+        /// The selection, as on the command line.
+        selection: String,
+        /// `rows`, `amount sum`, `min id` or `max id`.
+        what: &'static str,
+        /// The ground truth.
+        expected: String,
+        /// What the engine returned.
+        actual: String,
+    },
+
+    /// The write input broke the order the raw-parquet writer relies on: one day per batch,
+    /// days in order.
+    #[error("input batch for day {day} is out of day order or spans several days")]
+    InputOrder {
+        /// The day of the offending batch.
+        day: String,
+    },
+
+    /// A data file does not hold what its `add` action says.
+    #[error("{file}: the log says {what} = {logged}, the file has {actual}")]
+    LogMismatch {
+        /// The data file, relative to the table root.
+        file: String,
+        /// `numRecords` or `size`.
+        what: String,
+        /// What the `add` action says.
+        logged: String,
+        /// What the file holds.
+        actual: u64,
+    },
+
+    /// What an engine wrote or committed is not what it was given.
+    #[error("{engine} wrote {what} = {actual}, expected {expected}")]
+    WrongWrite {
+        /// The engine that wrote.
+        engine: Engine,
+        /// `rows`, `version`, `data files`...
+        what: &'static str,
+        /// What it was given.
+        expected: u64,
+        /// What the files on disk hold.
         actual: u64,
     },
 

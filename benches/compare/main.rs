@@ -1,13 +1,19 @@
 //! `compare`: runs each benchmark scenario with tarn and with the deltalake crate, every engine in
 //! its own child process, and prints times, peak memory and the ratios DESIGN.md sets targets
-//! for. `compare gen-log` writes the synthetic Delta logs the scenarios load.
+//! for. `compare gen-log` writes the synthetic Delta logs the snapshot scenario loads;
+//! `compare gen-data` writes the real (Parquet + log) tables the scan scenarios read; the write
+//! scenarios generate their input as they go (`gen_stream`).
 
 mod child;
 mod engine;
 mod error;
+mod gen_data;
 mod gen_log;
+mod gen_stream;
 mod report;
+mod scan_engine;
 mod scenarios;
+mod write_engine;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +21,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use error::BenchError;
+use gen_data::DataSpec;
+use scenarios::commit_latency::{self, CommitLatencyArgs, CommitLatencyChild};
+use scenarios::scan::{self, ScanArgs, ScanChild, ScanScenario};
 use scenarios::snapshot_load::{self, SnapshotLoadArgs, SnapshotLoadChild};
+use scenarios::write::{self, WriteArgs, WriteChild};
 
 /// tarn against deltalake, one scenario at a time.
 #[derive(Debug, Parser)]
@@ -29,8 +39,18 @@ struct Cli {
 enum Command {
     /// Write a synthetic Delta log (no data files) into DIR.
     GenLog(GenLogArgs),
+    /// Write a partitioned Delta table of real Parquet files into DIR.
+    GenData(GenDataArgs),
     /// Open the latest snapshot of a large table: JSON log only, and log + checkpoint.
     SnapshotLoad(SnapshotLoadArgs),
+    /// Read every row and column of a generated table.
+    ScanFull(ScanArgs),
+    /// Read one partition, and a 1% `id` range, of a generated table.
+    ScanSelective(ScanArgs),
+    /// Write generated rows as a new table partitioned by day, against raw Parquet.
+    Write(WriteArgs),
+    /// Time many small appends, one commit each.
+    CommitLatency(CommitLatencyArgs),
     /// The measured side of a scenario, run by the parent in a fresh process.
     #[command(hide = true)]
     Child {
@@ -42,6 +62,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ChildScenario {
     SnapshotLoad(SnapshotLoadChild),
+    Scan(ScanChild),
+    Write(WriteChild),
+    CommitLatency(CommitLatencyChild),
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,6 +83,27 @@ struct GenLogArgs {
     /// Seed of the value generator.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenDataArgs {
+    /// Table directory (created if missing; must not hold a _delta_log yet).
+    dir: PathBuf,
+    /// Rows in the table.
+    #[arg(long, default_value_t = 10_000_000)]
+    rows: u64,
+    /// Partition days, from 2026-01-01.
+    #[arg(long, default_value_t = 10)]
+    days: u64,
+    /// Seed of the value generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Most rows per data file.
+    #[arg(long, default_value_t = DataSpec::DEFAULT_ROWS_PER_FILE)]
+    rows_per_file: u64,
+    /// Most rows per Parquet row group.
+    #[arg(long, default_value_t = DataSpec::DEFAULT_ROW_GROUP_ROWS)]
+    row_group_rows: u64,
 }
 
 fn main() -> ExitCode {
@@ -85,9 +129,42 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
                 checkpoint: args.checkpoint,
             },
         ),
+        Command::GenData(args) => {
+            let manifest = gen_data::generate(
+                &args.dir,
+                &DataSpec {
+                    rows: args.rows,
+                    days: args.days,
+                    seed: args.seed,
+                    rows_per_file: args.rows_per_file,
+                    row_group_rows: args.row_group_rows,
+                },
+            )?;
+            let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+            eprintln!(
+                "wrote {} rows in {} files ({bytes} bytes of Parquet) to {}",
+                manifest.rows,
+                manifest.files.len(),
+                args.dir.display()
+            );
+            Ok(())
+        }
         Command::SnapshotLoad(args) => snapshot_load::run(&args),
+        Command::ScanFull(args) => scan::run(ScanScenario::Full, &args),
+        Command::ScanSelective(args) => scan::run(ScanScenario::Selective, &args),
+        Command::Write(args) => write::run(&args),
+        Command::CommitLatency(args) => commit_latency::run(&args),
         Command::Child {
             scenario: ChildScenario::SnapshotLoad(args),
         } => snapshot_load::child(&args),
+        Command::Child {
+            scenario: ChildScenario::Scan(args),
+        } => scan::child(&args),
+        Command::Child {
+            scenario: ChildScenario::Write(args),
+        } => write::child(&args),
+        Command::Child {
+            scenario: ChildScenario::CommitLatency(args),
+        } => commit_latency::child(&args),
     }
 }

@@ -7,7 +7,7 @@
 //! exactly what other Delta writers produce. This module decides file layout and naming; it must
 //! never depend on the clock or the environment: one seed gives one byte-identical JSON log.
 
-mod actions;
+pub(crate) mod actions;
 mod synth;
 
 use std::fs::{self, File};

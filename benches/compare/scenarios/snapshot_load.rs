@@ -13,7 +13,7 @@ use crate::child::{self, ChildReport, peak_rss_kib};
 use crate::engine::{Engine, open_latest};
 use crate::error::{BenchError, io_error};
 use crate::gen_log::{self, LogSpec};
-use crate::report::{Measurement, Report};
+use crate::report::{Measurement, Report, SNAPSHOT_MEMORY_FRACTION, SNAPSHOT_SPEEDUP, Target};
 
 /// The scenario's name on the command line and in reports.
 const NAME: &str = "snapshot-load";
@@ -65,10 +65,17 @@ pub(crate) struct SnapshotLoadChild {
 /// Generates both variants, measures every engine on each, prints the report.
 pub(crate) fn run(args: &SnapshotLoadArgs) -> Result<(), BenchError> {
     let engines = if args.engines.is_empty() {
-        Engine::ALL.to_vec()
+        Engine::SNAPSHOT.to_vec()
     } else {
         args.engines.clone()
     };
+    if let Some(engine) = engines.iter().find(|e| !Engine::SNAPSHOT.contains(*e)) {
+        return Err(BenchError::InvalidArgument {
+            name: "--engine",
+            value: engine.name().to_owned(),
+            reason: "snapshot-load compares tarn and deltalake only",
+        });
+    }
     let temp;
     let root = match &args.work_dir {
         Some(dir) => dir.clone(),
@@ -124,7 +131,12 @@ pub(crate) fn run(args: &SnapshotLoadArgs) -> Result<(), BenchError> {
         "runs": args.runs,
         "seed": args.seed,
     });
-    let report = Report::new(NAME, parameters, measurements, TARGET_VARIANT);
+    let target = Target::FasterAndSmaller {
+        variant: TARGET_VARIANT,
+        speedup: SNAPSHOT_SPEEDUP,
+        memory_fraction: SNAPSHOT_MEMORY_FRACTION,
+    };
+    let report = Report::new(NAME, parameters, measurements, &target);
     if args.json {
         println!("{}", report.to_json()?);
     } else {
@@ -177,6 +189,9 @@ pub(crate) fn child(args: &SnapshotLoadChild) -> Result<(), BenchError> {
         baseline_rss_kib,
         version: opened.version,
         num_files: opened.num_files,
+        scan: None,
+        write: None,
+        latency: None,
     };
     report.emit()
 }
