@@ -1,7 +1,7 @@
 //! Transactions: the actions of one operation, committed atomically as the next version.
 //!
 //! Every write operation (create, write, delete, update, restore) reads a snapshot, works out
-//! its actions, and hands them to [`Transaction::commit`], which adds the `commitInfo`
+//! its actions, and hands them to `Transaction::commit`, which adds the `commitInfo`
 //! (operation, parameters, metrics, `engineInfo`, a fresh `txnId`) and commits through
 //! `tarn_log::commit`: a put-if-absent of the next version, a conflict check against whatever
 //! other writers committed meanwhile, and a retry. After a commit it writes a checkpoint when
@@ -10,7 +10,7 @@
 //!
 //! What a transaction read decides which concurrent commits conflict with it: a blind append
 //! reads nothing; an overwrite reads the whole table; a delete, an update and an
-//! overwrite-where read the rows their predicate selects ([`PredicateReads`]).
+//! overwrite-where read the rows their predicate selects (`PredicateReads`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
