@@ -39,6 +39,9 @@ const COMMIT_CONCURRENCY: usize = 4;
 /// replaying the commits on top of the old state.
 const INCREMENTAL_LIMIT: usize = 100;
 
+/// New commits [`Snapshot::update`] looks for by name before it lists the log instead.
+const PROBE_LIMIT: usize = 16;
+
 /// What a snapshot keeps in memory beyond the essentials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -253,8 +256,10 @@ impl Snapshot {
     /// when many commits and a newer checkpoint exist, reloading from that checkpoint).
     /// Returns a clone of `self` when nothing changed.
     pub async fn update(&self) -> LogResult<Self> {
-        let files = list_log(&self.location, self.version() + 1).await?;
-        let newer: Vec<Listed<LogFile>> = files;
+        let newer = match self.probe_new_commits().await? {
+            Some(probed) => probed,
+            None => list_log(&self.location, self.version() + 1).await?,
+        };
         if newer.is_empty() {
             return Ok(self.clone());
         }
@@ -334,6 +339,48 @@ impl Snapshot {
             commit_info,
             timestamp,
         )
+    }
+
+    /// The commits after this snapshot's version, found by asking for each next commit file
+    /// by name: one request per new commit plus one, whatever the length of the log (a
+    /// listing grows with it, which would make every writer's commit slower as the table
+    /// ages). `None` when the next commit is missing (nothing new, or cleaned up: a listing
+    /// decides) and after [`PROBE_LIMIT`] new commits (many new commits are better listed,
+    /// since a newer checkpoint may make reading them unnecessary).
+    async fn probe_new_commits(&self) -> LogResult<Option<Vec<Listed<LogFile>>>> {
+        let mut found = Vec::new();
+        for version in self.version() + 1.. {
+            if found.len() >= PROBE_LIMIT {
+                return Ok(None);
+            }
+            let path = self.location.commit_file(version);
+            let meta = match self.location.store().head(&path).await {
+                Ok(meta) => meta,
+                // No next commit: nothing new, or log cleanup removed it after a newer
+                // checkpoint. Only a listing tells which.
+                Err(object_store::Error::NotFound { .. }) if found.is_empty() => return Ok(None),
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(err) => {
+                    return Err(LogError::storage(self.location.display_path(&path), err));
+                }
+            };
+            let Some(name) = meta
+                .location
+                .filename()
+                .and_then(tarn_protocol::log_path::LogFileName::parse)
+            else {
+                return Ok(None);
+            };
+            found.push(Listed {
+                name,
+                file: LogFile {
+                    path: meta.location,
+                    size: meta.size,
+                    last_modified: meta.last_modified,
+                },
+            });
+        }
+        Ok(Some(found))
     }
 
     /// The table location.
