@@ -42,6 +42,9 @@ const INCREMENTAL_LIMIT: usize = 100;
 /// New commits [`Snapshot::update`] looks for by name before it lists the log instead.
 const PROBE_LIMIT: usize = 16;
 
+/// Batches of active files an updated snapshot keeps before merging them into one.
+const MAX_UPDATE_BATCHES: usize = 32;
+
 /// What a snapshot keeps in memory beyond the essentials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -295,6 +298,7 @@ impl Snapshot {
         for domain in self.domain_metadata.values() {
             replay.state.observe_domain_metadata(domain.clone());
         }
+        let mut previous = Vec::new();
         for batch in self.files.batches() {
             let keys = BatchKeys::new(&batch);
             let mask: BooleanArray = (0..batch.num_rows())
@@ -313,7 +317,18 @@ impl Snapshot {
                     reason: format!("filtering previous snapshot: {e}"),
                 })?
             };
-            replay.adds.push(kept);
+            previous.push(kept);
+        }
+        // One small batch per commit would pile up over a long-lived writer's updates and make
+        // each update slower than the last: past a few dozen, they are merged into one.
+        if previous.len() > MAX_UPDATE_BATCHES
+            && let Some(first) = previous.first()
+            && let Ok(merged) = arrow_select::concat::concat_batches(&first.schema(), &previous)
+        {
+            previous = vec![merged];
+        }
+        for batch in previous {
+            replay.adds.push(batch);
         }
         let segment = LogSegment {
             version: latest,
