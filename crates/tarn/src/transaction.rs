@@ -216,7 +216,7 @@ impl Transaction {
         let outcome: CommitOutcome = tarn_log::commit::commit(
             &self.location,
             self.read_version,
-            actions.clone(),
+            actions,
             &footprint,
             &reads,
             options,

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::{StreamExt, TryStreamExt};
+
 use object_store::ObjectStoreExt as _;
 
 use tarn_log::commit::CommitOptions;
@@ -81,12 +83,18 @@ impl RestoreBuilder {
         tx.read_metadata = Some(current.metadata().clone());
         tx.reads = Reads::WholeTable;
         tx.parameter("version", self.version.to_string());
-        let mut adds = Vec::new();
-        for file in target.files().iter().filter(|f| !now.contains(&key(f))) {
-            let add = file.to_add();
-            check_exists(&self.table, &add.path).await?;
-            adds.push(add);
-        }
+        let adds: Vec<_> = target
+            .files()
+            .iter()
+            .filter(|f| !now.contains(&key(f)))
+            .map(|f| f.to_add())
+            .collect();
+        // One HEAD per file coming back, a few at a time: a restore over many files is not a
+        // long chain of sequential requests.
+        futures::stream::iter(adds.iter().map(|add| check_exists(&self.table, &add.path)))
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
         let removes: Vec<_> = current
             .files()
             .iter()
