@@ -32,6 +32,8 @@ pub(crate) enum Engine {
 impl Engine {
     /// The engines that open snapshots, in report order.
     pub(crate) const SNAPSHOT: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+    /// The engines that write checkpoints, in report order.
+    pub(crate) const CHECKPOINT: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
     /// The engines that scan, in report order.
     pub(crate) const SCAN: [Engine; 3] = [Engine::Tarn, Engine::Deltalake, Engine::RawParquet];
     /// The engines of the `write` scenario, in report order.

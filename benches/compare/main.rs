@@ -2,7 +2,8 @@
 //! its own child process, and prints times, peak memory and the ratios DESIGN.md sets targets
 //! for. `compare gen-log` writes the synthetic Delta logs the snapshot scenario loads;
 //! `compare gen-data` writes the real (Parquet + log) tables the scan scenarios read; the write
-//! scenarios generate their input as they go (`gen_stream`).
+//! scenarios generate their input as they go (`gen_stream`); `checkpoint-write` checkpoints a
+//! generated JSON-only log.
 
 mod child;
 mod engine;
@@ -22,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 use error::BenchError;
 use gen_data::DataSpec;
+use scenarios::checkpoint_write::{self, CheckpointWriteArgs, CheckpointWriteChild};
 use scenarios::commit_latency::{self, CommitLatencyArgs, CommitLatencyChild};
 use scenarios::scan::{self, ScanArgs, ScanChild, ScanScenario};
 use scenarios::snapshot_load::{self, SnapshotLoadArgs, SnapshotLoadChild};
@@ -51,6 +53,8 @@ enum Command {
     Write(WriteArgs),
     /// Time many small appends, one commit each.
     CommitLatency(CommitLatencyArgs),
+    /// Open a table with a long JSON log and write a checkpoint of its latest version.
+    CheckpointWrite(CheckpointWriteArgs),
     /// The measured side of a scenario, run by the parent in a fresh process.
     #[command(hide = true)]
     Child {
@@ -65,6 +69,7 @@ enum ChildScenario {
     Scan(ScanChild),
     Write(WriteChild),
     CommitLatency(CommitLatencyChild),
+    CheckpointWrite(CheckpointWriteChild),
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,15 +125,25 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> Result<(), BenchError> {
     match command {
-        Command::GenLog(args) => gen_log::generate(
-            &args.dir,
-            &gen_log::LogSpec {
-                files: args.files,
-                commits: args.commits,
-                seed: args.seed,
-                checkpoint: args.checkpoint,
-            },
-        ),
+        Command::GenLog(args) => {
+            let summary = gen_log::generate(
+                &args.dir,
+                &gen_log::LogSpec {
+                    files: args.files,
+                    commits: args.commits,
+                    seed: args.seed,
+                    checkpoint: args.checkpoint,
+                },
+            )?;
+            eprintln!(
+                "wrote {} files ({} rows) in {} commits to {}",
+                args.files,
+                summary.rows,
+                args.commits,
+                args.dir.display()
+            );
+            Ok(())
+        }
         Command::GenData(args) => {
             let manifest = gen_data::generate(
                 &args.dir,
@@ -154,6 +169,7 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::ScanSelective(args) => scan::run(ScanScenario::Selective, &args),
         Command::Write(args) => write::run(&args),
         Command::CommitLatency(args) => commit_latency::run(&args),
+        Command::CheckpointWrite(args) => checkpoint_write::run(&args),
         Command::Child {
             scenario: ChildScenario::SnapshotLoad(args),
         } => snapshot_load::child(&args),
@@ -166,5 +182,8 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::Child {
             scenario: ChildScenario::CommitLatency(args),
         } => commit_latency::child(&args),
+        Command::Child {
+            scenario: ChildScenario::CheckpointWrite(args),
+        } => checkpoint_write::child(&args),
     }
 }

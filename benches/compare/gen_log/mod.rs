@@ -60,8 +60,15 @@ impl LogSpec {
     }
 }
 
+/// What a generated log holds, for checks against what an engine reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogSummary {
+    /// Rows in the active files: the sum of their `numRecords`.
+    pub(crate) rows: u64,
+}
+
 /// Writes the table described by `spec` into `dir` (created if missing).
-pub(crate) fn generate(dir: &Path, spec: &LogSpec) -> Result<(), BenchError> {
+pub(crate) fn generate(dir: &Path, spec: &LogSpec) -> Result<LogSummary, BenchError> {
     spec.validate()?;
     let log_dir = dir.join("_delta_log");
     if log_dir.exists() {
@@ -80,7 +87,9 @@ pub(crate) fn generate(dir: &Path, spec: &LogSpec) -> Result<(), BenchError> {
     if spec.checkpoint {
         write_checkpoint(dir)?;
     }
-    Ok(())
+    Ok(LogSummary {
+        rows: synth.rows_so_far(),
+    })
 }
 
 /// Writes `_delta_log/<version>.json`, one action per line.
@@ -151,8 +160,8 @@ mod tests {
     #[test]
     fn log_holds_every_add_with_stats() {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), &spec(25, 3)).unwrap();
-        let mut adds = 0;
+        let summary = generate(dir.path(), &spec(25, 3)).unwrap();
+        let (mut adds, mut rows) = (0, 0);
         for version in 0..=3_u64 {
             let path = dir.path().join(format!("_delta_log/{version:020}.json"));
             for line in fs::read_to_string(path).unwrap().lines() {
@@ -162,6 +171,7 @@ mod tests {
                     let stats: serde_json::Value =
                         serde_json::from_str(add["stats"].as_str().unwrap()).unwrap();
                     assert!(stats["numRecords"].as_i64().unwrap() > 0);
+                    rows += stats["numRecords"].as_u64().unwrap();
                     for column in ["id", "user_id", "amount", "category", "event_time"] {
                         assert!(!stats["minValues"][column].is_null(), "min {column}");
                         assert!(!stats["maxValues"][column].is_null(), "max {column}");
@@ -178,6 +188,7 @@ mod tests {
             }
         }
         assert_eq!(adds, 25);
+        assert_eq!(summary.rows, rows, "the summary counts every file's rows");
     }
 
     #[test]

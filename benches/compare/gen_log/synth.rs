@@ -45,6 +45,11 @@ impl Synth {
         Self { rng, next_id: 0 }
     }
 
+    /// Rows in the files appended so far (ids are handed out 0, 1, ... with no gap).
+    pub(super) fn rows_so_far(&self) -> u64 {
+        u64::try_from(self.next_id).unwrap_or(0)
+    }
+
     fn uuid(&mut self) -> String {
         uuid::Builder::from_random_bytes(self.rng.random())
             .into_uuid()

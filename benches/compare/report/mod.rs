@@ -21,7 +21,7 @@ use crate::error::BenchError;
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
     /// On `variant`, tarn is at least `speedup` times faster than deltalake and uses at most
-    /// `memory_fraction` of its peak memory (opening snapshots).
+    /// `memory_fraction` of its peak memory (opening snapshots, writing checkpoints).
     FasterAndSmaller {
         /// The variant the target is stated for.
         variant: &'static str,
@@ -60,6 +60,12 @@ pub(crate) enum Target {
 pub(crate) const SNAPSHOT_SPEEDUP: f64 = 3.0;
 /// …using at most this fraction of its peak memory.
 pub(crate) const SNAPSHOT_MEMORY_FRACTION: f64 = 1.0 / 3.0;
+
+/// The checkpoint-write target ("write a checkpoint of 1M files"): at least this many times
+/// faster than deltalake…
+pub(crate) const CHECKPOINT_WRITE_SPEEDUP: f64 = 3.0;
+/// …using at most this fraction of its peak memory.
+pub(crate) const CHECKPOINT_WRITE_MEMORY_FRACTION: f64 = 0.25;
 
 /// The selective-scan target: at least as fast as deltalake.
 pub(crate) const SELECTIVE_SPEEDUP: f64 = 1.0;

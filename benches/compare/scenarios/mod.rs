@@ -2,6 +2,7 @@
 //! it generates, the child-side operation it times and the variant its DESIGN.md target names;
 //! the parent/child mechanics and the report format live in `child` and `report`.
 
+pub(crate) mod checkpoint_write;
 pub(crate) mod commit_latency;
 pub(crate) mod scan;
 pub(crate) mod snapshot_load;
