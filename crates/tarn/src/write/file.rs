@@ -1,93 +1,93 @@
-//! One data file being written: Parquet encoding into a buffered (multipart) upload, with its
-//! statistics kept alongside.
+//! The data files of one partition: Parquet encoding on a blocking thread, uploading as it
+//! goes, with each file's statistics kept alongside.
 //!
 //! This module decides how a data file is named, encoded (the physical schema, the codec, row
 //! groups bounded in rows and bytes, page statistics) and uploaded (one request for a small
 //! file, a multipart upload in parts for a large one, parts uploading while encoding goes on),
-//! and what `add` action describes it once finished. It never decides when a file is opened,
-//! rolled or closed: that is the writer's.
+//! when a file is full (it rolls over at the target size, at a slice boundary), and what `add`
+//! action describes each finished file.
+//!
+//! Encoding is the expensive part of a write, so a [`PartitionWriter`] runs it on Tokio's
+//! blocking pool: [`PartitionWriter::write`] hands the rows over and returns, and the caller
+//! validates and splits its next batch while they encode. Each partition has at most one
+//! batch in flight, so the pipeline holds at most one extra batch per open partition. It never
+//! decides which partitions are open or when they close: that is the writer's.
 
-use std::future::poll_fn;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
-use parquet::arrow::async_writer::AsyncFileWriter;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use tarn_log::TableLocation;
 use tarn_protocol::actions::{Add, PartitionValues};
 use tarn_protocol::data_path::encode_relative_path;
-use tokio::io::AsyncWrite;
+use tokio::io::AsyncWriteExt;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::encode::ColumnEncoder;
 use super::enforce::relabel_batch;
 use super::options::Resolved;
 use super::stats::{FileStats, StatsLeaf};
 use crate::error::{Error, Result};
 
-/// The [`AsyncFileWriter`] of a data file: an object store upload that buffers up to one part
-/// and then switches to a multipart upload, counting the bytes it is given.
-struct UploadSink {
-    upload: BufWriter,
-    bytes: u64,
-}
+/// Rows go to the encoder in slices of about this much Arrow memory (but at least
+/// [`MIN_SLICE_ROWS`] rows): files roll over at slice boundaries, so a file overshoots its
+/// target by at most one slice's encoded size.
+const SLICE_BYTES: usize = 8 * 1024 * 1024;
+/// The fewest rows in a slice (unless row groups are smaller).
+const MIN_SLICE_ROWS: usize = 1024;
 
-impl AsyncFileWriter for UploadSink {
-    fn write(&mut self, bytes: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        Box::pin(async move {
-            self.bytes += bytes.len() as u64;
-            self.upload
-                .put(bytes)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        })
-    }
-
-    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        Box::pin(async move {
-            poll_fn(|cx| Pin::new(&mut self.upload).poll_shutdown(cx))
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        })
-    }
-}
-
-/// What every data file of one writer is written with.
+/// What every data file of one writer is written with, and the record of what was started.
 #[derive(Debug)]
 pub(crate) struct FileFactory {
-    pub(crate) location: Arc<TableLocation>,
+    location: Arc<TableLocation>,
     /// The Arrow form of the data columns in data files: physical names, Parquet field ids.
-    pub(crate) physical_schema: SchemaRef,
-    pub(crate) properties: WriterProperties,
-    pub(crate) leaves: Vec<StatsLeaf>,
+    physical_schema: SchemaRef,
+    properties: WriterProperties,
+    leaves: Vec<StatsLeaf>,
     pub(crate) options: Resolved,
+    /// Files started so far; numbers the next file (`part-00000-…`).
+    counter: AtomicU64,
+    /// Every object a file was started at, so an abort can delete them all.
+    started: Mutex<Vec<Path>>,
 }
 
 impl FileFactory {
-    pub(crate) fn writer_properties(options: &Resolved) -> WriterProperties {
-        WriterProperties::builder()
-            .set_compression(options.parquet_compression)
-            .set_max_row_group_row_count(Some(options.max_row_group_rows))
-            .set_max_row_group_bytes(Some(options.max_row_group_bytes))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_created_by(format!("tarn {}", env!("CARGO_PKG_VERSION")))
-            .build()
+    pub(crate) fn new(
+        location: Arc<TableLocation>,
+        physical_schema: SchemaRef,
+        leaves: Vec<StatsLeaf>,
+        options: Resolved,
+    ) -> Self {
+        Self {
+            location,
+            physical_schema,
+            properties: writer_properties(&options),
+            leaves,
+            options,
+            counter: AtomicU64::new(0),
+            started: Mutex::new(Vec::new()),
+        }
     }
 
-    /// Starts file number `counter` in partition `directory` (empty when unpartitioned).
-    pub(crate) fn open(
-        self: &Arc<Self>,
-        directory: &str,
-        partition_values: PartitionValues,
-        counter: u64,
-    ) -> Result<OpenFile> {
+    /// Every object a data file was started at, in the order they were started.
+    pub(crate) fn started(&self) -> Vec<Path> {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts the next data file in partition `directory` (empty when unpartitioned).
+    fn open(&self, directory: &str) -> Result<DataFile> {
+        let counter = self.counter.fetch_add(1, Ordering::Relaxed);
         let name = format!(
             "part-{counter:05}-{}-c000{}.parquet",
             Uuid::new_v4(),
@@ -106,103 +106,115 @@ impl FileFactory {
             self.options.upload_part_size,
         )
         .with_max_concurrency(self.options.max_concurrent_uploads);
-        let sink = UploadSink { upload, bytes: 0 };
-        let writer = AsyncArrowWriter::try_new(
-            sink,
+        let writer = ColumnEncoder::new(
             Arc::clone(&self.physical_schema),
-            Some(self.properties.clone()),
+            self.properties.clone(),
+            self.options.encoding_threads,
         )
-        .map_err(|e| Error::DataFileWrite {
-            path: display.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(OpenFile {
-            directory: directory.to_owned(),
+        .map_err(|e| write_error(&display, e))?;
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(object_path.clone());
+        Ok(DataFile {
             relative,
-            object_path,
             display,
-            partition_values,
             writer,
+            upload,
+            bytes: 0,
             stats: FileStats::new(self.leaves.clone()),
-            physical_schema: Arc::clone(&self.physical_schema),
-            data_change: self.options.data_change,
-            last_used: 0,
         })
     }
 }
 
-/// A data file being written.
-pub(crate) struct OpenFile {
-    pub(crate) directory: String,
+/// The Parquet writer settings of data files.
+fn writer_properties(options: &Resolved) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(options.parquet_compression)
+        .set_max_row_group_row_count(Some(options.max_row_group_rows))
+        .set_max_row_group_bytes(Some(options.max_row_group_bytes))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("tarn {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// One data file being written. Its methods block: they run on a blocking thread and drive
+/// the upload through `runtime`.
+struct DataFile {
     /// Path relative to the table root, decoded (as on storage).
     relative: String,
-    pub(crate) object_path: Path,
-    display: String,
-    partition_values: PartitionValues,
-    writer: AsyncArrowWriter<UploadSink>,
-    stats: FileStats,
-    physical_schema: SchemaRef,
-    data_change: bool,
-    /// When the file was last written to, on the writer's clock (for eviction).
-    pub(crate) last_used: u64,
-}
-
-impl std::fmt::Debug for OpenFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenFile")
-            .field("path", &self.display)
-            .field("rows", &self.stats.num_records())
-            .finish()
-    }
-}
-
-impl OpenFile {
     /// The file's path as an operator would name it.
-    pub(crate) fn display(&self) -> &str {
-        &self.display
-    }
+    display: String,
+    /// Encodes into memory; whole row groups move to `upload` as they complete.
+    writer: ColumnEncoder,
+    upload: BufWriter,
+    /// Bytes handed to the upload.
+    bytes: u64,
+    stats: FileStats,
+}
 
+impl DataFile {
     /// Appends rows (the data columns, in logical form).
-    pub(crate) async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    fn write(&mut self, batch: &RecordBatch, schema: &SchemaRef, runtime: &Handle) -> Result<()> {
         self.stats.update(batch);
-        let physical = relabel_batch(batch, Arc::clone(&self.physical_schema))?;
+        let physical = relabel_batch(batch, Arc::clone(schema))?;
         self.writer
             .write(&physical)
-            .await
-            .map_err(|e| write_error(&self.display, e))
+            .map_err(|e| write_error(&self.display, e))?;
+        self.drain(runtime)
+    }
+
+    /// Ends the row group in progress and hands its bytes to the upload.
+    fn flush(&mut self, runtime: &Handle) -> Result<()> {
+        self.writer
+            .flush()
+            .map_err(|e| write_error(&self.display, e))?;
+        self.drain(runtime)
+    }
+
+    /// Moves whatever the encoder has completed (whole row groups, the footer) to the upload.
+    fn drain(&mut self, runtime: &Handle) -> Result<()> {
+        let encoded = self.writer.take_encoded();
+        if encoded.is_empty() {
+            return Ok(());
+        }
+        self.bytes += encoded.len() as u64;
+        runtime
+            .block_on(self.upload.put(Bytes::from(encoded)))
+            .map_err(|source| Error::Storage {
+                path: self.display.clone(),
+                source,
+            })
     }
 
     /// Bytes written so far plus the expected encoded size of the row group in progress.
-    pub(crate) fn estimated_size(&self) -> u64 {
-        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
-    }
-
-    /// Memory held by the row group in progress.
-    pub(crate) fn buffered_bytes(&self) -> usize {
-        self.writer.memory_size()
-    }
-
-    /// Ends the row group in progress, handing its bytes to the upload.
-    pub(crate) async fn flush_row_group(&mut self) -> Result<()> {
-        self.writer
-            .flush()
-            .await
-            .map_err(|e| write_error(&self.display, e))
+    fn estimated_size(&self) -> u64 {
+        self.bytes + self.writer.in_progress_size() as u64
     }
 
     /// Writes the footer, completes the upload and describes the file.
-    pub(crate) async fn finish(mut self) -> Result<Add> {
+    fn finish(
+        mut self,
+        partition_values: PartitionValues,
+        data_change: bool,
+        runtime: &Handle,
+    ) -> Result<Add> {
         self.writer
             .finish()
-            .await
             .map_err(|e| write_error(&self.display, e))?;
-        let size = self.writer.into_inner().bytes;
+        self.drain(runtime)?;
+        runtime
+            .block_on(self.upload.shutdown())
+            .map_err(|e| Error::DataFileWrite {
+                path: self.display.clone(),
+                reason: format!("completing the upload: {e}"),
+            })?;
         Ok(Add {
             path: encode_relative_path(&self.relative),
-            partition_values: self.partition_values,
-            size: i64::try_from(size).unwrap_or(i64::MAX),
+            partition_values,
+            size: i64::try_from(self.bytes).unwrap_or(i64::MAX),
             modification_time: chrono::Utc::now().timestamp_millis(),
-            data_change: self.data_change,
+            data_change,
             stats: Some(self.stats.to_json()),
             tags: None,
             deletion_vector: None,
@@ -211,62 +223,235 @@ impl OpenFile {
             clustering_provider: None,
         })
     }
-
-    /// Abandons the file: aborts a multipart upload in progress (a file still in its first
-    /// part was never sent).
-    pub(crate) async fn abort(self) {
-        let mut sink = self.writer.into_inner();
-        if let Err(err) = sink.upload.abort().await {
-            tracing::warn!(path = %self.display, error = %err, "aborting a data file upload failed");
-        }
-    }
 }
 
-/// Maps a Parquet writer error to a storage error when the store failed, else to a write
-/// error naming the file.
-pub(crate) fn write_error(path: &str, err: ParquetError) -> Error {
-    let ParquetError::External(inner) = err else {
-        return Error::DataFileWrite {
-            path: path.to_owned(),
-            reason: err.to_string(),
-        };
-    };
-    match storage_error(inner) {
-        Ok(source) => Error::Storage {
-            path: path.to_owned(),
-            source,
-        },
-        Err(other) => Error::DataFileWrite {
-            path: path.to_owned(),
-            reason: other.to_string(),
-        },
-    }
+/// The files of one partition, written one after another. Blocking; see [`PartitionWriter`].
+struct Partition {
+    factory: Arc<FileFactory>,
+    directory: String,
+    values: PartitionValues,
+    runtime: Handle,
+    /// The file being written, opened when rows first arrive.
+    current: Option<DataFile>,
+    /// Files finished so far.
+    adds: Vec<Add>,
 }
 
-/// Digs an object store error out of the wrappers the Parquet writer and the upload put
-/// around it.
-fn storage_error(
-    err: Box<dyn std::error::Error + Send + Sync>,
-) -> std::result::Result<object_store::Error, Box<dyn std::error::Error + Send + Sync>> {
-    let err = match err.downcast::<object_store::Error>() {
-        Ok(store) => return Ok(*store),
-        Err(other) => other,
-    };
-    let err = match err.downcast::<ParquetError>() {
-        Ok(parquet) => match *parquet {
-            ParquetError::External(inner) => return storage_error(inner),
-            other => return Err(Box::new(other)),
-        },
-        Err(other) => other,
-    };
-    match err.downcast::<std::io::Error>() {
-        Ok(io) => {
-            let display = io.to_string();
-            match io.into_inner() {
-                Some(inner) => storage_error(inner),
-                None => Err(display.into()),
+impl Partition {
+    /// Writes rows slice by slice, rolling to a new file once the current one reaches the
+    /// target size.
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        let per_row = batch.get_array_memory_size() / rows.max(1);
+        let step = (SLICE_BYTES / per_row.max(1))
+            .max(MIN_SLICE_ROWS)
+            .min(self.factory.options.max_row_group_rows);
+        let target = self.factory.options.target_file_size;
+        let mut offset = 0;
+        while offset < rows {
+            let len = step.min(rows - offset);
+            let file = match &mut self.current {
+                Some(file) => file,
+                None => self.current.insert(self.factory.open(&self.directory)?),
+            };
+            file.write(
+                &batch.slice(offset, len),
+                &self.factory.physical_schema,
+                &self.runtime,
+            )?;
+            offset += len;
+            if file.estimated_size() >= target {
+                self.finish_current()?;
             }
         }
-        Err(other) => Err(other),
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match &mut self.current {
+            Some(file) => file.flush(&self.runtime),
+            None => Ok(()),
+        }
+    }
+
+    fn finish_current(&mut self) -> Result<()> {
+        if let Some(file) = self.current.take() {
+            let add = file.finish(
+                self.values.clone(),
+                self.factory.options.data_change,
+                &self.runtime,
+            )?;
+            self.adds.push(add);
+        }
+        Ok(())
+    }
+
+    /// Memory held by the row group in progress.
+    fn buffered_bytes(&self) -> usize {
+        self.current.as_ref().map_or(0, |f| f.writer.memory_size())
+    }
+
+    /// Abandons the file in progress: aborts its multipart upload (a file still in its first
+    /// part was never sent).
+    async fn abort(mut self) {
+        if let Some(mut file) = self.current.take()
+            && let Err(err) = file.upload.abort().await
+        {
+            tracing::warn!(path = %file.display, error = %err, "aborting a data file upload failed");
+        }
+    }
+}
+
+/// Where a partition's encoder is.
+enum Encoder {
+    /// Waiting for rows.
+    Idle(Box<Partition>),
+    /// Encoding the last batch on a blocking thread.
+    Busy(JoinHandle<(Box<Partition>, Result<()>)>),
+    /// The blocking task panicked or was cancelled: nothing more can be written.
+    Lost,
+}
+
+/// The data files of one partition, encoded in the background. See the [module docs](self).
+pub(crate) struct PartitionWriter {
+    /// The partition's Hive-style directory (empty when unpartitioned).
+    pub(crate) directory: String,
+    /// When the partition last took rows, on the writer's clock (for eviction).
+    pub(crate) last_used: u64,
+    encoder: Encoder,
+    /// Memory held by the row group in progress, as of the last batch that finished encoding.
+    buffered: usize,
+}
+
+impl std::fmt::Debug for PartitionWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionWriter")
+            .field("directory", &self.directory)
+            .field("buffered", &self.buffered)
+            .finish()
+    }
+}
+
+impl PartitionWriter {
+    /// A writer for partition `directory` with `values`. Must be called inside a Tokio
+    /// runtime; no file is started until rows arrive.
+    pub(crate) fn new(
+        factory: &Arc<FileFactory>,
+        directory: &str,
+        values: PartitionValues,
+    ) -> Self {
+        Self {
+            directory: directory.to_owned(),
+            last_used: 0,
+            encoder: Encoder::Idle(Box::new(Partition {
+                factory: Arc::clone(factory),
+                directory: directory.to_owned(),
+                values,
+                runtime: Handle::current(),
+                current: None,
+                adds: Vec::new(),
+            })),
+            buffered: 0,
+        }
+    }
+
+    /// Starts encoding rows (the data columns, in logical form) and returns without waiting
+    /// for them; first waits for the previous batch of this partition. An error of the
+    /// previous batch is returned here.
+    pub(crate) async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.run(move |partition| partition.write(&batch)).await
+    }
+
+    /// Starts ending the row group in progress, releasing the encoder's buffers.
+    pub(crate) async fn flush_row_group(&mut self) -> Result<()> {
+        self.run(Partition::flush).await?;
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Memory held by the row group in progress, as of the last batch that finished encoding
+    /// (a batch still encoding is not counted).
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Finishes the file in progress and returns the `add` of every file written.
+    pub(crate) async fn finish(mut self) -> Result<Vec<Add>> {
+        let mut partition = self.settle().await?;
+        let (partition, result) = tokio::task::spawn_blocking(move || {
+            let result = partition.finish_current();
+            (partition, result)
+        })
+        .await
+        .map_err(|e| lost(&self.directory, &e))?;
+        result?;
+        Ok(partition.adds)
+    }
+
+    /// Gives up: waits for the batch in flight and aborts the upload in progress. Best effort.
+    pub(crate) async fn abort(mut self) {
+        match self.settle().await {
+            Ok(partition) => partition.abort().await,
+            Err(err) => {
+                tracing::warn!(directory = %self.directory, error = %err, "aborting a partition");
+                if let Encoder::Idle(partition) =
+                    std::mem::replace(&mut self.encoder, Encoder::Lost)
+                {
+                    partition.abort().await;
+                }
+            }
+        }
+    }
+
+    /// Waits for the previous batch, then runs `job` on the encoder on a blocking thread.
+    async fn run(
+        &mut self,
+        job: impl FnOnce(&mut Partition) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let mut partition = self.settle().await?;
+        self.encoder = Encoder::Busy(tokio::task::spawn_blocking(move || {
+            let result = job(&mut partition);
+            (partition, result)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight and takes the encoder. After an error of that batch the
+    /// encoder stays here (for [`PartitionWriter::abort`]).
+    async fn settle(&mut self) -> Result<Box<Partition>> {
+        let (partition, result) = match std::mem::replace(&mut self.encoder, Encoder::Lost) {
+            Encoder::Idle(partition) => (partition, Ok(())),
+            Encoder::Busy(handle) => handle.await.map_err(|e| lost(&self.directory, &e))?,
+            Encoder::Lost => {
+                return Err(Error::DataFileWrite {
+                    path: self.directory.clone(),
+                    reason: "an earlier batch of this partition failed".to_owned(),
+                });
+            }
+        };
+        self.buffered = partition.buffered_bytes();
+        match result {
+            Ok(()) => Ok(partition),
+            Err(err) => {
+                self.encoder = Encoder::Idle(partition);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The error for an encoder task that panicked or was cancelled.
+fn lost(directory: &str, err: &tokio::task::JoinError) -> Error {
+    Error::DataFileWrite {
+        path: directory.to_owned(),
+        reason: format!("the task encoding the partition's data failed: {err}"),
+    }
+}
+
+/// Maps a Parquet writer error to a write error naming the file.
+pub(crate) fn write_error(path: &str, err: ParquetError) -> Error {
+    Error::DataFileWrite {
+        path: path.to_owned(),
+        reason: err.to_string(),
     }
 }

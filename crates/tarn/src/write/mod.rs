@@ -16,6 +16,7 @@
 //! them, readers do not see them.
 
 pub(crate) mod constraints;
+mod encode;
 mod enforce;
 mod file;
 mod options;
@@ -31,9 +32,8 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema};
 use object_store::ObjectStoreExt;
-use object_store::path::Path;
 use tarn_log::TableLocation;
-use tarn_protocol::actions::Add;
+use tarn_protocol::actions::{Add, PartitionValues};
 use tarn_protocol::schema::{
     ColumnMappingMode, DataType as DeltaType, PARQUET_FIELD_ID_KEY, StructType,
 };
@@ -48,11 +48,8 @@ pub use options::{
 
 use crate::error::{Error, Result};
 use enforce::strip;
-use file::{FileFactory, OpenFile};
+use file::{FileFactory, PartitionWriter};
 use partition::{PartitionColumn, PartitionSlice};
-
-/// Rows handed to a file at a time: files roll over at this granularity.
-const SLICE_ROWS: usize = 8192;
 
 /// What a finished [`DataWriter`] wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,16 +81,13 @@ pub struct DataWriter {
     partitions: Vec<PartitionColumn>,
     data_columns: Vec<usize>,
     factory: Arc<FileFactory>,
-    /// Files being written, by partition directory.
-    open: HashMap<String, OpenFile>,
-    /// Files being finished in the background.
-    closing: JoinSet<Result<Add>>,
+    /// Partitions being written, by directory.
+    open: HashMap<String, PartitionWriter>,
+    /// Partitions being finished in the background.
+    closing: JoinSet<Result<Vec<Add>>>,
     closing_paths: HashMap<TaskId, String>,
-    /// Every object this writer started, for abort.
-    started: Vec<Path>,
     adds: Vec<Add>,
-    files_started: u64,
-    clock: u64,
+    /// Rows accepted so far; also the clock that tells how long a partition has been idle.
     num_rows: u64,
 }
 
@@ -186,13 +180,12 @@ impl DataWriter {
             .collect();
         let leaves = stats::stats_leaves(&data_schema.fields, &options.stats_columns, mode);
         let constraints = TableConstraints::from_table(schema, properties)?;
-        let factory = Arc::new(FileFactory {
-            location: Arc::clone(&location),
-            physical_schema: Arc::new(Schema::new(physical_fields)),
-            properties: FileFactory::writer_properties(&options),
+        let factory = Arc::new(FileFactory::new(
+            Arc::clone(&location),
+            Arc::new(Schema::new(physical_fields)),
             leaves,
             options,
-        });
+        ));
         Ok(Self {
             location,
             schema: schema.clone(),
@@ -203,36 +196,58 @@ impl DataWriter {
             open: HashMap::new(),
             closing: JoinSet::new(),
             closing_paths: HashMap::new(),
-            started: Vec::new(),
             adds: Vec::new(),
-            files_started: 0,
-            clock: 0,
             num_rows: 0,
         })
     }
 
     /// Validates `batch` against the table and writes it. Nothing of a batch that fails
     /// validation is written.
+    ///
+    /// Encoding continues in the background after this returns (one batch per partition at a
+    /// time), so an error of the storage or the encoder may surface at a later call or at
+    /// [`finish`](DataWriter::finish).
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let logical = conform_batch(&self.schema, batch)?;
         if logical.num_rows() == 0 {
             return Ok(());
         }
         self.constraints.check(&logical)?;
-        for slice in partition::split(&logical, &self.partitions, &self.data_columns)? {
-            self.write_slice(slice).await?;
-        }
+        let slices = partition::split(&logical, &self.partitions, &self.data_columns)?;
         self.num_rows += logical.num_rows() as u64;
+        for PartitionSlice {
+            directory,
+            values,
+            batch,
+        } in slices
+        {
+            if !self.open.contains_key(&directory) {
+                self.open_partition(&directory, values).await?;
+            }
+            let Some(partition) = self.open.get_mut(&directory) else {
+                return Err(Error::DataFileWrite {
+                    path: directory,
+                    reason: "the partition's writer was not opened".to_owned(),
+                });
+            };
+            partition.last_used = self.num_rows;
+            partition.write(batch).await?;
+        }
+        self.close_idle_partitions();
         self.enforce_buffer_budget().await
     }
 
-    /// Memory held by the row groups being encoded, all open files together. It stays below
-    /// the budget set by [`WriterOptions::with_max_buffered_bytes`] between calls.
+    /// Memory held by the row groups being encoded, all open files together, as of the last
+    /// batch each finished encoding. It stays below the budget set by
+    /// [`WriterOptions::with_max_buffered_bytes`] between calls.
     pub fn buffered_bytes(&self) -> usize {
-        self.open.values().map(OpenFile::buffered_bytes).sum()
+        self.open
+            .values()
+            .map(PartitionWriter::buffered_bytes)
+            .sum()
     }
 
-    /// Data files open for writing.
+    /// Data files open for writing (one per partition being written).
     pub fn open_files(&self) -> usize {
         self.open.len()
     }
@@ -267,15 +282,15 @@ impl DataWriter {
     /// Gives up: aborts uploads in progress and deletes every file this writer wrote. Best
     /// effort: failures are logged, not returned.
     pub async fn abort(mut self) {
-        for (_, file) in self.open.drain() {
-            file.abort().await;
+        for (_, partition) in self.open.drain() {
+            partition.abort().await;
         }
         while self.closing.join_next().await.is_some() {}
-        for path in &self.started {
-            match self.location.store().delete(path).await {
+        for path in self.factory.started() {
+            match self.location.store().delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(err) => tracing::warn!(
-                    path = %self.location.display_path(path),
+                    path = %self.location.display_path(&path),
                     error = %err,
                     "deleting a data file of an aborted write failed"
                 ),
@@ -284,9 +299,9 @@ impl DataWriter {
     }
 
     async fn finish_files(&mut self) -> Result<()> {
-        let open: Vec<OpenFile> = self.open.drain().map(|(_, file)| file).collect();
-        for file in open {
-            self.start_close(file);
+        let open: Vec<PartitionWriter> = self.open.drain().map(|(_, p)| p).collect();
+        for partition in open {
+            self.start_close(partition);
         }
         while !self.closing.is_empty() {
             self.join_one().await?;
@@ -294,82 +309,58 @@ impl DataWriter {
         Ok(())
     }
 
-    async fn write_slice(&mut self, slice: PartitionSlice) -> Result<()> {
-        let PartitionSlice {
-            directory,
-            values,
-            batch,
-        } = slice;
-        let rows = batch.num_rows();
-        let step = SLICE_ROWS.min(self.factory.options.max_row_group_rows);
-        let mut offset = 0;
-        while offset < rows {
-            let len = step.min(rows - offset);
-            let part = batch.slice(offset, len);
-            offset += len;
-            if !self.open.contains_key(&directory) {
-                self.open_file(&directory, values.clone()).await?;
-            }
-            self.clock += 1;
-            let clock = self.clock;
-            let target = self.factory.options.target_file_size;
-            let Some(file) = self.open.get_mut(&directory) else {
-                return Err(Error::DataFileWrite {
-                    path: directory,
-                    reason: "the partition's file was not opened".to_owned(),
-                });
-            };
-            file.last_used = clock;
-            file.write(&part).await?;
-            if file.estimated_size() >= target
-                && let Some(full) = self.open.remove(&directory)
-            {
-                self.start_close(full);
-            }
-        }
-        Ok(())
-    }
-
-    /// Opens a file for a partition, first making room under the open-file limit.
-    async fn open_file(
-        &mut self,
-        directory: &str,
-        values: tarn_protocol::actions::PartitionValues,
-    ) -> Result<()> {
+    /// Opens a partition, first making room under the open-file limit.
+    async fn open_partition(&mut self, directory: &str, values: PartitionValues) -> Result<()> {
         while self.open.len() + self.closing.len() >= self.factory.options.max_open_files {
             if self.closing.is_empty() {
                 let oldest = self
                     .open
                     .values()
-                    .min_by_key(|f| f.last_used)
-                    .map(|f| f.directory.clone());
-                if let Some(file) = oldest.and_then(|d| self.open.remove(&d)) {
-                    self.start_close(file);
+                    .min_by_key(|p| p.last_used)
+                    .map(|p| p.directory.clone());
+                if let Some(partition) = oldest.and_then(|d| self.open.remove(&d)) {
+                    self.start_close(partition);
                 }
             }
             self.join_one().await?;
         }
-        let file = self.factory.open(directory, values, self.files_started)?;
-        self.files_started += 1;
-        self.started.push(file.object_path.clone());
-        self.open.insert(directory.to_owned(), file);
+        let partition = PartitionWriter::new(&self.factory, directory, values);
+        self.open.insert(directory.to_owned(), partition);
         Ok(())
     }
 
-    /// Finishes a file in the background.
-    fn start_close(&mut self, file: OpenFile) {
-        let display = file.display().to_owned();
-        let handle = self.closing.spawn(file.finish());
-        self.closing_paths.insert(handle.id(), display);
+    /// Finishes the partitions that took no rows while
+    /// [`WriterOptions::with_idle_file_rows`] rows went elsewhere: with input clustered by
+    /// partition, a finished partition's file does not hold memory until the end.
+    fn close_idle_partitions(&mut self) {
+        let idle_rows = self.factory.options.idle_file_rows;
+        let idle: Vec<String> = self
+            .open
+            .values()
+            .filter(|p| self.num_rows - p.last_used >= idle_rows)
+            .map(|p| p.directory.clone())
+            .collect();
+        for directory in idle {
+            if let Some(partition) = self.open.remove(&directory) {
+                self.start_close(partition);
+            }
+        }
     }
 
-    /// Waits for one background finish and keeps its `add`.
+    /// Finishes a partition's file in the background.
+    fn start_close(&mut self, partition: PartitionWriter) {
+        let directory = partition.directory.clone();
+        let handle = self.closing.spawn(partition.finish());
+        self.closing_paths.insert(handle.id(), directory);
+    }
+
+    /// Waits for one background finish and keeps its `add`s.
     async fn join_one(&mut self) -> Result<()> {
         match self.closing.join_next_with_id().await {
             None => Ok(()),
             Some(Ok((id, result))) => {
                 self.closing_paths.remove(&id);
-                self.adds.push(result?);
+                self.adds.extend(result?);
                 Ok(())
             }
             Some(Err(err)) => Err(Error::DataFileWrite {
@@ -389,8 +380,8 @@ impl DataWriter {
             let Some(largest) = self
                 .open
                 .values_mut()
-                .max_by_key(|f| f.buffered_bytes())
-                .filter(|f| f.buffered_bytes() > 0)
+                .max_by_key(|p| p.buffered_bytes())
+                .filter(|p| p.buffered_bytes() > 0)
             else {
                 break;
             };

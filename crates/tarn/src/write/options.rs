@@ -109,6 +109,8 @@ pub struct WriterOptions {
     max_buffered_bytes: usize,
     upload_part_size: usize,
     max_concurrent_uploads: usize,
+    idle_file_rows: u64,
+    encoding_threads: usize,
     data_change: bool,
 }
 
@@ -124,6 +126,8 @@ impl Default for WriterOptions {
             max_buffered_bytes: 256 * 1024 * 1024,
             upload_part_size: 10 * 1024 * 1024,
             max_concurrent_uploads: 4,
+            idle_file_rows: 1024 * 1024,
+            encoding_threads: std::thread::available_parallelism().map_or(1, usize::from),
             data_change: true,
         }
     }
@@ -200,6 +204,25 @@ impl WriterOptions {
         self
     }
 
+    /// A partition's file that takes no rows while this many rows (at least 1) go to other
+    /// partitions is finished; 1 Mi rows by default. With input clustered by partition (say,
+    /// events in time order, partitioned by day) a partition the input has moved past then
+    /// holds no memory until the end of the write. A partition whose rows come back later
+    /// starts a new file.
+    pub fn with_idle_file_rows(mut self, rows: u64) -> Self {
+        self.idle_file_rows = rows.max(1);
+        self
+    }
+
+    /// Columns of a file are encoded on up to this many threads at once (at least 1); by
+    /// default as many as the machine runs in parallel. Encoding is most of a write's cost,
+    /// so this is what makes a write use more than one core when its input is one partition
+    /// at a time.
+    pub fn with_encoding_threads(mut self, threads: usize) -> Self {
+        self.encoding_threads = threads.max(1);
+        self
+    }
+
     /// The `dataChange` flag of the `add` actions; `true` by default, `false` for writes that
     /// rearrange data without changing it (compaction).
     pub fn with_data_change(mut self, data_change: bool) -> Self {
@@ -237,6 +260,8 @@ impl WriterOptions {
             max_buffered_bytes: self.max_buffered_bytes,
             upload_part_size: self.upload_part_size,
             max_concurrent_uploads: self.max_concurrent_uploads,
+            idle_file_rows: self.idle_file_rows,
+            encoding_threads: self.encoding_threads,
             data_change: self.data_change,
         })
     }
@@ -255,6 +280,8 @@ pub(crate) struct Resolved {
     pub(crate) max_buffered_bytes: usize,
     pub(crate) upload_part_size: usize,
     pub(crate) max_concurrent_uploads: usize,
+    pub(crate) idle_file_rows: u64,
+    pub(crate) encoding_threads: usize,
     pub(crate) data_change: bool,
 }
 

@@ -65,13 +65,28 @@ pub(crate) fn split(
             batch: data,
         }]);
     }
+    if partitions
+        .iter()
+        .map(|column| is_constant(batch.column(column.index)))
+        .collect::<Result<Vec<bool>>>()?
+        .into_iter()
+        .all(|constant| constant)
+    {
+        // The common case of input clustered by partition: no grouping needed.
+        let (directory, values) = partition_of(batch, partitions, 0)?;
+        return Ok(vec![PartitionSlice {
+            directory,
+            values,
+            batch: data,
+        }]);
+    }
     let rows = batch.num_rows();
     // Group ids, refined one partition column at a time: (group so far, value id) -> group.
     let mut groups = vec![0u32; rows];
     let mut group_count = 1usize;
     for column in partitions {
         let ids = value_ids(batch.column(column.index))?;
-        let mut refined: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut refined: FastMap<(u32, u32), u32> = FastMap::default();
         for (group, id) in groups.iter_mut().zip(ids) {
             let next = u32::try_from(refined.len()).unwrap_or(u32::MAX);
             *group = *refined.entry((*group, id)).or_insert(next);
@@ -87,21 +102,7 @@ pub(crate) fn split(
         let Some(&first) = rows_of_group.first() else {
             continue;
         };
-        let first = first as usize;
-        let mut named = Vec::with_capacity(partitions.len());
-        let mut values = PartitionValues::new();
-        for column in partitions {
-            let scalar = scalar_at(batch.column(column.index), first, column.data_type)?;
-            let text = serialize_partition_value(&scalar)?;
-            named.push((column.physical_name.as_str(), text.clone()));
-            values.insert(column.physical_name.clone(), text);
-        }
-        let directory = partition_directory(
-            &named
-                .iter()
-                .map(|(name, value)| (*name, value.as_deref()))
-                .collect::<Vec<_>>(),
-        );
+        let (directory, values) = partition_of(batch, partitions, first as usize)?;
         let batch = if group_count == 1 {
             data.clone()
         } else {
@@ -120,6 +121,50 @@ pub(crate) fn split(
     Ok(slices)
 }
 
+/// The directory and `partitionValues` of the partition of `row`.
+fn partition_of(
+    batch: &RecordBatch,
+    partitions: &[PartitionColumn],
+    row: usize,
+) -> Result<(String, PartitionValues)> {
+    let mut named = Vec::with_capacity(partitions.len());
+    let mut values = PartitionValues::new();
+    for column in partitions {
+        let scalar = scalar_at(batch.column(column.index), row, column.data_type)?;
+        let text = serialize_partition_value(&scalar)?;
+        named.push((column.physical_name.as_str(), text.clone()));
+        values.insert(column.physical_name.clone(), text);
+    }
+    let directory = partition_directory(
+        &named
+            .iter()
+            .map(|(name, value)| (*name, value.as_deref()))
+            .collect::<Vec<_>>(),
+    );
+    Ok((directory, values))
+}
+
+/// Whether every row of `array` holds the same value (all null counts as the same). Equal
+/// here is what [`value_ids`] calls equal: floats compare by their bits.
+fn is_constant(array: &ArrayRef) -> Result<bool> {
+    let rows = array.len();
+    if rows <= 1 || array.null_count() == rows {
+        return Ok(true);
+    }
+    if array.null_count() > 0 {
+        return Ok(false);
+    }
+    let first = arrow_array::Scalar::new(array.slice(0, 1));
+    let equal = arrow_ord::cmp::eq(array, &first).map_err(|e| Error::InvalidArgument {
+        reason: format!("comparing partition values: {e}"),
+    })?;
+    Ok(equal.true_count() == rows)
+}
+
+/// The hash map for grouping rows: partition values are not attacker-chosen keys of a
+/// long-lived map, so a fast hasher is enough.
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+
 /// A small integer per row, equal for equal values (nulls share one id).
 fn value_ids(array: &ArrayRef) -> Result<Vec<u32>> {
     fn assign<'a, K: std::hash::Hash + Eq>(
@@ -127,7 +172,7 @@ fn value_ids(array: &ArrayRef) -> Result<Vec<u32>> {
         is_null: impl Fn(usize) -> bool,
         key: impl Fn(usize) -> K + 'a,
     ) -> Vec<u32> {
-        let mut ids: HashMap<K, u32> = HashMap::new();
+        let mut ids: FastMap<K, u32> = FastMap::default();
         (0..rows)
             .map(|row| {
                 if is_null(row) {
@@ -322,6 +367,60 @@ mod tests {
         let slices = split(&input, &[column()], &[1]).unwrap();
         assert_eq!(slices.len(), 1);
         assert_eq!(slices[0].batch.num_rows(), 3);
+    }
+
+    #[test]
+    fn constant_columns_are_recognised_by_value_bits() {
+        use arrow_array::Float64Array;
+        let constant = |array: ArrayRef| is_constant(&array).unwrap();
+        assert!(constant(Arc::new(StringArray::from(vec!["a", "a", "a"]))));
+        assert!(constant(Arc::new(StringArray::from(vec![
+            None::<&str>,
+            None
+        ]))));
+        assert!(!constant(Arc::new(StringArray::from(vec![
+            Some("a"),
+            None
+        ]))));
+        assert!(!constant(Arc::new(StringArray::from(vec![
+            None,
+            Some("a")
+        ]))));
+        assert!(!constant(Arc::new(StringArray::from(vec!["a", "a", "b"]))));
+        // -0.0 and 0.0 are different partition values ("-0.0" and "0.0"), as in `value_ids`.
+        assert!(!constant(Arc::new(Float64Array::from(vec![0.0, -0.0]))));
+        assert!(constant(Arc::new(Float64Array::from(vec![
+            f64::NAN,
+            f64::NAN
+        ]))));
+    }
+
+    #[test]
+    fn a_constant_column_beside_a_varying_one_still_splits() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("p", ArrowType::Utf8, true),
+            Field::new("q", ArrowType::Int64, false),
+            Field::new("id", ArrowType::Int64, false),
+        ]));
+        let input = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["x", "x", "x"])),
+                Arc::new(Int64Array::from(vec![1, 2, 1])),
+                Arc::new(Int64Array::from(vec![10, 20, 30])),
+            ],
+        )
+        .unwrap();
+        let q = PartitionColumn {
+            index: 1,
+            physical_name: "q".into(),
+            data_type: PrimitiveType::Long,
+        };
+        let slices = split(&input, &[column(), q], &[2]).unwrap();
+        let directories: Vec<&str> = slices.iter().map(|s| s.directory.as_str()).collect();
+        assert_eq!(directories, ["p=x/q=1", "p=x/q=2"]);
+        assert_eq!(slices[0].batch.num_rows(), 2);
+        assert_eq!(slices[1].batch.num_rows(), 1);
     }
 
     proptest::proptest! {

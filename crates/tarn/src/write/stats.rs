@@ -163,10 +163,6 @@ impl FileStats {
         }
     }
 
-    pub(crate) fn num_records(&self) -> i64 {
-        self.num_records
-    }
-
     /// Adds a batch of the file's data columns (logical form).
     pub(crate) fn update(&mut self, batch: &RecordBatch) {
         self.num_records += batch.num_rows() as i64;
