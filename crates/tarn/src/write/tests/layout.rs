@@ -387,3 +387,85 @@ fn writers_can_move_between_tasks() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<crate::write::DataWriter>();
 }
+
+/// Input clustered by partition (each batch one partition, partitions in order): a partition
+/// the input has moved past is finished once `idle_file_rows` rows went elsewhere, so few
+/// files stay open, and each partition still gets one file.
+#[tokio::test]
+async fn partitions_the_input_moved_past_are_finished() {
+    let table = TestTable::new(schema(), &["p"]);
+    let mut writer = table.writer(WriterOptions::new().with_idle_file_rows(1500));
+    let mut max_open = 0;
+    let partitions = 6;
+    for part in 0..partitions {
+        for n in 0..4 {
+            let start = (part * 4 + n) * 500;
+            let ids: Vec<i64> = (start..start + 500).map(|i| i as i64).collect();
+            let names = ids.iter().map(|i| format!("n{i}")).collect();
+            let parts = vec![Some(format!("part{part}")); ids.len()];
+            writer.write(&batch(ids, names, parts)).await.unwrap();
+            max_open = max_open.max(writer.open_files());
+        }
+    }
+    // A partition stays open until 1500 rows (three batches) of the next went by.
+    assert_eq!(max_open, 2);
+    let output = writer.finish().await.unwrap();
+    assert_eq!(output.num_files, partitions);
+    assert_eq!(output.num_rows, (partitions * 4 * 500) as u64);
+    table.commit(&output.adds);
+    assert_eq!(row_count(&table.read(None).await), partitions * 4 * 500);
+}
+
+/// A partition whose rows come back after it was finished gets a second file, and no row is
+/// lost or written twice.
+#[tokio::test]
+async fn a_partition_that_comes_back_gets_a_new_file() {
+    let table = TestTable::new(schema(), &["p"]);
+    let mut writer = table.writer(WriterOptions::new().with_idle_file_rows(100));
+    let order = ["a", "b", "a"];
+    for (n, part) in order.iter().enumerate() {
+        let ids: Vec<i64> = (0..200).map(|i| (n * 200 + i) as i64).collect();
+        let names = ids.iter().map(|i| format!("n{i}")).collect();
+        writer
+            .write(&batch(ids, names, vec![Some((*part).to_owned()); 200]))
+            .await
+            .unwrap();
+    }
+    let output = writer.finish().await.unwrap();
+    let in_a = output
+        .adds
+        .iter()
+        .filter(|a| a.path.starts_with("p=a/"))
+        .count();
+    assert_eq!((output.num_files, in_a), (3, 2));
+    table.commit(&output.adds);
+    let rows = table.read_rows().await;
+    let ids: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r.split(',').next().unwrap().to_owned())
+        .collect();
+    assert_eq!((rows.len(), ids.len()), (600, 600));
+}
+
+/// The encoder's thread count changes nothing in what is written.
+#[tokio::test]
+async fn encoding_threads_do_not_change_the_rows() {
+    let mut results = Vec::new();
+    for threads in [1, 3] {
+        let table = TestTable::new(schema(), &["p"]);
+        let batches: Vec<RecordBatch> = (0..6).map(|n| stream_batch(n, 5000, 3)).collect();
+        let output = table
+            .write(
+                WriterOptions::new().with_encoding_threads(threads),
+                &batches,
+            )
+            .await;
+        table.commit(&output.adds);
+        let mut rows = table.read_rows().await;
+        rows.sort();
+        results.push((output.num_files, rows));
+    }
+    assert_eq!(results[0].0, 3);
+    assert_eq!(results[0].1.len(), 30_000);
+    assert_eq!(results[0], results[1]);
+}
