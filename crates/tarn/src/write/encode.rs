@@ -73,6 +73,11 @@ impl ColumnEncoder {
         })
     }
 
+    /// Whether a batch of `rows` rows is encoded on more than one thread.
+    pub(crate) fn is_parallel_for(&self, rows: usize) -> bool {
+        self.threads > 1 && rows >= MIN_PARALLEL_ROWS
+    }
+
     /// Encodes `batch`, ending row groups at the row and byte limits.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut batch = batch.clone();
@@ -173,10 +178,10 @@ impl ColumnEncoder {
                 columns.len()
             )));
         }
-        let threads = if batch.num_rows() < MIN_PARALLEL_ROWS {
-            1
-        } else {
+        let threads = if self.is_parallel_for(batch.num_rows()) {
             self.threads
+        } else {
+            1
         };
         let work: Vec<(ArrowColumnWriter, ArrowLeafColumn)> =
             columns.into_iter().zip(leaves).collect();

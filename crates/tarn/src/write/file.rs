@@ -155,12 +155,26 @@ struct DataFile {
 
 impl DataFile {
     /// Appends rows (the data columns, in logical form).
+    /// Statistics are computed on a thread of their own while the columns encode, when the
+    /// encoder may use more than one thread and the batch is large enough to be worth it.
     fn write(&mut self, batch: &RecordBatch, schema: &SchemaRef, runtime: &Handle) -> Result<()> {
-        self.stats.update(batch);
         let physical = relabel_batch(batch, Arc::clone(schema))?;
-        self.writer
-            .write(&physical)
-            .map_err(|e| write_error(&self.display, e))?;
+        let encoded = if self.writer.is_parallel_for(batch.num_rows()) {
+            let stats = &mut self.stats;
+            let writer = &mut self.writer;
+            std::thread::scope(|scope| {
+                let stats = scope.spawn(move || stats.update(batch));
+                let encoded = writer.write(&physical);
+                if let Err(panic) = stats.join() {
+                    std::panic::resume_unwind(panic);
+                }
+                encoded
+            })
+        } else {
+            self.stats.update(batch);
+            self.writer.write(&physical)
+        };
+        encoded.map_err(|e| write_error(&self.display, e))?;
         self.drain(runtime)
     }
 
