@@ -520,3 +520,19 @@ async fn append_only_tables_refuse_removes() {
     }
     assert_eq!(table.snapshot().await.unwrap().version(), 1);
 }
+
+#[tokio::test]
+async fn replace_where_on_a_missing_table_is_not_a_table() {
+    let (_dir, table) = new_table().await;
+    let err = table
+        .write()
+        .replace_where(Expr::parse("day = 'a'").unwrap())
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Log(tarn_log::LogError::NotATable { .. })),
+        "{err}"
+    );
+    assert!(table.snapshot().await.is_err(), "nothing was created");
+}

@@ -260,12 +260,12 @@ impl WriteBuilder {
 
     fn prepare_new_table(&self, input: &SchemaRef) -> Result<Prepared> {
         if self.replace_where.is_some() {
-            return Err(Error::InvalidArgument {
-                reason: format!(
-                    "cannot overwrite where a predicate holds: there is no table at {}",
-                    self.table.location().url()
-                ),
-            });
+            return Err(Error::Log(LogError::NotATable {
+                location: self.table.location().url().to_string(),
+                reason: "overwrite-where replaces rows of an existing table; there is no table \
+                         to replace rows in"
+                    .to_owned(),
+            }));
         }
         let schema = StructType::try_from(input.as_ref())?;
         let metadata = new_metadata(
