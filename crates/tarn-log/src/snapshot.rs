@@ -15,7 +15,8 @@ use std::sync::Arc;
 use arrow_array::BooleanArray;
 use arrow_select::filter::filter_record_batch;
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use tarn_protocol::actions::{CommitInfo, DomainMetadata, Metadata, Protocol, Txn};
 use tarn_protocol::features::check_log_readable;
@@ -558,30 +559,35 @@ async fn read_commit(
 }
 
 /// Replays commits (given ascending) newest first.
-async fn replay_commits(
-    location: &TableLocation,
-    commits: &[Listed<LogFile>],
+///
+/// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference, rustc
+/// asks for it for every lifetime (the buffered stream of futures borrowing `location`), fails,
+/// and callers could not spawn their futures.
+fn replay_commits<'a>(
+    location: &'a TableLocation,
+    commits: &'a [Listed<LogFile>],
     keep_stats: bool,
-) -> LogResult<CommitReplay> {
-    let mut replay = CommitReplay {
-        files: FileReplay::new(),
-        state: StateReplay::new(),
-        adds: ActiveFiles::default(),
-        newest_commit_info: None,
-    };
-    let newest = commits.last().map(|c| c.name.version);
-    // Owned items, not references: a closure over `&Listed` makes the future not `Send` for
-    // every lifetime, and callers could not spawn it.
-    let mut stream = futures::stream::iter(commits.iter().rev().cloned())
-        .map(|commit| async move { read_commit(location, &commit, keep_stats).await })
-        .buffered(COMMIT_CONCURRENCY);
-    while let Some((version, parsed)) = stream.try_next().await? {
-        if Some(version) == newest {
-            replay.newest_commit_info = parsed.commit_info.clone();
+) -> BoxFuture<'a, LogResult<CommitReplay>> {
+    async move {
+        let mut replay = CommitReplay {
+            files: FileReplay::new(),
+            state: StateReplay::new(),
+            adds: ActiveFiles::default(),
+            newest_commit_info: None,
+        };
+        let newest = commits.last().map(|c| c.name.version);
+        let mut stream = futures::stream::iter(commits.iter().rev().cloned())
+            .map(|commit| async move { read_commit(location, &commit, keep_stats).await })
+            .buffered(COMMIT_CONCURRENCY);
+        while let Some((version, parsed)) = stream.try_next().await? {
+            if Some(version) == newest {
+                replay.newest_commit_info = parsed.commit_info.clone();
+            }
+            apply_commit(location, newest.unwrap_or(version), &mut replay, parsed)?;
         }
-        apply_commit(location, newest.unwrap_or(version), &mut replay, parsed)?;
+        Ok(replay)
     }
-    Ok(replay)
+    .boxed()
 }
 
 /// Applies one commit's actions to the replay, newest line first.

@@ -7,7 +7,8 @@
 
 use arrow_array::BooleanArray;
 use arrow_select::filter::filter_record_batch;
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use tarn_protocol::actions::{
@@ -81,7 +82,20 @@ pub(super) struct PartReader<'a> {
 
 /// Reads every file of a checkpoint (and its sidecars), keeping the adds that no newer commit
 /// referenced.
-pub(crate) async fn read_checkpoint(
+///
+/// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference, rustc
+/// asks for it for every lifetime of the borrowed reader, fails, and callers could not spawn
+/// a snapshot load or a checkpoint.
+pub(crate) fn read_checkpoint<'a>(
+    location: &'a TableLocation,
+    checkpoint: &'a CheckpointPlan<LogFile>,
+    replay: &'a FileReplay,
+    keep_stats: bool,
+) -> BoxFuture<'a, LogResult<CheckpointState>> {
+    read_checkpoint_inner(location, checkpoint, replay, keep_stats).boxed()
+}
+
+async fn read_checkpoint_inner(
     location: &TableLocation,
     checkpoint: &CheckpointPlan<LogFile>,
     replay: &FileReplay,

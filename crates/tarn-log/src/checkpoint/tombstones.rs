@@ -27,7 +27,8 @@ use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StructArray};
 use arrow_buffer::BooleanBuffer;
 use arrow_schema::{ArrowError, DataType as ArrowType, Field, Schema, SchemaRef};
 use arrow_select::filter::filter;
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
@@ -364,21 +365,34 @@ async fn checkpoint_removes(
 
 /// Collects the tombstones of a snapshot's log segment (see the module doc). `cutoff` is from
 /// [`expiry_cutoff`].
-pub(super) async fn collect_tombstones(
+///
+/// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference, rustc
+/// asks for it for every lifetime of the borrowed commits, fails, and callers could not spawn
+/// a commit (which may write a checkpoint).
+pub(super) fn collect_tombstones(
+    snapshot: &Snapshot,
+    cutoff: Option<i64>,
+) -> BoxFuture<'_, LogResult<Tombstones>> {
+    collect_tombstones_inner(snapshot, cutoff).boxed()
+}
+
+async fn collect_tombstones_inner(
     snapshot: &Snapshot,
     cutoff: Option<i64>,
 ) -> LogResult<Tombstones> {
     let location = snapshot.location();
     let segment = snapshot.segment();
     // Newest first: commits from the newest, then the checkpoint they follow.
-    let mut candidates: Vec<StructArray> = futures::stream::iter(segment.commits.iter().rev())
-        .map(|commit| commit_removes(location, commit))
-        .buffered(COMMIT_CONCURRENCY)
-        .try_collect::<Vec<Vec<StructArray>>>()
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    // Owned items: a closure over `&Listed` is not `Send` for every lifetime.
+    let mut candidates: Vec<StructArray> =
+        futures::stream::iter(segment.commits.iter().rev().cloned())
+            .map(|commit| async move { commit_removes(location, &commit).await })
+            .buffered(COMMIT_CONCURRENCY)
+            .try_collect::<Vec<Vec<StructArray>>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
     if let Some(checkpoint) = &segment.checkpoint {
         candidates.extend(checkpoint_removes(location, checkpoint).await?);
     }

@@ -22,6 +22,8 @@ use std::sync::mpsc::Receiver;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::Serialize;
@@ -150,7 +152,16 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> LogResult<CheckpointInfo> 
 /// the store fails, [`LogError::CheckpointWrite`] when the file cannot be encoded. When the
 /// checkpoint fails nothing is left behind; when only `_last_checkpoint` fails the checkpoint
 /// is in place and readers find it by listing.
-pub async fn write_checkpoint_with(
+///
+/// The future is `Send` (boxed, so that rustc proves it here for these lifetimes).
+pub fn write_checkpoint_with<'a>(
+    snapshot: &'a Snapshot,
+    options: &'a CheckpointOptions,
+) -> BoxFuture<'a, LogResult<CheckpointInfo>> {
+    write_checkpoint_inner(snapshot, options).boxed()
+}
+
+async fn write_checkpoint_inner(
     snapshot: &Snapshot,
     options: &CheckpointOptions,
 ) -> LogResult<CheckpointInfo> {

@@ -18,6 +18,8 @@ mod winners;
 #[cfg(test)]
 mod tests;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
@@ -162,7 +164,18 @@ pub fn new_txn_id() -> String {
 /// [`LogError::CommitAttemptsExhausted`], [`LogError::CommitOutcomeUnknown`] when writes kept
 /// failing in a way that leaves open whether one landed, [`LogError::PutIfAbsentUnsupported`],
 /// [`LogError::InvalidCommit`], and storage or corrupt-commit errors from reading winners.
-pub async fn commit(
+pub fn commit<'a>(
+    location: &'a TableLocation,
+    read_version: Option<Version>,
+    actions: Vec<Action>,
+    footprint: &'a TransactionFootprint,
+    reads: &'a (dyn ReadPredicate + Sync),
+    options: &'a CommitOptions,
+) -> BoxFuture<'a, LogResult<CommitOutcome>> {
+    commit_inner(location, read_version, actions, footprint, reads, options).boxed()
+}
+
+async fn commit_inner(
     location: &TableLocation,
     read_version: Option<Version>,
     actions: Vec<Action>,
@@ -241,8 +254,18 @@ enum Next {
     Done(Version),
 }
 
-impl Attempt<'_> {
-    async fn run(&mut self, payload: PutPayload) -> LogResult<CommitOutcome> {
+impl<'a> Attempt<'a> {
+    /// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference,
+    /// rustc asks for it for every lifetime of the borrowed state, fails, and callers could
+    /// not spawn a commit.
+    fn run<'s>(&'s mut self, payload: PutPayload) -> BoxFuture<'s, LogResult<CommitOutcome>>
+    where
+        'a: 's,
+    {
+        self.run_inner(payload).boxed()
+    }
+
+    async fn run_inner(&mut self, payload: PutPayload) -> LogResult<CommitOutcome> {
         // After a lost race the log is read forward again just before the next put, so the
         // put targets the newest free version even if more commits landed during the backoff.
         let mut catch_up_first = false;

@@ -91,7 +91,12 @@ impl RestoreBuilder {
             .collect();
         // One HEAD per file coming back, a few at a time: a restore over many files is not a
         // long chain of sequential requests.
-        futures::stream::iter(adds.iter().map(|add| check_exists(&self.table, &add.path)))
+        let paths: Vec<(Table, String)> = adds
+            .iter()
+            .map(|add| (self.table.clone(), add.path.clone()))
+            .collect();
+        futures::stream::iter(paths)
+            .map(|(table, path)| async move { check_exists(&table, &path).await })
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;

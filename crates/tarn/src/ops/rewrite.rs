@@ -25,6 +25,8 @@ use crate::scan::plan::stats_columns;
 use crate::scan::stats::file_bounds;
 use crate::table::Snapshot;
 use crate::write::{DataWriter, WriterOptions};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 
 /// What happens to the rows a predicate selects.
 #[derive(Debug, Clone)]
@@ -58,37 +60,52 @@ impl RewriteOutcome {
 
 /// Deletes data files written by an operation that will not commit them. Best effort: a file
 /// left behind is unreferenced, and vacuum removes it.
-pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
-    for add in adds {
-        let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
-            continue;
-        };
-        if path.is_absolute() {
-            continue;
-        }
-        let object = location.child_path(path.as_str());
-        if let Err(err) = location.store().delete(&object).await {
-            tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
+///
+/// Boxed so that its `Send`-ness is proven here (see [`rewrite`]).
+pub(crate) fn delete_data_files<'a>(
+    location: &'a TableLocation,
+    adds: &'a [Add],
+) -> BoxFuture<'a, ()> {
+    async move {
+        for add in adds {
+            let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
+                continue;
+            };
+            if path.is_absolute() {
+                continue;
+            }
+            let object = location.child_path(path.as_str());
+            if let Err(err) = location.store().delete(&object).await {
+                tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
+            }
         }
     }
+    .boxed()
 }
 
 /// Applies `change` to the rows of `snapshot` where `predicate` (resolved against the
 /// table's schema) is true.
-pub(crate) async fn rewrite(
-    snapshot: &Snapshot,
-    predicate: &Expr,
-    change: &RowChange,
-    options: &WriterOptions,
-) -> Result<RewriteOutcome> {
-    let mut outcome = RewriteOutcome::default();
-    match rewrite_into(snapshot, predicate, change, options, &mut outcome).await {
-        Ok(()) => Ok(outcome),
-        Err(err) => {
-            outcome.discard(snapshot.location()).await;
-            Err(err)
+///
+/// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference,
+/// rustc asks for it for every lifetime and fails, and the operations' futures could not
+/// be spawned.
+pub(crate) fn rewrite<'a>(
+    snapshot: &'a Snapshot,
+    predicate: &'a Expr,
+    change: &'a RowChange,
+    options: &'a WriterOptions,
+) -> BoxFuture<'a, Result<RewriteOutcome>> {
+    async move {
+        let mut outcome = RewriteOutcome::default();
+        match rewrite_into(snapshot, predicate, change, options, &mut outcome).await {
+            Ok(()) => Ok(outcome),
+            Err(err) => {
+                outcome.discard(snapshot.location()).await;
+                Err(err)
+            }
         }
     }
+    .boxed()
 }
 
 async fn rewrite_into(

@@ -536,3 +536,44 @@ async fn replace_where_on_a_missing_table_is_not_a_table() {
     );
     assert!(table.snapshot().await.is_err(), "nothing was created");
 }
+
+/// The operations' futures are `Send + 'static` given an owned table, so a service can run
+/// them on `tokio::spawn`; this test would not compile otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_run_on_spawned_tasks() {
+    let (_dir, table) = new_table().await;
+    let t = table.clone();
+    let created = tokio::spawn(async move {
+        t.write()
+            .with_partition_columns(["day"])
+            .execute_batches(vec![batch(&["a", "b"], &[Some(1), Some(2)])])
+            .await
+    });
+    assert_eq!(created.await.unwrap().unwrap().version, Some(0));
+    let t = table.clone();
+    let deleted = tokio::spawn(async move {
+        t.delete()
+            .with_predicate(Expr::parse("day = 'a'").unwrap())
+            .execute()
+            .await
+    });
+    assert_eq!(deleted.await.unwrap().unwrap().rows_deleted, 1);
+    let t = table.clone();
+    let updated = tokio::spawn(async move {
+        t.update()
+            .set("value", Expr::parse("value + 10").unwrap())
+            .execute()
+            .await
+    });
+    assert_eq!(updated.await.unwrap().unwrap().rows_updated, 1);
+    let t = table.clone();
+    let restored = tokio::spawn(async move { t.restore(0).execute().await });
+    assert_eq!(restored.await.unwrap().unwrap().version, Some(3));
+    let t = table.clone();
+    let checkpoint = tokio::spawn(async move { t.checkpoint().execute().await });
+    checkpoint.await.unwrap().unwrap();
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2))])
+    );
+}
