@@ -4,11 +4,15 @@
 //! A [`DataWriter`] checks every batch against the table before writing any of it (schema
 //! enforcement in [`conform_batch`], NOT NULL, CHECK constraints and invariants in
 //! [`TableConstraints`]), splits it by partition values into Hive-style directories, and
-//! appends each part to that partition's open file. Files roll over at the target size
-//! (`delta.targetFileSize`, 128 MiB by default); row groups end by size, and the largest is
-//! flushed early when the writer's total buffer passes its budget, so memory does not grow
-//! with the input. Each file uploads as it is encoded (a multipart upload on object stores,
-//! several parts at once), and statistics are computed from the batches as they go by.
+//! hands each part to that partition's writer. Encoding runs in the background on Tokio's
+//! blocking pool, a file's columns on several threads at once, while the caller prepares its
+//! next batch; each partition has at most one batch in flight. Files roll over at the target
+//! size (`delta.targetFileSize`, 128 MiB by default); row groups end by size, and the largest
+//! is flushed early when the writer's total buffer passes its budget; a partition that took
+//! no rows for a while (input clustered by partition moved on) is finished. So memory does
+//! not grow with the input. Each file uploads as it is encoded (a multipart upload on object
+//! stores, several parts at once), and statistics are computed from the batches as they go
+//! by.
 //!
 //! This module never commits: [`DataWriter::finish`] returns the `add` actions for the
 //! transaction layer to commit, and [`DataWriter::abort`] deletes what was written when the

@@ -96,8 +96,9 @@ pub enum StatsColumns {
 ///
 /// Every option left unset takes the table property if there is one, else the default. The
 /// writer's memory is bounded by about
-/// `max_buffered_bytes + max_open_files × upload_part_size × (1 + max_concurrent_uploads)`,
-/// whatever the size of the input.
+/// `max_buffered_bytes + max_open_files × (upload_part_size × (1 + max_concurrent_uploads) +
+/// one input batch)`, whatever the size of the input; with input clustered by partition only
+/// one or two partitions are open at a time (see [`WriterOptions::with_idle_file_rows`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterOptions {
     target_file_size: Option<u64>,
