@@ -142,6 +142,12 @@ impl ColumnEncoder {
         std::mem::take(self.file.inner_mut())
     }
 
+    /// Bytes of complete row groups (and the header) produced so far, whether or not
+    /// [`take_encoded`](Self::take_encoded) has returned them yet.
+    pub(crate) fn bytes_written(&self) -> usize {
+        self.file.bytes_written()
+    }
+
     /// The expected encoded size of the row group in progress.
     pub(crate) fn in_progress_size(&self) -> usize {
         self.columns.as_ref().map_or(0, |columns| {

@@ -201,9 +201,10 @@ impl DataFile {
             })
     }
 
-    /// Bytes written so far plus the expected encoded size of the row group in progress.
+    /// Bytes encoded so far (some may still sit in the encoder's output buffer) plus the
+    /// expected encoded size of the row group in progress.
     fn estimated_size(&self) -> u64 {
-        self.bytes + self.writer.in_progress_size() as u64
+        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
     }
 
     /// Writes the footer, completes the upload and describes the file.

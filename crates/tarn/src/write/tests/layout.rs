@@ -469,3 +469,21 @@ async fn encoding_threads_do_not_change_the_rows() {
     assert_eq!(results[0].1.len(), 30_000);
     assert_eq!(results[0], results[1]);
 }
+
+/// Row groups far smaller than the encoder's output buffer still count towards the file size:
+/// with a target of one byte, every row group is a file.
+#[tokio::test]
+async fn tiny_row_groups_still_roll_files() {
+    let table = TestTable::new(schema(), &["p"]);
+    let output = table
+        .write(
+            WriterOptions::new()
+                .with_target_file_size(1)
+                .with_max_row_group_rows(4),
+            &[stream_batch(0, 40, 1)],
+        )
+        .await;
+    assert_eq!((output.num_files, output.num_rows), (10, 40));
+    table.commit(&output.adds);
+    assert_eq!(row_count(&table.read(None).await), 40);
+}
