@@ -79,6 +79,13 @@ impl Compression {
     }
 }
 
+/// As many threads as the machine runs in parallel, asked once: the answer reads cgroup
+/// files, which a writer per small commit should not pay for each time.
+fn default_encoding_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// Which columns of a data file get min/max/null-count statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsColumns {
@@ -128,7 +135,7 @@ impl Default for WriterOptions {
             upload_part_size: 10 * 1024 * 1024,
             max_concurrent_uploads: 4,
             idle_file_rows: 1024 * 1024,
-            encoding_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            encoding_threads: default_encoding_threads(),
             data_change: true,
         }
     }
