@@ -7,6 +7,9 @@ mod parquet;
 mod read;
 mod rows;
 mod stats_parsed;
+mod stream;
+#[cfg(test)]
+mod stream_tests;
 mod tombstones;
 mod upload;
 mod write;

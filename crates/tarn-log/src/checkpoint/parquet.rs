@@ -10,6 +10,7 @@
 //! pages of one window are in memory at a time: a 100k-file checkpoint's `stats` column chunk
 //! alone is tens of megabytes.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -22,16 +23,18 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
 };
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::async_reader::{ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use tarn_protocol::actions::{
     CheckpointMetadata, DomainMetadata, Metadata, Protocol, Sidecar, Txn,
 };
+use tarn_protocol::log_path::Version;
 
 use super::read::{PartReader, PartState, corrupt};
 use super::rows::{record_counts, stats_parsed_to_json, struct_rows};
 use crate::error::LogResult;
 use crate::files::{BatchKeys, normalize_add_struct};
+use crate::location::TableLocation;
 use crate::parquet_io::ObjectFileReader;
 
 /// Rows decoded per batch. Small enough to keep a batch of a wide checkpoint in cache-sized
@@ -206,32 +209,12 @@ impl PartReader<'_> {
     ) -> LogResult<()> {
         let version = self.version;
         if let Some(add) = batch.column_by_name("add") {
-            let add = add
-                .as_struct_opt()
-                .ok_or_else(|| corrupt(version, shown, "`add` column is not a struct"))?;
-            let parsed = add.column_by_name("stats_parsed");
-            let json = add
-                .column_by_name("stats")
-                .and_then(|c| c.as_string_opt::<i32>().cloned());
-            let num_records = record_counts(add.len(), parsed, json.as_ref());
-            let stats: ArrayRef = match (&json, parsed) {
-                (_, Some(parsed)) if projection.rebuild_json_from_parsed => {
-                    stats_parsed_to_json(parsed).map_err(|e| corrupt(version, shown, e))?
-                }
-                (Some(json), _) if self.keep_stats => Arc::new(json.clone()),
-                _ => new_null_array(&DataType::Utf8, add.len()),
-            };
-            let files = normalize_add_struct(add, stats, num_records)
-                .map_err(|e| corrupt(version, shown, e.0))?;
+            let (files, is_add) = add_files(add, projection, self.keep_stats, version, shown)?;
             let keys = BatchKeys::new(&files);
-            // A row holds an add when the `add` struct itself is valid: writers declare
-            // `add.path` non-nullable, so its child array has no nulls of its own and rows of
-            // other actions show up there as empty strings.
             let mask: BooleanArray = (0..files.num_rows())
                 .map(|row| {
                     Some(
-                        add.is_valid(row)
-                            && keys.is_add(row)
+                        is_add[row]
                             && self
                                 .replay
                                 .is_unseen(keys.path(row), keys.dv_id(row).as_deref()),
@@ -280,5 +263,160 @@ impl PartReader<'_> {
             state.checkpoint_metadata = Some(last);
         }
         Ok(())
+    }
+}
+
+/// The canonical file batch of a decoded checkpoint batch's `add` column, one row per row of
+/// the batch, and which rows hold an add. The JSON stats are kept when `keep_stats` is set (or
+/// rebuilt from `stats_parsed` when the checkpoint has none, as the projection decided).
+fn add_files(
+    add: &ArrayRef,
+    projection: &Projection,
+    keep_stats: bool,
+    version: Version,
+    shown: &str,
+) -> LogResult<(RecordBatch, Vec<bool>)> {
+    let add = add
+        .as_struct_opt()
+        .ok_or_else(|| corrupt(version, shown, "`add` column is not a struct"))?;
+    let parsed = add.column_by_name("stats_parsed");
+    let json = add
+        .column_by_name("stats")
+        .and_then(|c| c.as_string_opt::<i32>().cloned());
+    let num_records = record_counts(add.len(), parsed, json.as_ref());
+    let stats: ArrayRef = match (&json, parsed) {
+        (_, Some(parsed)) if projection.rebuild_json_from_parsed => {
+            stats_parsed_to_json(parsed).map_err(|e| corrupt(version, shown, e))?
+        }
+        (Some(json), _) if keep_stats => Arc::new(json.clone()),
+        _ => new_null_array(&DataType::Utf8, add.len()),
+    };
+    let files =
+        normalize_add_struct(add, stats, num_records).map_err(|e| corrupt(version, shown, e.0))?;
+    let keys = BatchKeys::new(&files);
+    // A row holds an add when the `add` struct itself is valid: writers declare `add.path`
+    // non-nullable, so its child array has no nulls of its own and rows of other actions show
+    // up there as empty strings.
+    let is_add = (0..files.num_rows())
+        .map(|row| add.is_valid(row) && keys.is_add(row))
+        .collect();
+    Ok((files, is_add))
+}
+
+/// The `add` rows of one Parquet checkpoint file with their JSON statistics, batch by batch,
+/// for a checkpoint write that streams a snapshot's files from its log (never the whole file
+/// in memory: one window of rows at a time, as [`read_parquet_part`] reads).
+pub(super) struct PartAdds {
+    file: ObjectFileReader,
+    metadata: ArrowReaderMetadata,
+    projection: Projection,
+    version: Version,
+    shown: String,
+    /// The row windows still to read: (row group, first row, rows, whether windowed).
+    windows: VecDeque<(usize, usize, usize, bool)>,
+    stream: Option<ParquetRecordBatchStream<ObjectFileReader>>,
+    with_sidecars: bool,
+    sidecars: Vec<Sidecar>,
+}
+
+impl PartAdds {
+    /// Opens the file (reads its footer). `with_sidecars`: also collect its `sidecar` actions
+    /// (the top-level file of a V2 checkpoint).
+    pub(super) async fn open(
+        location: &TableLocation,
+        version: Version,
+        path: &Path,
+        size: u64,
+        with_sidecars: bool,
+    ) -> LogResult<Self> {
+        let shown = location.display_path(path);
+        let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let metadata = ArrowReaderMetadata::load_async(&mut file, options)
+            .await
+            .map_err(|e| corrupt(version, &shown, e))?;
+        let projection = projection(metadata.metadata(), true, with_sidecars);
+        let mut all = VecDeque::new();
+        for row_group in 0..metadata.metadata().num_row_groups() {
+            let windows = windows(metadata.metadata(), row_group);
+            let windowed = windows.len() > 1;
+            all.extend(
+                windows
+                    .into_iter()
+                    .map(|(start, rows)| (row_group, start, rows, windowed)),
+            );
+        }
+        Ok(Self {
+            file,
+            metadata,
+            projection,
+            version,
+            shown,
+            windows: all,
+            stream: None,
+            with_sidecars,
+            sidecars: Vec::new(),
+        })
+    }
+
+    /// The next batch of `add` rows (canonical file schema, JSON stats kept); `None` at the end.
+    pub(super) async fn next(&mut self) -> LogResult<Option<RecordBatch>> {
+        loop {
+            if self.stream.is_none() {
+                let Some((row_group, start, rows, windowed)) = self.windows.pop_front() else {
+                    return Ok(None);
+                };
+                let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(
+                    self.file.clone(),
+                    self.metadata.clone(),
+                )
+                .with_projection(self.projection.mask.clone())
+                .with_batch_size(BATCH_SIZE)
+                .with_row_groups(vec![row_group]);
+                if windowed {
+                    builder = builder.with_row_selection(RowSelection::from(vec![
+                        RowSelector::skip(start),
+                        RowSelector::select(rows),
+                    ]));
+                }
+                self.stream = Some(
+                    builder
+                        .build()
+                        .map_err(|e| corrupt(self.version, &self.shown, e))?,
+                );
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                continue;
+            };
+            let Some(batch) = stream.next().await else {
+                self.stream = None;
+                continue;
+            };
+            let batch = batch.map_err(|e| corrupt(self.version, &self.shown, e))?;
+            if self.with_sidecars
+                && let Some(sidecar) = batch.column_by_name("sidecar")
+            {
+                self.sidecars
+                    .extend(struct_rows::<Sidecar>(sidecar, self.version, &self.shown)?);
+            }
+            let Some(add) = batch.column_by_name("add") else {
+                continue;
+            };
+            let (files, is_add) =
+                add_files(add, &self.projection, true, self.version, &self.shown)?;
+            let mask = BooleanArray::from(is_add);
+            let files = match mask.true_count() {
+                0 => continue,
+                n if n == files.num_rows() => files,
+                _ => filter_record_batch(&files, &mask)
+                    .map_err(|e| corrupt(self.version, &self.shown, e))?,
+            };
+            return Ok(Some(files));
+        }
+    }
+
+    /// The `sidecar` actions read so far (all of them once [`PartAdds::next`] returned `None`).
+    pub(super) fn take_sidecars(&mut self) -> Vec<Sidecar> {
+        std::mem::take(&mut self.sidecars)
     }
 }

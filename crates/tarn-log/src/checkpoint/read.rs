@@ -169,7 +169,7 @@ async fn read_checkpoint_inner(
 
 /// Resolves a sidecar's path: relative to `_delta_log/_sidecars/`, or an absolute URI in the
 /// table's own store.
-fn sidecar_path(location: &TableLocation, sidecar: &str) -> LogResult<Path> {
+pub(super) fn sidecar_path(location: &TableLocation, sidecar: &str) -> LogResult<Path> {
     if sidecar.contains("://") {
         let url = url::Url::parse(sidecar).map_err(|e| LogError::CorruptCheckpoint {
             version: 0,

@@ -7,14 +7,16 @@
 //! listing, and a checkpoint is never visible half-written (see `upload`). It never moves the
 //! hint backwards: checkpointing an old version leaves a newer hint alone.
 //!
-//! Memory: beyond the snapshot itself (which must hold the files' JSON statistics, as they
-//! are written), a checkpoint write holds a few batches of about 8k files, the Parquet
-//! writer's open row group (at most 64k rows or 64 MiB) and the upload buffers (8 MiB parts,
-//! two in flight), plus the tombstones it carries: a few tens of MiB of heap whatever the
-//! table's size. The files are never turned into row objects. (Resident memory can grow more
-//! than the heap: glibc's malloc raises its mmap threshold as large buffers are freed and then
-//! keeps freed memory in per-thread arenas. Measured on 200k files: +95 MiB resident by
-//! default, +36 MiB with `MALLOC_MMAP_THRESHOLD_=131072`; 1M files: +150 MiB by default.)
+//! Memory: beyond the snapshot itself, a checkpoint write holds a few batches of about 8k
+//! files, the Parquet writer's open row group (at most 64k rows or 64 MiB) and the upload
+//! buffers (8 MiB parts, two in flight), plus the tombstones it carries: a few tens of MiB of
+//! heap whatever the table's size. A snapshot loaded without statistics (the usual case) is not
+//! reloaded with them: the files' statistics are read again from the log segment while the
+//! checkpoint is written (see `stream`), one commit at a time, which adds an index of the
+//! active files (8 to 16 bytes a file). The files are never turned into row objects.
+//! (Resident memory grows more than the heap: glibc's malloc keeps freed memory in
+//! per-thread arenas and raises its mmap threshold as large buffers are freed. Measured on 1M
+//! files: a heap peak of ~225 MiB, snapshot included, for ~450 MiB resident.)
 
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
@@ -36,6 +38,7 @@ use tarn_protocol::features::{
 use tarn_protocol::log_path::{LAST_CHECKPOINT, Version, classic_checkpoint_file_name};
 
 use super::layout::{CheckpointLayout, ROW_GROUP_ROWS};
+use super::stream::{FileMessage, stream_files};
 use super::tombstones::{Tombstones, collect_tombstones, expiry_cutoff};
 use super::upload::{BatchSender, write_parquet};
 use crate::error::{LogError, LogResult};
@@ -143,9 +146,10 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> LogResult<CheckpointInfo> 
 /// The checkpoint holds the protocol, metadata, transactions, domain metadata, every active
 /// file (with `dataChange = false`, its JSON `stats` and `stats_parsed`, and for partitioned
 /// tables `partitionValues_parsed`) and the unexpired tombstones of the snapshot's log
-/// segment. A snapshot loaded without statistics is reloaded with them (the files' JSON
-/// statistics are written as they are); to avoid the second load, load it with
-/// [`crate::SnapshotOptions::with_statistics`].
+/// segment. The files' JSON statistics are written as they are: from the snapshot when it was
+/// loaded with [`crate::SnapshotOptions::with_statistics`], else read again from its log
+/// segment as the checkpoint is written (newest commit first, stopping once every active file
+/// is found), so they are never all in memory at once.
 ///
 /// Fails with [`LogError::Unsupported`] for a table whose protocol names writer features
 /// tarn does not know (a checkpoint could omit what they need), [`LogError::Storage`] when
@@ -177,13 +181,6 @@ async fn write_checkpoint_inner(
     };
 
     let layout = CheckpointLayout::new(snapshot).map_err(encode_error)?;
-    let reloaded;
-    let snapshot = if layout.needs_statistics() && !snapshot.has_statistics() {
-        reloaded = snapshot.with_statistics().await?;
-        &reloaded
-    } else {
-        snapshot
-    };
     let now = options.now.unwrap_or_else(Utc::now).timestamp_millis();
     let non_file = layout.non_file_batch(snapshot).map_err(encode_error)?;
     let add_files = snapshot.files().len() as u64;
@@ -196,19 +193,33 @@ async fn write_checkpoint_inner(
         // The producer is gone only if the write already failed.
         let _ = tombstones_tx.send(tombstones);
     };
+    // Without statistics in the snapshot, the files are read again from the log as they are
+    // written (see `stream`), never all at once.
+    let streamed = layout.needs_statistics() && !snapshot.has_statistics();
+    let (files_tx, files_rx) = tokio::sync::mpsc::channel::<LogResult<FileMessage>>(2);
+    let stream = async {
+        if streamed {
+            stream_files(snapshot, &shown, files_tx).await;
+        }
+    };
 
     let schema = Arc::clone(layout.schema());
     let properties = layout.writer_properties(options.row_group_rows);
     let rows = CheckpointRows {
         layout,
         non_file,
-        files: snapshot.files().clone(),
+        files: if streamed {
+            FileSource::Log(files_rx)
+        } else {
+            FileSource::Snapshot(snapshot.files().clone())
+        },
         tombstones: tombstones_rx,
         version,
-        path: shown,
+        path: shown.clone(),
     };
-    let ((), written) = futures::join!(
+    let ((), (), written) = futures::join!(
         collect,
+        stream,
         write_parquet(&location, &path, version, schema, properties, move |tx| {
             rows.send(tx)
         })
@@ -227,72 +238,122 @@ async fn write_checkpoint_inner(
     Ok(info)
 }
 
+/// Where the producer gets the active files from.
+enum FileSource {
+    /// The snapshot holds them, statistics included.
+    Snapshot(ActiveFiles),
+    /// They are read from the log while the checkpoint is written (see `stream`).
+    Log(tokio::sync::mpsc::Receiver<LogResult<FileMessage>>),
+}
+
+impl FileSource {
+    /// Calls `each` with every batch of files, until it returns `Ok(false)`.
+    fn for_each(self, mut each: impl FnMut(RecordBatch) -> LogResult<bool>) -> LogResult<()> {
+        match self {
+            FileSource::Snapshot(files) => {
+                for batch in files.batches() {
+                    if !each(batch)? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            FileSource::Log(mut rx) => loop {
+                match rx.blocking_recv() {
+                    Some(Ok(FileMessage::Files(batch))) => {
+                        if !each(batch)? {
+                            return Ok(());
+                        }
+                    }
+                    Some(Ok(FileMessage::End)) => return Ok(()),
+                    Some(Err(err)) => return Err(err),
+                    // Without `End`, the file list is incomplete: never write it.
+                    None => {
+                        return Err(LogError::Task {
+                            reason: "the checkpoint's file stream stopped early".to_owned(),
+                        });
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// Everything a checkpoint's rows are made from, for the producer thread.
 struct CheckpointRows {
     layout: CheckpointLayout,
     non_file: RecordBatch,
-    files: ActiveFiles,
+    files: FileSource,
     tombstones: Receiver<LogResult<Tombstones>>,
     version: Version,
     path: String,
 }
 
 impl CheckpointRows {
-    fn error(&self, e: ArrowError) -> LogError {
-        LogError::CheckpointWrite {
-            version: self.version,
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
-    }
-
     /// Sends the rows: the non-file actions, the files in batches of about [`BATCH_ROWS`],
     /// the tombstones. Returns the number of tombstones, or stops early (with `Ok`) when the
     /// encoder is gone: it failed, and its error is the one reported.
     fn send(self, tx: &BatchSender) -> LogResult<u64> {
-        if tx.send(self.non_file.clone()).is_err() {
+        let CheckpointRows {
+            layout,
+            non_file,
+            files,
+            tombstones,
+            version,
+            path,
+        } = self;
+        if tx.send(non_file).is_err() {
             return Ok(0);
         }
+        let error = |e: ArrowError| LogError::CheckpointWrite {
+            version,
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         let send_files = |files: RecordBatch| -> LogResult<bool> {
-            let batch = self.layout.add_batch(&files).map_err(|e| self.error(e))?;
+            let batch = layout.add_batch(&files).map_err(error)?;
             Ok(tx.send(batch).is_ok())
         };
         let mut pending = Pending::default();
-        for batch in self.files.batches() {
+        let mut open = true;
+        files.for_each(|batch| {
             // Large batches go out in slices; small ones are gathered first.
             if batch.num_rows() >= BATCH_ROWS / 2 {
                 let mut offset = 0;
                 while offset < batch.num_rows() {
                     let len = BATCH_ROWS.min(batch.num_rows() - offset);
                     if !send_files(batch.slice(offset, len))? {
-                        return Ok(0);
+                        open = false;
+                        return Ok(false);
                     }
                     offset += len;
                 }
-                continue;
+                return Ok(true);
             }
             pending.push(batch);
             if pending.rows >= BATCH_ROWS {
-                let files = pending.take().map_err(|e| self.error(e))?;
+                let files = pending.take().map_err(error)?;
                 if !send_files(files)? {
-                    return Ok(0);
+                    open = false;
+                    return Ok(false);
                 }
             }
+            Ok(true)
+        })?;
+        if !open {
+            return Ok(0);
         }
         if pending.rows > 0 {
-            let files = pending.take().map_err(|e| self.error(e))?;
+            let files = pending.take().map_err(error)?;
             if !send_files(files)? {
                 return Ok(0);
             }
         }
-        let tombstones = self.tombstones.recv().map_err(|_| LogError::Task {
+        let tombstones = tombstones.recv().map_err(|_| LogError::Task {
             reason: "tombstone collection stopped".to_owned(),
         })??;
         for removes in tombstones.arrays {
-            let batch = self
-                .layout
-                .remove_batch(removes)
-                .map_err(|e| self.error(e))?;
+            let batch = layout.remove_batch(removes).map_err(error)?;
             if tx.send(batch).is_err() {
                 return Ok(0);
             }

@@ -218,7 +218,7 @@ async fn a_large_upload_completes_and_a_failed_one_leaves_nothing() {
     assert!(log_entries(&table).is_empty(), "{:?}", log_entries(&table));
 }
 
-fn copy_dir(from: &FsPath, to: &FsPath) {
+pub(super) fn copy_dir(from: &FsPath, to: &FsPath) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -232,7 +232,7 @@ fn copy_dir(from: &FsPath, to: &FsPath) {
 }
 
 /// Every fixture table with a log, one directory deep or two.
-fn fixture_tables() -> Vec<PathBuf> {
+pub(super) fn fixture_tables() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tables");
     let mut tables = Vec::new();
     for entry in fs::read_dir(&root).unwrap() {

@@ -884,7 +884,7 @@ async fn empty_table_round_trips() {
 }
 
 #[tokio::test]
-async fn snapshot_without_statistics_is_reloaded_with_them() {
+async fn snapshot_without_statistics_gets_them_from_the_log() {
     let table = TestTable::new();
     let schema = json!({"type": "struct", "fields": [field("v", json!("long"))]});
     table.commit(

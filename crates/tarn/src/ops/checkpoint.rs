@@ -27,8 +27,12 @@ impl CheckpointBuilder {
     }
 
     /// Writes the checkpoint and then `_last_checkpoint`.
+    ///
+    /// The table's snapshot (kept between calls, without statistics) says which files are
+    /// active; their statistics are read from the log as the checkpoint is written, never all
+    /// held at once.
     pub async fn execute(self) -> Result<CheckpointSummary> {
-        let snapshot = self.table.snapshot().await?.with_statistics().await?;
+        let snapshot = self.table.snapshot().await?;
         let info = tarn_log::write_checkpoint(snapshot.log_snapshot()).await?;
         Ok(CheckpointSummary {
             version: snapshot.version(),
