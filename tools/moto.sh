@@ -3,7 +3,8 @@
 #
 # Sourced by tools/test.sh, which calls (with the interop venv's python):
 #
-#   moto_start PYTHON     starts `moto_server -H 127.0.0.1 -p <free port>` in the background,
+#   moto_start PYTHON     starts moto (tools/interop/moto_serial.py, requests one at a time) on
+#                         127.0.0.1:<free port> in the background,
 #                         waits until it answers, creates the bucket, and exports
 #                         TARN_TEST_S3_ENDPOINT=http://127.0.0.1:PORT and TARN_TEST_S3_BUCKET
 #   moto_stop             stops it (safe to call twice, or when it never started)
@@ -33,7 +34,8 @@ moto_start() {
   for attempt in 1 2 3; do
     # A free port now; another process could take it before moto binds, hence the retries.
     port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    "$bin/moto_server" -H 127.0.0.1 -p "$port" >"$_moto_log" 2>&1 &
+    # Through moto_serial.py: moto's own server races conditional puts (see that file).
+    "$python" "$interop/moto_serial.py" 127.0.0.1 "$port" >"$_moto_log" 2>&1 &
     _moto_pid=$!
     if "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
         --bucket "$bucket" --timeout 30 && kill -0 "$_moto_pid" 2>/dev/null; then

@@ -137,6 +137,9 @@ fn run_writers(
     for (k, child) in children.into_iter().enumerate() {
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
+        // Shown only when the test fails: which version each writer says each batch got, so
+        // a missing or doubled version can be traced to the writers that claimed it.
+        eprintln!("writer-{k} output:\n{stdout}");
         assert!(
             output.status.success(),
             "writer-{k} failed ({}):\n{}\n{stdout}",
