@@ -7,7 +7,8 @@
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
 //! - [`mod@commit`]: put-if-absent commits with conflict check, rebase and retry;
 //! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
-//! - checkpoints: [`write_checkpoint`] (classic Parquet, with `stats_parsed`) and
+//! - checkpoints: [`write_checkpoint`] (classic Parquet, with `stats_parsed`), of a snapshot or,
+//!   without loading one, of the latest version ([`write_latest_checkpoint`]), and
 //!   [`should_checkpoint`];
 //! - [`files`]: the active files as Arrow columns;
 //! - [`mod@history`]: commit provenance, newest first;
@@ -27,7 +28,7 @@ mod timestamps;
 
 pub use checkpoint::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
-    write_checkpoint_with,
+    write_checkpoint_with, write_latest_checkpoint, write_latest_checkpoint_with,
 };
 pub use commit::{CommitOptions, CommitOutcome, commit, new_txn_id};
 pub use error::{LogError, LogResult};

@@ -1,5 +1,6 @@
 //! The layout of the classic checkpoints tarn writes: the Parquet schema, the writer
-//! settings, and the conversion of a snapshot's state into checkpoint rows.
+//! settings, and the conversion of a table's state (`state::TableState`) and files into
+//! checkpoint rows.
 //!
 //! One action per row, each action type a nullable struct column (PROTOCOL.md, "Checkpoint
 //! Schema"): `txn`, `add`, `remove`, `metaData`, `protocol`, `domainMetadata`, and for tables
@@ -7,10 +8,11 @@
 //! the V2 spec, as delta-kernel writes them). Never `commitInfo` or `cdc`: the protocol keeps
 //! them out of checkpoints.
 //!
-//! `add` rows are a projection of the snapshot's columnar file batches (the canonical file
-//! schema *is* the `add` action), plus `dataChange = false`, `stats_parsed` and, for
-//! partitioned tables, `partitionValues_parsed`. Nothing here turns files into row objects;
-//! the few non-file actions go through their serde form, which is their one definition.
+//! `add` rows are a projection of canonical file batches, a snapshot's or streamed from the
+//! log (the canonical file schema *is* the `add` action), plus `dataChange = false`,
+//! `stats_parsed` and, for partitioned tables, `partitionValues_parsed`. Nothing here turns
+//! files into row objects; the few non-file actions go through their serde form, which is
+//! their one definition.
 
 use std::sync::Arc;
 
@@ -30,9 +32,9 @@ use tarn_protocol::features::{TableFeature, effective_writer_features};
 use tarn_protocol::schema::DataType;
 
 use super::leaf::{Cell, LeafBuilder, LeafType, parse_text};
+use super::state::TableState;
 use super::stats_parsed::StatsLayout;
 use crate::files::file_schema;
-use crate::snapshot::Snapshot;
 
 /// Table property: write JSON `stats` (default true).
 const WRITE_STATS_AS_JSON_KEY: &str = "delta.checkpoint.writeStatsAsJson";
@@ -47,8 +49,8 @@ pub(super) const ROW_GROUP_ROWS: usize = 64 * 1024;
 /// Bytes per row group, for tables with very wide statistics.
 const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
-fn is_false(snapshot: &Snapshot, key: &str) -> bool {
-    snapshot
+fn is_false(state: &TableState, key: &str) -> bool {
+    state
         .properties()
         .get(key)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
@@ -142,12 +144,12 @@ struct PartitionLayout {
 }
 
 impl PartitionLayout {
-    fn new(snapshot: &Snapshot) -> Option<Self> {
-        let columns: Vec<(String, LeafType)> = snapshot
+    fn new(state: &TableState) -> Option<Self> {
+        let columns: Vec<(String, LeafType)> = state
             .partition_column_names()
             .into_iter()
             .filter_map(
-                |(logical, physical)| match &snapshot.schema().field(logical)?.data_type {
+                |(logical, physical)| match &state.schema().field(logical)?.data_type {
                     DataType::Primitive(p) => Some((physical.to_owned(), LeafType::of(*p))),
                     _ => None,
                 },
@@ -229,20 +231,19 @@ const NON_FILE_COLUMNS: [&str; 5] = [
 ];
 
 impl CheckpointLayout {
-    pub(super) fn new(snapshot: &Snapshot) -> Result<Self, ArrowError> {
-        let stats_json = !is_false(snapshot, WRITE_STATS_AS_JSON_KEY);
-        let as_struct = !is_false(snapshot, WRITE_STATS_AS_STRUCT_KEY);
+    pub(super) fn new(state: &TableState) -> Result<Self, ArrowError> {
+        let stats_json = !is_false(state, WRITE_STATS_AS_JSON_KEY);
+        let as_struct = !is_false(state, WRITE_STATS_AS_STRUCT_KEY);
         let stats = as_struct.then(|| {
             StatsLayout::new(
-                snapshot.schema(),
-                snapshot.partition_columns(),
-                snapshot.column_mapping_mode(),
-                snapshot.properties(),
+                state.schema(),
+                state.partition_columns(),
+                state.column_mapping_mode(),
+                state.properties(),
             )
         });
-        let partitions = as_struct.then(|| PartitionLayout::new(snapshot)).flatten();
-        let v2 =
-            effective_writer_features(snapshot.protocol()).contains(&TableFeature::V2Checkpoint);
+        let partitions = as_struct.then(|| PartitionLayout::new(state)).flatten();
+        let v2 = effective_writer_features(state.protocol()).contains(&TableFeature::V2Checkpoint);
 
         let map = canonical("partitionValues")?;
         let mut add = vec![
@@ -364,7 +365,7 @@ impl CheckpointLayout {
 
     /// The rows of the actions other than files: protocol, metadata, transactions, domain
     /// metadata and, for V2-spec checkpoints, the checkpoint metadata.
-    pub(super) fn non_file_batch(&self, snapshot: &Snapshot) -> Result<RecordBatch, ArrowError> {
+    pub(super) fn non_file_batch(&self, state: &TableState) -> Result<RecordBatch, ArrowError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         enum Row<'a> {
@@ -376,14 +377,14 @@ impl CheckpointLayout {
             CheckpointMetadata(CheckpointMetadata),
         }
         let mut rows = vec![
-            Row::Protocol(snapshot.protocol()),
-            Row::Metadata(snapshot.metadata()),
+            Row::Protocol(state.protocol()),
+            Row::Metadata(state.metadata()),
         ];
-        rows.extend(snapshot.txns().values().map(Row::Txn));
-        rows.extend(snapshot.domain_metadata().values().map(Row::DomainMetadata));
+        rows.extend(state.txns().values().map(Row::Txn));
+        rows.extend(state.domain_metadata().values().map(Row::DomainMetadata));
         if self.v2 {
             rows.push(Row::CheckpointMetadata(CheckpointMetadata {
-                version: i64::try_from(snapshot.version()).unwrap_or(i64::MAX),
+                version: i64::try_from(state.version()).unwrap_or(i64::MAX),
                 tags: None,
             }));
         }

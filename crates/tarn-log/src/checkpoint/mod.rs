@@ -1,11 +1,14 @@
 //! Checkpoints: reading every kind the protocol defines (classic, multi-part, v2 with
 //! sidecars, in JSON or Parquet), and writing classic Parquet checkpoints.
 
+mod index;
+mod keys;
 mod layout;
 mod leaf;
 mod parquet;
 mod read;
 mod rows;
+mod state;
 mod stats_parsed;
 mod stream;
 #[cfg(test)]
@@ -21,5 +24,5 @@ mod write_tests;
 pub(crate) use read::read_checkpoint;
 pub use write::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
-    write_checkpoint_with,
+    write_checkpoint_with, write_latest_checkpoint, write_latest_checkpoint_with,
 };

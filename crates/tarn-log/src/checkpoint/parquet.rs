@@ -26,7 +26,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::async_reader::{ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use tarn_protocol::actions::{
-    CheckpointMetadata, DomainMetadata, Metadata, Protocol, Sidecar, Txn,
+    Action, CheckpointMetadata, DomainMetadata, Metadata, Protocol, Sidecar, Txn,
 };
 use tarn_protocol::log_path::Version;
 
@@ -90,7 +90,12 @@ struct Projection {
     rebuild_json_from_parsed: bool,
 }
 
-fn projection(metadata: &ParquetMetaData, keep_stats: bool, non_file_actions: bool) -> Projection {
+fn projection(
+    metadata: &ParquetMetaData,
+    adds: bool,
+    keep_stats: bool,
+    non_file_actions: bool,
+) -> Projection {
     let descriptor = metadata.file_metadata().schema_descr();
     let mut stats_leaf = None;
     let mut has_stats_parsed = false;
@@ -119,6 +124,7 @@ fn projection(metadata: &ParquetMetaData, keep_stats: bool, non_file_actions: bo
         .filter(|(_, column)| {
             let parts = column.path().parts();
             match parts.first().map(String::as_str) {
+                Some("add") if !adds => false,
                 Some("add") => match parts.get(1).map(String::as_str) {
                     Some("stats") => read_json,
                     Some("stats_parsed") => {
@@ -169,7 +175,12 @@ pub(super) async fn read_parquet_part(
     let metadata = ArrowReaderMetadata::load_async(&mut file, options)
         .await
         .map_err(|e| corrupt(version, &shown, e))?;
-    let projection = projection(metadata.metadata(), reader.keep_stats, non_file_actions);
+    let projection = projection(
+        metadata.metadata(),
+        true,
+        reader.keep_stats,
+        non_file_actions,
+    );
 
     let mut state = PartState::default();
     for row_group in 0..metadata.metadata().num_row_groups() {
@@ -335,7 +346,7 @@ impl PartAdds {
         let metadata = ArrowReaderMetadata::load_async(&mut file, options)
             .await
             .map_err(|e| corrupt(version, &shown, e))?;
-        let projection = projection(metadata.metadata(), true, with_sidecars);
+        let projection = projection(metadata.metadata(), true, true, with_sidecars);
         let mut all = VecDeque::new();
         for row_group in 0..metadata.metadata().num_row_groups() {
             let windows = windows(metadata.metadata(), row_group);
@@ -419,4 +430,59 @@ impl PartAdds {
     pub(super) fn take_sidecars(&mut self) -> Vec<Sidecar> {
         std::mem::take(&mut self.sidecars)
     }
+}
+
+/// The non-file actions (`protocol`, `metaData`, `txn`, `domainMetadata`) of one Parquet
+/// checkpoint file, reading only their columns.
+pub(super) async fn read_non_file_actions(
+    location: &TableLocation,
+    version: Version,
+    path: &Path,
+    size: u64,
+) -> LogResult<Vec<Action>> {
+    let shown = location.display_path(path);
+    let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
+    let metadata = ArrowReaderMetadata::load_async(&mut file, ArrowReaderOptions::new())
+        .await
+        .map_err(|e| corrupt(version, &shown, e))?;
+    let projection = projection(metadata.metadata(), false, false, true);
+    let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(file, metadata)
+        .with_projection(projection.mask)
+        .with_batch_size(BATCH_SIZE)
+        .build()
+        .map_err(|e| corrupt(version, &shown, e))?;
+    let mut actions = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| corrupt(version, &shown, e))?;
+        let column = |name: &str| batch.column_by_name(name);
+        if let Some(protocol) = column("protocol") {
+            actions.extend(
+                struct_rows::<Protocol>(protocol, version, &shown)?
+                    .into_iter()
+                    .map(Action::Protocol),
+            );
+        }
+        if let Some(metadata) = column("metaData") {
+            actions.extend(
+                struct_rows::<Metadata>(metadata, version, &shown)?
+                    .into_iter()
+                    .map(Action::Metadata),
+            );
+        }
+        if let Some(txn) = column("txn") {
+            actions.extend(
+                struct_rows::<Txn>(txn, version, &shown)?
+                    .into_iter()
+                    .map(Action::Txn),
+            );
+        }
+        if let Some(domain) = column("domainMetadata") {
+            actions.extend(
+                struct_rows::<DomainMetadata>(domain, version, &shown)?
+                    .into_iter()
+                    .map(Action::DomainMetadata),
+            );
+        }
+    }
+    Ok(actions)
 }

@@ -1,45 +1,45 @@
-//! A snapshot's files with their statistics, read again from its log segment while a
-//! checkpoint is written, for a snapshot loaded without them.
+//! A table's files with their statistics, streamed from its log segment while a checkpoint is
+//! written, so that they are never all in memory at once.
 //!
 //! Statistics are most of a snapshot's memory (for 1M files, ~330 of its ~450 MiB), so a
-//! checkpoint does not load them all at once: it reads the snapshot's log segment again,
-//! newest commit first and then its checkpoint, and sends each `add` that defines one of the
-//! snapshot's active files to the writer as soon as its commit is parsed. The snapshot says
-//! which files are active: [`LiveIndex`] finds a file by path and deletion vector among them,
-//! and hands out each one once, to its newest `add`, the same `add` the snapshot's own replay
-//! kept (newest first, last line of a commit first). Reading stops as soon as every active
-//! file is found, and fails the checkpoint if one is never found.
+//! checkpoint does not load them: it reads the log segment again, newest commit first (each
+//! commit's file actions last line first) and then its checkpoint, and sends each `add` that
+//! defines an active file to the writer as soon as its commit is parsed. Which `add` that is
+//! depends on what the caller knows ([`Liveness`]):
 //!
-//! Memory: the index (8 to 16 bytes a file, plus a bit), the commit files fetched ahead
-//! (two), the commit being parsed and the batches in the channels. It never decides the
-//! checkpoint's content beyond the files' rows; it never writes.
+//! - a snapshot loaded without statistics knows its active files: [`LiveIndex`] finds each
+//!   `add` among them and hands each file out once, to its newest `add`, the one the
+//!   snapshot's own replay kept; reading stops as soon as every file is found, and fails the
+//!   checkpoint if one never is;
+//! - without a snapshot, the stream is the replay: [`FileKeys`], its seen-set, keeps the
+//!   newest action of each logical file, and remembers which files ended removed, for the
+//!   tombstones.
+//!
+//! Memory: the index (8 to 16 bytes a file) or the seen-set (about 100 bytes a logical file),
+//! the commit files fetched ahead (two), the commit being parsed and the batches in the
+//! channels. It never decides the checkpoint's content beyond the files' rows; it never writes.
 
-use std::hash::{BuildHasher, RandomState};
-
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, StructArray};
+use arrow_array::{BooleanArray, RecordBatch};
 use arrow_select::filter::filter_record_batch;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use tarn_protocol::actions::dv_unique_id;
 use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
 use tarn_protocol::log_segment::Listed;
 
+use super::index::LiveIndex;
+use super::keys::FileKeys;
 use super::parquet::PartAdds;
 use super::read::{corrupt, sidecar_path};
+use super::state::TableState;
 use crate::actions_json::{FileAction, ParsedActions, parse_actions};
 use crate::error::{LogError, LogResult};
 use crate::files::{ActiveFiles, BatchKeys};
 use crate::location::TableLocation;
 use crate::segment::LogFile;
-use crate::snapshot::Snapshot;
 
 /// Commit files fetched at once, ahead of the parser.
 const COMMIT_CONCURRENCY: usize = 2;
-/// An empty slot of the index.
-const EMPTY: u32 = u32::MAX;
 
 /// What the file stream sends to the checkpoint's producer.
 pub(super) enum FileMessage {
@@ -51,119 +51,6 @@ pub(super) enum FileMessage {
 
 /// Where the file stream sends to.
 pub(super) type FileSender = tokio::sync::mpsc::Sender<LogResult<FileMessage>>;
-
-/// The key columns of one batch of the snapshot's files.
-struct Keys {
-    path: StringArray,
-    /// The deletion vector struct, only for batches where some file has one.
-    dv: Option<StructArray>,
-}
-
-impl Keys {
-    fn dv_id(&self, row: usize) -> Option<String> {
-        let dv = self.dv.as_ref().filter(|dv| dv.is_valid(row))?;
-        let offsets = dv.column(2).as_primitive::<Int32Type>();
-        Some(dv_unique_id(
-            dv.column(0).as_string::<i32>().value(row),
-            dv.column(1).as_string::<i32>().value(row),
-            offsets.is_valid(row).then(|| offsets.value(row)),
-        ))
-    }
-}
-
-/// The snapshot's active files by logical-file key (path and deletion vector id): an
-/// open-addressing table of file ordinals, and which files were already handed out.
-pub(super) struct LiveIndex {
-    keys: Vec<Keys>,
-    /// The ordinal of each batch's first file.
-    starts: Vec<usize>,
-    slots: Vec<u32>,
-    claimed: Vec<u64>,
-    unclaimed: usize,
-    hasher: RandomState,
-}
-
-impl LiveIndex {
-    /// Indexes the files. Fails only for more files than a `u32` counts.
-    pub(super) fn new(files: &ActiveFiles) -> Result<Self, String> {
-        let len = files.len();
-        if u32::try_from(len).map_or(true, |n| n == EMPTY) {
-            return Err(format!(
-                "{len} active files are more than a checkpoint index holds"
-            ));
-        }
-        let mut keys = Vec::new();
-        let mut starts = Vec::new();
-        let mut start = 0;
-        for batch in files.batches() {
-            let column = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .cloned()
-                    .ok_or_else(|| format!("the snapshot's files have no `{name}` column"))
-            };
-            let path = column("path")?.as_string::<i32>().clone();
-            let dv = column("deletionVector")?.as_struct().clone();
-            let dv = (dv.null_count() < dv.len()).then_some(dv);
-            starts.push(start);
-            start += batch.num_rows();
-            keys.push(Keys { path, dv });
-        }
-        let capacity = (len.max(8) * 2).next_power_of_two();
-        let mut index = Self {
-            keys,
-            starts,
-            slots: vec![EMPTY; capacity],
-            claimed: vec![0; len.div_ceil(64)],
-            unclaimed: len,
-            hasher: RandomState::new(),
-        };
-        let mask = capacity - 1;
-        for (batch, keys) in index.keys.iter().enumerate() {
-            for row in 0..keys.path.len() {
-                let ordinal = index.starts[batch] + row;
-                let mut slot = (index.hasher.hash_one(keys.path.value(row)) as usize) & mask;
-                while index.slots[slot] != EMPTY {
-                    slot = (slot + 1) & mask;
-                }
-                // Fits: checked against u32 above.
-                index.slots[slot] = ordinal as u32;
-            }
-        }
-        Ok(index)
-    }
-
-    /// Active files not handed out yet.
-    pub(super) fn unclaimed(&self) -> usize {
-        self.unclaimed
-    }
-
-    /// Whether `(path, dv_id)` is an active file not handed out yet; hands it out if so.
-    pub(super) fn claim(&mut self, path: &str, dv_id: Option<&str>) -> bool {
-        let mask = self.slots.len() - 1;
-        let mut slot = (self.hasher.hash_one(path) as usize) & mask;
-        loop {
-            let ordinal = self.slots[slot];
-            if ordinal == EMPTY {
-                return false;
-            }
-            let ordinal = ordinal as usize;
-            let batch = self.starts.partition_point(|start| *start <= ordinal) - 1;
-            let row = ordinal - self.starts[batch];
-            let keys = &self.keys[batch];
-            if keys.path.value(row) == path && keys.dv_id(row).as_deref() == dv_id {
-                let (word, bit) = (ordinal / 64, 1_u64 << (ordinal % 64));
-                if self.claimed[word] & bit != 0 {
-                    return false;
-                }
-                self.claimed[word] |= bit;
-                self.unclaimed -= 1;
-                return true;
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-}
 
 /// What the fetcher hands the parser thread.
 enum Raw {
@@ -179,129 +66,229 @@ enum Raw {
     Failed(LogError),
 }
 
-/// Reads the snapshot's files with their statistics from its log segment and sends them, then
-/// [`FileMessage::End`]; or sends the error that stopped it.
+/// Which of the log's `add`s define the active files.
+pub(super) enum Liveness {
+    /// A snapshot's active files.
+    Snapshot(ActiveFiles),
+    /// The replay of the stream itself.
+    Replay,
+}
+
+/// What the stream found, once every file was sent.
+pub(super) struct Streamed {
+    /// Active files sent.
+    pub(super) files: u64,
+    /// The replay's seen-set (for [`Liveness::Replay`]), for the tombstones.
+    pub(super) keys: Option<FileKeys>,
+}
+
+/// Reads the table's active files, with their statistics when `keep_stats`, from the log
+/// segment of `state` and sends them, then [`FileMessage::End`]; or sends the error that
+/// stopped it (and returns `None`).
 ///
 /// Two stages: this task fetches the segment's files (commits newest first, two at a time,
 /// then the checkpoint's `add` rows, decoded as they are read), and one blocking thread parses
-/// the commits, claims their `add`s in the index and sends the claimed rows on. One thread
+/// the commits, decides which `add`s define active files and sends those rows on. One thread
 /// does all the parsing, so the large short-lived buffers of parsed commits come from one
-/// allocator arena, not one per thread of the blocking pool. The parser stops once every
-/// active file is claimed, which stops the fetcher.
-pub(super) async fn stream_files(snapshot: &Snapshot, shown: &str, tx: FileSender) {
+/// allocator arena, not one per thread of the blocking pool. When the parser stops early (all
+/// of a snapshot's files found), the fetcher stops too.
+pub(super) async fn stream_files(
+    state: &TableState,
+    liveness: Liveness,
+    keep_stats: bool,
+    tx: FileSender,
+) -> Option<Streamed> {
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Raw>(1);
-    let files = snapshot.files().clone();
-    let version = snapshot.version();
-    let path = shown.to_owned();
-    let parser =
-        tokio::task::spawn_blocking(move || parse_files(&files, raw_rx, &tx, version, path));
-    if let Err(err) = fetch_files(snapshot, &raw_tx).await {
+    let version = state.version();
+    let shown = state.location().display_path(&state.location().log_file(
+        &tarn_protocol::log_path::classic_checkpoint_file_name(version),
+    ));
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut parser = Parser {
+            keep_stats,
+            version,
+            shown,
+            sent: 0,
+        };
+        parser.run(liveness, raw_rx, &tx)
+    });
+    if let Err(err) = fetch_files(state, &raw_tx).await {
         // The parser is gone only if it already finished or failed.
         let _ = raw_tx.send(Raw::Failed(err)).await;
     }
     drop(raw_tx);
     // A parser that panicked dropped its sender without `End`: the producer reports it.
-    let _ = parser.await;
+    parser.await.ok().flatten()
 }
 
-/// The parser thread: claims every active file's newest `add` and sends the claimed rows, then
-/// [`FileMessage::End`], or the error that stopped it.
-fn parse_files(
-    files: &ActiveFiles,
-    mut raw: tokio::sync::mpsc::Receiver<Raw>,
-    tx: &FileSender,
+/// How the parser decides, per [`Liveness`].
+enum Live {
+    Index(LiveIndex),
+    Replay(FileKeys),
+}
+
+impl Live {
+    /// Which `add`s of a commit define active files, given its file actions.
+    fn commit(&mut self, adds: &RecordBatch, actions: &[FileAction]) -> Vec<bool> {
+        let keys = BatchKeys::new(adds);
+        let mut keep = vec![false; adds.num_rows()];
+        // Newest line first, as a snapshot's replay.
+        for action in actions.iter().rev() {
+            match (action, &mut *self) {
+                (FileAction::Add(row), Live::Index(index)) => {
+                    keep[*row] = index.claim(keys.path(*row), keys.dv_id(*row).as_deref());
+                }
+                (FileAction::Add(row), Live::Replay(seen)) => {
+                    keep[*row] = seen.record(keys.path(*row), keys.dv_id(*row).as_deref(), true);
+                }
+                (FileAction::Remove { path, dv_id }, Live::Replay(seen)) => {
+                    seen.record(path, dv_id.as_deref(), false);
+                }
+                (FileAction::Remove { .. }, Live::Index(_)) => {}
+            }
+        }
+        keep
+    }
+
+    /// Which rows of a checkpoint (already reconciled) define active files.
+    fn checkpoint(&mut self, adds: &RecordBatch) -> Vec<bool> {
+        let keys = BatchKeys::new(adds);
+        (0..adds.num_rows())
+            .map(|row| {
+                let (path, dv_id) = (keys.path(row), keys.dv_id(row));
+                match self {
+                    Live::Index(index) => index.claim(path, dv_id.as_deref()),
+                    // Live unless a commit named the file.
+                    Live::Replay(seen) => seen.is_unseen(path, dv_id.as_deref()),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every active file was found (only a snapshot's index knows).
+    fn complete(&self) -> bool {
+        matches!(self, Live::Index(index) if index.unclaimed() == 0)
+    }
+}
+
+/// The parser thread.
+struct Parser {
+    keep_stats: bool,
     version: Version,
     shown: String,
-) {
-    let outcome = claim_files(files, &mut raw, tx, version, &shown);
-    // Stops the fetcher.
-    drop(raw);
-    let message = match outcome {
-        Ok(true) => Ok(FileMessage::End),
-        Ok(false) => return,
-        Err(err) => Err(err),
-    };
-    // The receiver is gone only if the write already failed.
-    let _ = tx.blocking_send(message);
+    sent: u64,
 }
 
-/// `Ok(false)` when the producer is gone.
-fn claim_files(
-    files: &ActiveFiles,
-    raw: &mut tokio::sync::mpsc::Receiver<Raw>,
-    tx: &FileSender,
-    version: Version,
-    shown: &str,
-) -> LogResult<bool> {
-    let mut index = LiveIndex::new(files).map_err(|reason| LogError::CheckpointWrite {
-        version,
-        path: shown.to_owned(),
-        reason,
-    })?;
-    while index.unclaimed() > 0 {
-        let (files, keep) = match raw.blocking_recv() {
-            None => {
-                return Err(LogError::CheckpointWrite {
-                    version,
-                    path: shown.to_owned(),
-                    reason: format!(
-                        "{} active files have no add action in the log segment of version \
-                         {version}",
-                        index.unclaimed()
-                    ),
-                });
+impl Parser {
+    /// Sends the active files, then [`FileMessage::End`], or the error that stopped it.
+    fn run(
+        &mut self,
+        liveness: Liveness,
+        mut raw: tokio::sync::mpsc::Receiver<Raw>,
+        tx: &FileSender,
+    ) -> Option<Streamed> {
+        let outcome = self.parse(liveness, &mut raw, tx);
+        // Stops the fetcher.
+        drop(raw);
+        match outcome {
+            Ok(Some(live)) => {
+                // The receiver is gone only if the write already failed.
+                tx.blocking_send(Ok(FileMessage::End)).ok()?;
+                Some(Streamed {
+                    files: self.sent,
+                    keys: match live {
+                        Live::Replay(seen) => Some(seen),
+                        Live::Index(_) => None,
+                    },
+                })
             }
-            Some(Raw::Failed(err)) => return Err(err),
-            Some(Raw::Commit {
-                version: commit,
-                path,
-                bytes,
-            }) => {
-                let actions = parse_actions(&bytes, true).map_err(|e| LogError::CorruptCommit {
-                    version: commit,
-                    path,
-                    reason: e.to_string(),
-                })?;
-                drop(bytes);
-                let keys = BatchKeys::new(&actions.adds);
-                let mut keep = vec![false; actions.adds.num_rows()];
-                // Newest line first, as the snapshot's replay.
-                for action in actions.file_actions.iter().rev() {
-                    if let FileAction::Add(row) = action {
-                        keep[*row] = index.claim(keys.path(*row), keys.dv_id(*row).as_deref());
-                    }
-                }
-                (actions.adds, keep)
+            Ok(None) => None,
+            Err(err) => {
+                let _ = tx.blocking_send(Err(err));
+                None
             }
-            Some(Raw::Adds(files)) => {
-                let keys = BatchKeys::new(&files);
-                let keep = (0..files.num_rows())
-                    .map(|row| index.claim(keys.path(row), keys.dv_id(row).as_deref()))
-                    .collect();
-                (files, keep)
-            }
-        };
-        let mask = BooleanArray::from(keep);
-        let files = match mask.true_count() {
-            0 => continue,
-            n if n == files.num_rows() => files,
-            _ => filter_record_batch(&files, &mask).map_err(|e| LogError::Task {
-                reason: format!("filtering checkpoint files: {e}"),
-            })?,
-        };
-        if tx.blocking_send(Ok(FileMessage::Files(files))).is_err() {
-            return Ok(false);
         }
     }
-    Ok(true)
+
+    /// `None` when the producer is gone.
+    fn parse(
+        &mut self,
+        liveness: Liveness,
+        raw: &mut tokio::sync::mpsc::Receiver<Raw>,
+        tx: &FileSender,
+    ) -> LogResult<Option<Live>> {
+        let mut live = match liveness {
+            Liveness::Snapshot(files) => {
+                Live::Index(LiveIndex::new(&files).map_err(|reason| self.error(reason))?)
+            }
+            Liveness::Replay => Live::Replay(FileKeys::new()),
+        };
+        while !live.complete() {
+            let (files, keep) = match raw.blocking_recv() {
+                None => break,
+                Some(Raw::Failed(err)) => return Err(err),
+                Some(Raw::Commit {
+                    version,
+                    path,
+                    bytes,
+                }) => {
+                    let actions = parse_actions(&bytes, self.keep_stats).map_err(|e| {
+                        LogError::CorruptCommit {
+                            version,
+                            path,
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    drop(bytes);
+                    let keep = live.commit(&actions.adds, &actions.file_actions);
+                    (actions.adds, keep)
+                }
+                Some(Raw::Adds(files)) => {
+                    let keep = live.checkpoint(&files);
+                    (files, keep)
+                }
+            };
+            let mask = BooleanArray::from(keep);
+            let kept = mask.true_count();
+            let files = match kept {
+                0 => continue,
+                n if n == files.num_rows() => files,
+                _ => filter_record_batch(&files, &mask).map_err(|e| LogError::Task {
+                    reason: format!("filtering checkpoint files: {e}"),
+                })?,
+            };
+            self.sent += kept as u64;
+            if tx.blocking_send(Ok(FileMessage::Files(files))).is_err() {
+                return Ok(None);
+            }
+        }
+        if let Live::Index(index) = &live
+            && index.unclaimed() > 0
+        {
+            return Err(self.error(format!(
+                "{} active files have no add action in the log segment of version {}",
+                index.unclaimed(),
+                self.version
+            )));
+        }
+        Ok(Some(live))
+    }
+
+    fn error(&self, reason: String) -> LogError {
+        LogError::CheckpointWrite {
+            version: self.version,
+            path: self.shown.clone(),
+            reason,
+        }
+    }
 }
 
 /// Fetches the segment's commits (newest first) and its checkpoint's `add` rows for the
 /// parser, until it stops taking them.
-async fn fetch_files(snapshot: &Snapshot, raw: &tokio::sync::mpsc::Sender<Raw>) -> LogResult<()> {
-    let location = snapshot.location().as_ref();
-    let segment = snapshot.segment();
-    let version = snapshot.version();
+async fn fetch_files(state: &TableState, raw: &tokio::sync::mpsc::Sender<Raw>) -> LogResult<()> {
+    let location = state.location().as_ref();
+    let segment = state.segment();
+    let version = state.version();
     // Owned items: a closure over references would make the future not `Send` for every
     // lifetime.
     let commits: Vec<Listed<LogFile>> = segment

@@ -12,8 +12,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tarn_protocol::actions::{Action, DeletionVectorDescriptor};
 
-use super::stream::LiveIndex;
-use super::write::{CheckpointInfo, CheckpointOptions, write_checkpoint, write_checkpoint_with};
+use super::index::LiveIndex;
+use super::write::{
+    CheckpointInfo, CheckpointOptions, write_checkpoint, write_checkpoint_with,
+    write_latest_checkpoint, write_latest_checkpoint_with,
+};
 use super::write_safety_tests::{copy_dir, fixture_tables};
 use super::write_tests::{TestTable, add, field, metadata, protocol, read_parquet, state};
 use crate::error::LogError;
@@ -111,24 +114,46 @@ fn a_large_index_finds_every_file() {
     assert_eq!(index.unclaimed(), 0);
 }
 
-/// The checkpoint written for the table at `root`, from a snapshot loaded with or without
-/// statistics, and its rows; `None` when tarn cannot read or checkpoint the table.
+/// How a checkpoint is written in the comparisons below.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// From a snapshot loaded with statistics.
+    Statistics,
+    /// From a snapshot loaded without them: streamed, matched against its files.
+    Plain,
+    /// Without a snapshot: streamed, replayed.
+    Latest,
+}
+
+/// The checkpoint written for the table at `root` and its rows; `None` when tarn cannot read
+/// or checkpoint the table.
 async fn checkpoint_of(
     root: &std::path::Path,
-    statistics: bool,
+    source: Source,
     options: &CheckpointOptions,
 ) -> Option<(CheckpointInfo, RecordBatch)> {
     let location = Arc::new(TableLocation::parse(root.to_str().unwrap()).unwrap());
-    let snapshot_options = if statistics {
-        SnapshotOptions::with_statistics()
-    } else {
-        SnapshotOptions::default()
+    let written = match source {
+        Source::Latest => {
+            // Only tables a snapshot can load: the others are refused for the same reasons.
+            Snapshot::load(Arc::clone(&location)).await.ok()?;
+            write_latest_checkpoint_with(location, options).await
+        }
+        Source::Statistics | Source::Plain => {
+            let statistics = matches!(source, Source::Statistics);
+            let snapshot_options = if statistics {
+                SnapshotOptions::with_statistics()
+            } else {
+                SnapshotOptions::default()
+            };
+            let snapshot = Snapshot::load_with(location, None, snapshot_options)
+                .await
+                .ok()?;
+            assert_eq!(snapshot.has_statistics(), statistics);
+            write_checkpoint_with(&snapshot, options).await
+        }
     };
-    let snapshot = Snapshot::load_with(location, None, snapshot_options)
-        .await
-        .ok()?;
-    assert_eq!(snapshot.has_statistics(), statistics);
-    let info = match write_checkpoint_with(&snapshot, options).await {
+    let info = match written {
         Ok(info) => info,
         Err(LogError::Unsupported { .. }) => return None,
         Err(err) => panic!("{}: {err}", root.display()),
@@ -149,32 +174,36 @@ async fn every_fixture_gets_the_same_checkpoint_with_statistics_streamed_from_th
     for fixture in fixture_tables() {
         let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
         let mut written = Vec::new();
-        for statistics in [true, false] {
+        for source in [Source::Statistics, Source::Plain, Source::Latest] {
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("t");
             copy_dir(&fixture.join("_delta_log"), &root.join("_delta_log"));
-            written.push(checkpoint_of(&root, statistics, &options).await);
+            written.push((source, checkpoint_of(&root, source, &options).await));
         }
-        let [
-            Some((from_stats, rows_from_stats)),
-            Some((streamed, rows_streamed)),
-        ] = <[_; 2]>::try_from(written).unwrap()
-        else {
+        if written.iter().all(|(_, w)| w.is_none()) {
             continue;
+        }
+        let Some((from_stats, rows_from_stats)) = written[0].1.clone() else {
+            panic!("{name}: only the streamed checkpoints were written");
         };
-        assert_eq!(
-            (streamed.actions, streamed.add_files, streamed.tombstones),
-            (
-                from_stats.actions,
-                from_stats.add_files,
-                from_stats.tombstones
-            ),
-            "{name}"
-        );
-        // Row for row: the stream sends the files in the order the snapshot's replay keeps
-        // them (newest commit first, then the checkpoint).
-        assert_eq!(rows_streamed, rows_from_stats, "{name}");
-        checked.push(format!("{name}: {} files", streamed.add_files));
+        for (source, other) in &written[1..] {
+            let Some((streamed, rows_streamed)) = other else {
+                panic!("{name}: no {source:?} checkpoint");
+            };
+            assert_eq!(
+                (streamed.actions, streamed.add_files, streamed.tombstones),
+                (
+                    from_stats.actions,
+                    from_stats.add_files,
+                    from_stats.tombstones
+                ),
+                "{name} {source:?}"
+            );
+            // Row for row: the stream sends the files in the order the snapshot's replay
+            // keeps them (newest commit first, then the checkpoint), tombstones alike.
+            assert_eq!(rows_streamed, &rows_from_stats, "{name} {source:?}");
+        }
+        checked.push(format!("{name}: {} files", from_stats.add_files));
     }
     assert!(checked.len() >= 40, "checked {checked:#?}");
 }
@@ -279,4 +308,113 @@ async fn a_log_without_an_active_files_add_fails_and_leaves_nothing() {
             "a failed write left {name} behind"
         );
     }
+}
+
+#[tokio::test]
+async fn the_latest_checkpoint_replays_the_log_without_a_snapshot() {
+    let table = table_with_history();
+    let expected = state(&table.snapshot().await);
+    let info = write_latest_checkpoint(Arc::clone(&table.location))
+        .await
+        .unwrap();
+    assert_eq!((info.version, info.add_files), (4, 2));
+    // The remove of `f1` (deleted at the epoch) has expired: no tombstone.
+    assert_eq!(info.tombstones, 0);
+    table.delete_commits_through(4);
+    assert_eq!(state(&table.snapshot().await), expected);
+}
+
+#[tokio::test]
+async fn the_latest_checkpoint_keeps_the_newest_state_and_unexpired_tombstones() {
+    let table = table_with_history();
+    // At the epoch: the remove of `f1` (deleted 1 ms after it) has not expired.
+    let now: DateTime<Utc> = DateTime::from_timestamp_millis(0).unwrap();
+    // A newer schema, a transaction and a domain, after the files.
+    let schema = json!({"type": "struct", "fields": [field("v", json!("long")), field("w", json!("string"))]});
+    table.commit(
+        5,
+        &[
+            Action::Metadata(metadata(schema, &[], &[("delta.appendOnly", "false")])),
+            Action::Txn(tarn_protocol::actions::Txn {
+                app_id: "app".into(),
+                version: 7,
+                last_updated: Some(1),
+            }),
+            Action::DomainMetadata(tarn_protocol::actions::DomainMetadata {
+                domain: "d".into(),
+                configuration: "{}".into(),
+                removed: false,
+            }),
+        ],
+    );
+    let expected = state(&table.snapshot().await);
+    let options = CheckpointOptions::default().with_now(now);
+    let checkpoint = table.log(&format!("{:020}.checkpoint.parquet", 5));
+    let latest = write_latest_checkpoint_with(Arc::clone(&table.location), &options)
+        .await
+        .unwrap();
+    let latest_rows = read_parquet(&checkpoint);
+    fs::remove_file(&checkpoint).unwrap();
+    fs::remove_file(table.log("_last_checkpoint")).unwrap();
+    let from_snapshot = write_checkpoint_with(&table.snapshot().await, &options)
+        .await
+        .unwrap();
+    // The remove of `f1` is a tombstone, in both.
+    assert_eq!((latest.add_files, latest.tombstones), (2, 1));
+    assert_eq!(
+        (latest.actions, latest.tombstones),
+        (from_snapshot.actions, from_snapshot.tombstones)
+    );
+    assert_eq!(latest_rows, read_parquet(&checkpoint));
+    table.delete_commits_through(5);
+    assert_eq!(state(&table.snapshot().await), expected);
+}
+
+#[tokio::test]
+async fn the_latest_checkpoint_refuses_what_a_snapshot_load_refuses() {
+    let table = TestTable::new();
+    table.commit(0, &[Action::Protocol(protocol(1, 2))]);
+    let err = write_latest_checkpoint(Arc::clone(&table.location))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LogError::MissingAction {
+                missing: "metaData",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let schema = json!({"type": "struct", "fields": [field("v", json!("long"))]});
+    table.commit(1, &[Action::Metadata(metadata(schema, &[], &[]))]);
+    fs::write(
+        table.log(&format!("{:020}.json", 2)),
+        "{\"txn\": not json}\n",
+    )
+    .unwrap();
+    let err = write_latest_checkpoint(Arc::clone(&table.location))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LogError::CorruptCommit { version: 2, .. }),
+        "{err}"
+    );
+    fs::write(
+        table.log(&format!("{:020}.json", 2)),
+        "{\"add\": not json}\n",
+    )
+    .unwrap();
+    let err = write_latest_checkpoint(Arc::clone(&table.location))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LogError::CorruptCommit { version: 2, .. }),
+        "{err}"
+    );
+    assert!(
+        !table.log(&format!("{:020}.checkpoint.parquet", 2)).exists(),
+        "a failed write left a checkpoint behind"
+    );
 }

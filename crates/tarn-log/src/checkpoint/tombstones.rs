@@ -9,7 +9,8 @@
 //!
 //! - it is the newest remove of its logical file (path and deletion vector id), commits
 //!   shadowing the older checkpoint;
-//! - the logical file is not active in the snapshot (an `add` after the remove re-added it);
+//! - the logical file is not active (an `add` after the remove re-added it): per the
+//!   snapshot's files, or per the replay that streamed the files into the checkpoint;
 //! - it has not expired: its `deletionTimestamp` is after `now` minus
 //!   `delta.deletedFileRetentionDuration` (default one week). A remove without a timestamp
 //!   counts as removed at the epoch, as Delta-Spark treats it. A retention tarn cannot read
@@ -40,15 +41,16 @@ use tarn_protocol::log_path::{
 };
 use tarn_protocol::log_segment::{CheckpointPlan, Listed};
 
+use super::keys::FileKeys;
 use super::layout::{decode_json_lines, remove_type};
 use super::read::corrupt;
 use super::rows::struct_rows;
+use super::state::TableState;
 use crate::error::{LogError, LogResult};
 use crate::files::ActiveFiles;
 use crate::location::TableLocation;
 use crate::parquet_io::ObjectFileReader;
 use crate::segment::LogFile;
-use crate::snapshot::Snapshot;
 
 /// Table property: how long a tombstone is kept.
 const RETENTION_KEY: &str = "delta.deletedFileRetentionDuration";
@@ -105,8 +107,8 @@ pub(super) fn parse_interval_ms(text: &str) -> Option<i64> {
 
 /// The deletion time at or before which a tombstone has expired, or `None` when tombstones
 /// must all be kept (a retention tarn cannot read).
-pub(super) fn expiry_cutoff(snapshot: &Snapshot, now_ms: i64) -> Option<i64> {
-    let retention = match snapshot.properties().get(RETENTION_KEY) {
+pub(super) fn expiry_cutoff(state: &TableState, now_ms: i64) -> Option<i64> {
+    let retention = match state.properties().get(RETENTION_KEY) {
         None => DEFAULT_RETENTION_MS,
         Some(text) => match parse_interval_ms(text) {
             Some(ms) => ms,
@@ -132,7 +134,7 @@ fn remove_schema() -> Result<SchemaRef, ArrowError> {
 }
 
 /// The first key of a JSON object line: the action name of a log line.
-fn first_key(line: &[u8]) -> Option<&[u8]> {
+pub(super) fn first_key(line: &[u8]) -> Option<&[u8]> {
     let skip = |from: usize| {
         line[from.min(line.len())..]
             .iter()
@@ -363,26 +365,19 @@ async fn checkpoint_removes(
     Ok(removes)
 }
 
-/// Collects the tombstones of a snapshot's log segment (see the module doc). `cutoff` is from
-/// [`expiry_cutoff`].
+/// The removes of a log segment, newest first: its commits' from the newest, then its
+/// checkpoint's (see the module doc); [`select_tombstones`] picks the tombstones among them.
 ///
 /// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference, rustc
 /// asks for it for every lifetime of the borrowed commits, fails, and callers could not spawn
 /// a commit (which may write a checkpoint).
-pub(super) fn collect_tombstones(
-    snapshot: &Snapshot,
-    cutoff: Option<i64>,
-) -> BoxFuture<'_, LogResult<Tombstones>> {
-    collect_tombstones_inner(snapshot, cutoff).boxed()
+pub(super) fn collect_candidates(state: &TableState) -> BoxFuture<'_, LogResult<Vec<StructArray>>> {
+    collect_candidates_inner(state).boxed()
 }
 
-async fn collect_tombstones_inner(
-    snapshot: &Snapshot,
-    cutoff: Option<i64>,
-) -> LogResult<Tombstones> {
-    let location = snapshot.location();
-    let segment = snapshot.segment();
-    // Newest first: commits from the newest, then the checkpoint they follow.
+async fn collect_candidates_inner(state: &TableState) -> LogResult<Vec<StructArray>> {
+    let location = state.location();
+    let segment = state.segment();
     // Owned items: a closure over `&Listed` is not `Send` for every lifetime.
     let mut candidates: Vec<StructArray> =
         futures::stream::iter(segment.commits.iter().rev().cloned())
@@ -396,14 +391,33 @@ async fn collect_tombstones_inner(
     if let Some(checkpoint) = &segment.checkpoint {
         candidates.extend(checkpoint_removes(location, checkpoint).await?);
     }
+    Ok(candidates)
+}
+
+/// Which logical files are active, for [`select_tombstones`].
+pub(super) enum Active {
+    /// The files of a snapshot.
+    Files(ActiveFiles),
+    /// The seen-set of the replay that streamed the files: a file is active when its newest
+    /// action is an `add`.
+    Keys(FileKeys),
+}
+
+/// Picks the tombstones among the candidates of [`collect_candidates`] (see the module doc).
+/// `cutoff` is from [`expiry_cutoff`].
+pub(super) async fn select_tombstones(
+    state: &TableState,
+    candidates: Vec<StructArray>,
+    active: Active,
+    cutoff: Option<i64>,
+) -> LogResult<Tombstones> {
     if candidates.is_empty() {
         return Ok(Tombstones::default());
     }
-    let files = snapshot.files().clone();
-    let version = snapshot.version();
-    let shown = location.to_string();
+    let version = state.version();
+    let shown = state.location().to_string();
     tokio::task::spawn_blocking(move || {
-        select(candidates, &files, cutoff).map_err(|e| LogError::CheckpointWrite {
+        select(candidates, active, cutoff).map_err(|e| LogError::CheckpointWrite {
             version,
             path: shown,
             reason: format!("selecting tombstones: {e}"),
@@ -411,6 +425,9 @@ async fn collect_tombstones_inner(
     })
     .await?
 }
+
+/// A logical file: path and deletion vector id.
+type FileKey = (String, Option<String>);
 
 /// The key columns of a remove array.
 struct RemoveKeys<'a> {
@@ -463,7 +480,7 @@ impl<'a> RemoveKeys<'a> {
 /// Picks the tombstones among candidate removes given newest first.
 fn select(
     candidates: Vec<StructArray>,
-    files: &ActiveFiles,
+    active: Active,
     cutoff: Option<i64>,
 ) -> Result<Tombstones, ArrowError> {
     let missing = || ArrowError::SchemaError("remove array without its key columns".to_owned());
@@ -480,22 +497,28 @@ fn select(
         masks.push(mask);
     }
     // A tombstone whose logical file is active again was undone by a newer add.
-    let paths: HashSet<&str> = seen.iter().map(|(path, _)| path.as_str()).collect();
-    let mut active: HashSet<(String, Option<String>)> = HashSet::new();
-    for file in files.iter() {
-        if paths.contains(file.path()) {
-            let key = (file.path().to_owned(), file.deletion_vector_id());
-            if seen.contains(&key) {
-                active.insert(key);
+    let mut is_active: Box<dyn FnMut(&FileKey) -> bool> = match active {
+        Active::Files(files) => {
+            let paths: HashSet<&str> = seen.iter().map(|(path, _)| path.as_str()).collect();
+            let mut active: HashSet<(String, Option<String>)> = HashSet::new();
+            for file in files.iter() {
+                if paths.contains(file.path()) {
+                    let key = (file.path().to_owned(), file.deletion_vector_id());
+                    if seen.contains(&key) {
+                        active.insert(key);
+                    }
+                }
             }
+            Box::new(move |key| active.contains(key))
         }
-    }
+        Active::Keys(mut keys) => Box::new(move |(path, dv)| keys.is_added(path, dv.as_deref())),
+    };
     let mut tombstones = Tombstones::default();
     for (array, mut mask) in candidates.into_iter().zip(masks) {
-        if !active.is_empty() {
+        if mask.iter().any(|keep| *keep) {
             let keys = RemoveKeys::new(&array).ok_or_else(missing)?;
             for (row, keep) in mask.iter_mut().enumerate() {
-                if *keep && keys.key(row).is_some_and(|key| active.contains(&key)) {
+                if *keep && keys.key(row).is_some_and(|key| is_active(&key)) {
                     *keep = false;
                 }
             }

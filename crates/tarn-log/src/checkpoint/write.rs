@@ -38,11 +38,13 @@ use tarn_protocol::features::{
 use tarn_protocol::log_path::{LAST_CHECKPOINT, Version, classic_checkpoint_file_name};
 
 use super::layout::{CheckpointLayout, ROW_GROUP_ROWS};
-use super::stream::{FileMessage, stream_files};
-use super::tombstones::{Tombstones, collect_tombstones, expiry_cutoff};
+use super::state::TableState;
+use super::stream::{FileMessage, Liveness, stream_files};
+use super::tombstones::{Active, Tombstones, collect_candidates, expiry_cutoff, select_tombstones};
 use super::upload::{BatchSender, write_parquet};
 use crate::error::{LogError, LogResult};
 use crate::files::ActiveFiles;
+use crate::location::TableLocation;
 use crate::segment::read_last_checkpoint;
 use crate::snapshot::Snapshot;
 
@@ -169,9 +171,67 @@ async fn write_checkpoint_inner(
     snapshot: &Snapshot,
     options: &CheckpointOptions,
 ) -> LogResult<CheckpointInfo> {
-    check_writable(snapshot)?;
-    let version = snapshot.version();
-    let location = Arc::clone(snapshot.location());
+    let files = Files::Snapshot {
+        files: snapshot.files().clone(),
+        statistics: snapshot.has_statistics(),
+    };
+    write(&TableState::of_snapshot(snapshot), files, options).await
+}
+
+/// Writes a checkpoint of the latest version of the table at `location`, then
+/// `_last_checkpoint`, without loading a snapshot. See [`write_latest_checkpoint_with`].
+pub fn write_latest_checkpoint(
+    location: Arc<TableLocation>,
+) -> BoxFuture<'static, LogResult<CheckpointInfo>> {
+    async move { write_latest_checkpoint_inner(location, &CheckpointOptions::default()).await }
+        .boxed()
+}
+
+/// Writes a checkpoint of the latest version of the table at `location`, then
+/// `_last_checkpoint`, without loading a snapshot: the protocol, metadata, transactions and
+/// domain metadata are read first, from the non-file actions of the log segment only; then
+/// the segment's file actions are replayed (newest first, as a snapshot load does) straight
+/// into the checkpoint, each file's statistics written as they are read. The checkpoint is the
+/// one [`write_checkpoint_with`] writes for a snapshot of that version, and no more than one
+/// commit's files are in memory at a time: the replay keeps only the files' keys.
+///
+/// Fails as [`write_checkpoint_with`] does, and as loading a snapshot of the latest version
+/// would ([`LogError::Unsupported`] for a protocol tarn cannot read, [`LogError::CorruptCommit`]
+/// for a malformed log, ...). The future is `Send`.
+pub fn write_latest_checkpoint_with(
+    location: Arc<TableLocation>,
+    options: &CheckpointOptions,
+) -> BoxFuture<'_, LogResult<CheckpointInfo>> {
+    write_latest_checkpoint_inner(location, options).boxed()
+}
+
+async fn write_latest_checkpoint_inner(
+    location: Arc<TableLocation>,
+    options: &CheckpointOptions,
+) -> LogResult<CheckpointInfo> {
+    let state = TableState::latest(location).await?;
+    write(&state, Files::Latest, options).await
+}
+
+/// Where a checkpoint's files come from.
+enum Files {
+    /// A snapshot's files; `statistics`: whether it was loaded with them.
+    Snapshot {
+        files: ActiveFiles,
+        statistics: bool,
+    },
+    /// The replay of the log segment.
+    Latest,
+}
+
+async fn write(
+    state: &TableState,
+    files: Files,
+    options: &CheckpointOptions,
+) -> LogResult<CheckpointInfo> {
+    check_writable(state)?;
+    let version = state.version();
+    let location = Arc::clone(state.location());
     let path = location.log_file(&classic_checkpoint_file_name(version));
     let shown = location.display_path(&path);
     let encode_error = |e: ArrowError| LogError::CheckpointWrite {
@@ -180,27 +240,57 @@ async fn write_checkpoint_inner(
         reason: e.to_string(),
     };
 
-    let layout = CheckpointLayout::new(snapshot).map_err(encode_error)?;
+    let layout = CheckpointLayout::new(state).map_err(encode_error)?;
     let now = options.now.unwrap_or_else(Utc::now).timestamp_millis();
-    let non_file = layout.non_file_batch(snapshot).map_err(encode_error)?;
-    let add_files = snapshot.files().len() as u64;
+    let non_file = layout.non_file_batch(state).map_err(encode_error)?;
+    let keep_stats = layout.needs_statistics();
+
+    // The files come from the snapshot when it holds all they need; else they are read from
+    // the log as they are written (see `stream`), never all at once. Which files are active
+    // decides which removes are tombstones: known from the snapshot, or once the replay is done.
+    let (files_tx, files_rx) = tokio::sync::mpsc::channel::<LogResult<FileMessage>>(2);
+    let (active_tx, active_rx) = tokio::sync::oneshot::channel::<Active>();
+    let mut active_tx = Some(active_tx);
+    let mut snapshot_active = |files: &ActiveFiles| {
+        if let Some(tx) = active_tx.take() {
+            let _ = tx.send(Active::Files(files.clone()));
+        }
+    };
+    let (source, direct, liveness) = match files {
+        Files::Snapshot { files, statistics } if statistics || !keep_stats => {
+            snapshot_active(&files);
+            let count = files.len() as u64;
+            (FileSource::Snapshot(files), Some(count), None)
+        }
+        Files::Snapshot { files, .. } => {
+            snapshot_active(&files);
+            let liveness = Liveness::Snapshot(files);
+            (FileSource::Log(files_rx), None, Some(liveness))
+        }
+        Files::Latest => (FileSource::Log(files_rx), None, Some(Liveness::Replay)),
+    };
+    let stream = async {
+        let streamed = stream_files(state, liveness?, keep_stats, files_tx).await?;
+        if let (Some(tx), Some(keys)) = (active_tx, streamed.keys) {
+            let _ = tx.send(Active::Keys(keys));
+        }
+        Some(streamed.files)
+    };
 
     // Tombstones are collected (re-reading the segment) while the files are being written:
     // they go last, and the producer waits for them only once the files are out.
     let (tombstones_tx, tombstones_rx) = std::sync::mpsc::sync_channel::<LogResult<Tombstones>>(1);
     let collect = async {
-        let tombstones = collect_tombstones(snapshot, expiry_cutoff(snapshot, now)).await;
+        let tombstones = async {
+            let candidates = collect_candidates(state).await?;
+            let active = active_rx.await.map_err(|_| LogError::Task {
+                reason: "the checkpoint's file stream stopped early".to_owned(),
+            })?;
+            select_tombstones(state, candidates, active, expiry_cutoff(state, now)).await
+        }
+        .await;
         // The producer is gone only if the write already failed.
         let _ = tombstones_tx.send(tombstones);
-    };
-    // Without statistics in the snapshot, the files are read again from the log as they are
-    // written (see `stream`), never all at once.
-    let streamed = layout.needs_statistics() && !snapshot.has_statistics();
-    let (files_tx, files_rx) = tokio::sync::mpsc::channel::<LogResult<FileMessage>>(2);
-    let stream = async {
-        if streamed {
-            stream_files(snapshot, &shown, files_tx).await;
-        }
     };
 
     let schema = Arc::clone(layout.schema());
@@ -208,16 +298,12 @@ async fn write_checkpoint_inner(
     let rows = CheckpointRows {
         layout,
         non_file,
-        files: if streamed {
-            FileSource::Log(files_rx)
-        } else {
-            FileSource::Snapshot(snapshot.files().clone())
-        },
+        files: source,
         tombstones: tombstones_rx,
         version,
         path: shown.clone(),
     };
-    let ((), (), written) = futures::join!(
+    let ((), streamed, written) = futures::join!(
         collect,
         stream,
         write_parquet(&location, &path, version, schema, properties, move |tx| {
@@ -225,6 +311,9 @@ async fn write_checkpoint_inner(
         })
     );
     let (written, tombstone_count) = written?;
+    let add_files = direct.or(streamed).ok_or_else(|| LogError::Task {
+        reason: "the checkpoint's file stream stopped early".to_owned(),
+    })?;
     let mut info = CheckpointInfo {
         version,
         path,
@@ -234,7 +323,7 @@ async fn write_checkpoint_inner(
         tombstones: tombstone_count,
         last_checkpoint_updated: false,
     };
-    info.last_checkpoint_updated = write_last_checkpoint(snapshot, &info).await?;
+    info.last_checkpoint_updated = write_last_checkpoint(&location, &info).await?;
     Ok(info)
 }
 
@@ -388,8 +477,7 @@ impl Pending {
 }
 
 /// Writes `_last_checkpoint` for `info` unless it already names a newer checkpoint.
-async fn write_last_checkpoint(snapshot: &Snapshot, info: &CheckpointInfo) -> LogResult<bool> {
-    let location = snapshot.location();
+async fn write_last_checkpoint(location: &TableLocation, info: &CheckpointInfo) -> LogResult<bool> {
     if read_last_checkpoint(location)
         .await
         .is_some_and(|hint| hint.version > info.version)
@@ -418,11 +506,11 @@ async fn write_last_checkpoint(snapshot: &Snapshot, info: &CheckpointInfo) -> Lo
 
 /// Refuses tables whose checkpoints tarn may get wrong: a writer version above 7, or a
 /// feature tarn does not know (it could need checkpoint content tarn does not write).
-fn check_writable(snapshot: &Snapshot) -> LogResult<()> {
-    let protocol = snapshot.protocol();
+fn check_writable(state: &TableState) -> LogResult<()> {
+    let protocol = state.protocol();
     let unsupported = |source: ProtocolError| LogError::Unsupported {
-        location: snapshot.location().to_string(),
-        version: snapshot.version(),
+        location: state.location().to_string(),
+        version: state.version(),
         source: Box::new(source),
     };
     if protocol.min_writer_version > MAX_WRITER_VERSION {

@@ -28,15 +28,15 @@ impl CheckpointBuilder {
 
     /// Writes the checkpoint and then `_last_checkpoint`.
     ///
-    /// The table's snapshot (kept between calls, without statistics) says which files are
-    /// active; their statistics are read from the log as the checkpoint is written, never all
-    /// held at once.
+    /// No snapshot is loaded: the log's non-file actions are read first, then its file actions
+    /// are replayed straight into the checkpoint, each file's statistics written as they are
+    /// read (see [`tarn_log::write_latest_checkpoint`]), so the files are never all in memory.
     pub async fn execute(self) -> Result<CheckpointSummary> {
-        let snapshot = self.table.snapshot().await?;
-        let info = tarn_log::write_checkpoint(snapshot.log_snapshot()).await?;
+        let location = std::sync::Arc::clone(self.table.location_arc());
+        let info = tarn_log::write_latest_checkpoint(location).await?;
         Ok(CheckpointSummary {
-            version: snapshot.version(),
-            num_files: u64::try_from(snapshot.num_files()).unwrap_or(0),
+            version: info.version,
+            num_files: info.add_files,
             size_bytes: info.size_in_bytes,
         })
     }
