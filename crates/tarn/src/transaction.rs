@@ -274,10 +274,14 @@ async fn checkpoint_if_due(
     if metadata.is_some_and(|m| !tarn_log::should_checkpoint(version, m)) {
         return false;
     }
-    // With statistics: the checkpoint carries every file's `stats` and `stats_parsed`.
-    let options = tarn_log::SnapshotOptions::with_statistics();
-    let snapshot = match tarn_log::Snapshot::load_with(Arc::clone(location), Some(version), options)
-        .await
+    // Without statistics: the checkpoint writer streams each file's `stats` from the log as
+    // it writes, rather than holding every file's statistics in the snapshot at once.
+    let snapshot = match tarn_log::Snapshot::load_with(
+        Arc::clone(location),
+        Some(version),
+        tarn_log::SnapshotOptions::default(),
+    )
+    .await
     {
         Ok(snapshot) => snapshot,
         Err(err) => {

@@ -390,7 +390,7 @@ async fn merge_schema_adds_columns() {
 
 #[tokio::test]
 async fn checkpoints_are_written_at_the_interval() {
-    let (_dir, table) = new_table().await;
+    let (dir, table) = new_table().await;
     table
         .write()
         .with_property("delta.checkpointInterval", "3")
@@ -409,6 +409,32 @@ async fn checkpoints_are_written_at_the_interval() {
         }
     }
     assert_eq!(checkpointed, vec![3, 6]);
+    // The automatic checkpoint (from a snapshot loaded without statistics) still carries every
+    // file's statistics, streamed from the log.
+    let checkpoint = dir
+        .path()
+        .join("_delta_log/00000000000000000006.checkpoint.parquet");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(checkpoint).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut with_stats = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let add = batch
+            .column_by_name("add")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::StructArray>()
+            .unwrap();
+        let stats = add.column_by_name("stats").unwrap();
+        with_stats += (0..add.len())
+            .filter(|&row| add.is_valid(row) && stats.is_valid(row))
+            .count();
+    }
+    assert_eq!(with_stats, 7);
     let snapshot = table.snapshot().await.unwrap();
     assert_eq!(snapshot.num_files(), 7);
     let on_demand = table.checkpoint().execute().await.unwrap();
@@ -416,8 +442,8 @@ async fn checkpoints_are_written_at_the_interval() {
     assert_eq!(on_demand.num_files, 7);
 }
 
-/// Loading a snapshot can be spawned on a multi-threaded runtime. (The write operations'
-/// futures cannot yet: rustc cannot prove them `Send` for every lifetime.)
+/// Loading a snapshot can be spawned on a multi-threaded runtime (see also
+/// `operations_run_on_spawned_tasks`).
 #[test]
 fn operation_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
