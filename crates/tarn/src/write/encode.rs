@@ -116,7 +116,9 @@ impl ColumnEncoder {
             return Ok(());
         };
         let rows = std::mem::take(&mut self.rows);
-        let chunks: Vec<ArrowColumnChunk> = self.run_parallel(columns, |column| column.close())?;
+        let threads = self.threads;
+        let chunks: Vec<ArrowColumnChunk> =
+            self.run_parallel(columns, threads, |column| column.close())?;
         if rows == 0 {
             return Ok(());
         }
@@ -192,7 +194,7 @@ impl ColumnEncoder {
         let work: Vec<(ArrowColumnWriter, ArrowLeafColumn)> =
             columns.into_iter().zip(leaves).collect();
         // After an error the row group's writers are gone: the caller abandons the file.
-        let columns = self.run_parallel_with(work, threads, |(mut column, leaf)| {
+        let columns = self.run_parallel(work, threads, |(mut column, leaf)| {
             column.write(&leaf).map(|()| column)
         })?;
         self.columns = Some(columns);
@@ -200,19 +202,9 @@ impl ColumnEncoder {
         Ok(())
     }
 
-    /// Runs `job` on every column on up to `self.threads` threads; results in column order.
-    fn run_parallel<T: Send, R: Send>(
-        &mut self,
-        items: Vec<T>,
-        job: impl Fn(T) -> Result<R> + Sync,
-    ) -> Result<Vec<R>> {
-        let threads = self.threads;
-        self.run_parallel_with(items, threads, job)
-    }
-
     /// Runs `job` on every item (one per leaf column), costliest column first, with up to
     /// `threads` threads taking items from a shared queue. Results come back in column order.
-    fn run_parallel_with<T: Send, R: Send>(
+    fn run_parallel<T: Send, R: Send>(
         &mut self,
         items: Vec<T>,
         threads: usize,

@@ -121,7 +121,6 @@ impl FileFactory {
             display,
             writer,
             upload,
-            bytes: 0,
             stats: FileStats::new(self.leaves.clone()),
         })
     }
@@ -148,8 +147,6 @@ struct DataFile {
     /// Encodes into memory; whole row groups move to `upload` as they complete.
     writer: ColumnEncoder,
     upload: BufWriter,
-    /// Bytes handed to the upload.
-    bytes: u64,
     stats: FileStats,
 }
 
@@ -192,7 +189,6 @@ impl DataFile {
         if encoded.is_empty() {
             return Ok(());
         }
-        self.bytes += encoded.len() as u64;
         runtime
             .block_on(self.upload.put(Bytes::from(encoded)))
             .map_err(|source| Error::Storage {
@@ -227,7 +223,8 @@ impl DataFile {
         Ok(Add {
             path: encode_relative_path(&self.relative),
             partition_values,
-            size: i64::try_from(self.bytes).unwrap_or(i64::MAX),
+            // Every byte of the file, footer included, has gone to the upload by now.
+            size: i64::try_from(self.writer.bytes_written()).unwrap_or(i64::MAX),
             modification_time: chrono::Utc::now().timestamp_millis(),
             data_change,
             stats: Some(self.stats.to_json()),

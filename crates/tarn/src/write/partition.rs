@@ -65,13 +65,14 @@ pub(crate) fn split(
             batch: data,
         }]);
     }
-    if partitions
-        .iter()
-        .map(|column| is_constant(batch.column(column.index)))
-        .collect::<Result<Vec<bool>>>()?
-        .into_iter()
-        .all(|constant| constant)
-    {
+    let mut constant = true;
+    for column in partitions {
+        if !is_constant(batch.column(column.index))? {
+            constant = false;
+            break;
+        }
+    }
+    if constant {
         // The common case of input clustered by partition: no grouping needed.
         let (directory, values) = partition_of(batch, partitions, 0)?;
         return Ok(vec![PartitionSlice {
