@@ -254,18 +254,8 @@ enum Next {
     Done(Version),
 }
 
-impl<'a> Attempt<'a> {
-    /// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference,
-    /// rustc asks for it for every lifetime of the borrowed state, fails, and callers could
-    /// not spawn a commit.
-    fn run<'s>(&'s mut self, payload: PutPayload) -> BoxFuture<'s, LogResult<CommitOutcome>>
-    where
-        'a: 's,
-    {
-        self.run_inner(payload).boxed()
-    }
-
-    async fn run_inner(&mut self, payload: PutPayload) -> LogResult<CommitOutcome> {
+impl Attempt<'_> {
+    async fn run(&mut self, payload: PutPayload) -> LogResult<CommitOutcome> {
         // After a lost race the log is read forward again just before the next put, so the
         // put targets the newest free version even if more commits landed during the backoff.
         let mut catch_up_first = false;
