@@ -109,34 +109,28 @@ pub(crate) fn check_not_append_only(metadata: &Metadata, operation: &str) -> Res
 /// Commits a transaction; if it definitely did not commit (a conflict, or no attempt
 /// left), deletes the data files it wrote. After any other failure (the store failed
 /// mid-commit) the files are left for vacuum: the commit may have landed.
-///
-/// Boxed so that its `Send`-ness is proven here (see `rewrite::rewrite`).
-pub(crate) fn commit_or_discard<'a>(
+pub(crate) async fn commit_or_discard(
     tx: crate::transaction::Transaction,
-    options: &'a tarn_log::commit::CommitOptions,
-    written: &'a [tarn_protocol::actions::Add],
-) -> futures::future::BoxFuture<'a, Result<crate::transaction::CommitSummary>> {
-    use futures::FutureExt;
-    async move {
-        let location = std::sync::Arc::clone(&tx.location);
-        match tx.commit(options).await {
-            Ok(summary) => Ok(summary),
-            Err(err) => {
-                if matches!(
-                    &err,
-                    Error::Log(
-                        tarn_log::LogError::CommitConflict { .. }
-                            | tarn_log::LogError::CommitAttemptsExhausted { .. }
-                            | tarn_log::LogError::TableAlreadyExists { .. }
-                    )
-                ) {
-                    rewrite::delete_data_files(&location, written).await;
-                }
-                Err(err)
+    options: &tarn_log::commit::CommitOptions,
+    written: &[tarn_protocol::actions::Add],
+) -> Result<crate::transaction::CommitSummary> {
+    let location = std::sync::Arc::clone(&tx.location);
+    match tx.commit(options).await {
+        Ok(summary) => Ok(summary),
+        Err(err) => {
+            if matches!(
+                &err,
+                Error::Log(
+                    tarn_log::LogError::CommitConflict { .. }
+                        | tarn_log::LogError::CommitAttemptsExhausted { .. }
+                        | tarn_log::LogError::TableAlreadyExists { .. }
+                )
+            ) {
+                rewrite::delete_data_files(&location, written).await;
             }
+            Err(err)
         }
     }
-    .boxed()
 }
 
 #[cfg(test)]
