@@ -7,8 +7,7 @@ use std::sync::Arc;
 use arrow_array::{Array as _, RecordBatch};
 use arrow_schema::SchemaRef;
 use chrono::Utc;
-use futures::future::BoxFuture;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use tarn_log::LogError;
 use tarn_log::commit::CommitOptions;
 use tarn_protocol::actions::{Action, Add, Txn};
@@ -378,52 +377,46 @@ struct Prepared {
 }
 
 /// Streams `batches` through a [`DataWriter`]; on any error deletes what it wrote.
-///
-/// Boxed so that its `Send`-ness is proven here, for these lifetimes (see
-/// `rewrite::rewrite`).
-fn write_all<'a, S>(
-    location: &'a Arc<tarn_log::TableLocation>,
-    schema: &'a StructType,
-    partition_columns: &'a [String],
-    properties: &'a BTreeMap<String, String>,
+async fn write_all<S>(
+    location: &Arc<tarn_log::TableLocation>,
+    schema: &StructType,
+    partition_columns: &[String],
+    properties: &BTreeMap<String, String>,
     options: WriterOptions,
-    replace_where: Option<&'a Expr>,
+    replace_where: Option<&Expr>,
     batches: S,
-) -> BoxFuture<'a, Result<crate::write::WriteOutput>>
+) -> Result<crate::write::WriteOutput>
 where
-    S: Stream<Item = Result<RecordBatch>> + Send + 'a,
+    S: Stream<Item = Result<RecordBatch>> + Send,
 {
-    async move {
-        let mut writer = DataWriter::new(
-            Arc::clone(location),
-            schema,
-            partition_columns,
-            properties,
-            options,
-        )?;
-        let mut batches = std::pin::pin!(batches);
-        let mut rows_before = 0u64;
-        while let Some(batch) = batches.next().await {
-            let step = async {
-                let batch = batch?;
-                if let Some(predicate) = replace_where {
-                    check_replace_where(predicate, &batch, rows_before)?;
-                }
-                writer.write(&batch).await?;
-                Ok::<u64, Error>(u64::try_from(batch.num_rows()).unwrap_or(0))
+    let mut writer = DataWriter::new(
+        Arc::clone(location),
+        schema,
+        partition_columns,
+        properties,
+        options,
+    )?;
+    let mut batches = std::pin::pin!(batches);
+    let mut rows_before = 0u64;
+    while let Some(batch) = batches.next().await {
+        let step = async {
+            let batch = batch?;
+            if let Some(predicate) = replace_where {
+                check_replace_where(predicate, &batch, rows_before)?;
             }
-            .await;
-            match step {
-                Ok(rows) => rows_before += rows,
-                Err(err) => {
-                    writer.abort().await;
-                    return Err(err);
-                }
+            writer.write(&batch).await?;
+            Ok::<u64, Error>(u64::try_from(batch.num_rows()).unwrap_or(0))
+        }
+        .await;
+        match step {
+            Ok(rows) => rows_before += rows,
+            Err(err) => {
+                writer.abort().await;
+                return Err(err);
             }
         }
-        writer.finish().await
     }
-    .boxed()
+    writer.finish().await
 }
 
 /// Every row an overwrite-where writes must match its predicate: otherwise the commit would
