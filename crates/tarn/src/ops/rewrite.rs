@@ -60,27 +60,19 @@ impl RewriteOutcome {
 
 /// Deletes data files written by an operation that will not commit them. Best effort: a file
 /// left behind is unreferenced, and vacuum removes it.
-///
-/// Boxed so that its `Send`-ness is proven here (see [`rewrite`]).
-pub(crate) fn delete_data_files<'a>(
-    location: &'a TableLocation,
-    adds: &'a [Add],
-) -> BoxFuture<'a, ()> {
-    async move {
-        for add in adds {
-            let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
-                continue;
-            };
-            if path.is_absolute() {
-                continue;
-            }
-            let object = location.child_path(path.as_str());
-            if let Err(err) = location.store().delete(&object).await {
-                tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
-            }
+pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
+    for add in adds {
+        let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
+            continue;
+        };
+        if path.is_absolute() {
+            continue;
+        }
+        let object = location.child_path(path.as_str());
+        if let Err(err) = location.store().delete(&object).await {
+            tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
         }
     }
-    .boxed()
 }
 
 /// Applies `change` to the rows of `snapshot` where `predicate` (resolved against the
