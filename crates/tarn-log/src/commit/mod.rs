@@ -164,6 +164,10 @@ pub fn new_txn_id() -> String {
 /// [`LogError::CommitAttemptsExhausted`], [`LogError::CommitOutcomeUnknown`] when writes kept
 /// failing in a way that leaves open whether one landed, [`LogError::PutIfAbsentUnsupported`],
 /// [`LogError::InvalidCommit`], and storage or corrupt-commit errors from reading winners.
+///
+/// The future is boxed so that rustc proves it `Send` here, for these lifetimes: left to
+/// inference through the retry loop's borrowed state, it asks for every lifetime and fails,
+/// and callers could not spawn a commit.
 pub fn commit<'a>(
     location: &'a TableLocation,
     read_version: Option<Version>,

@@ -25,8 +25,6 @@ use crate::scan::plan::stats_columns;
 use crate::scan::stats::file_bounds;
 use crate::table::Snapshot;
 use crate::write::{DataWriter, WriterOptions};
-use futures::FutureExt;
-use futures::future::BoxFuture;
 
 /// What happens to the rows a predicate selects.
 #[derive(Debug, Clone)]
@@ -77,27 +75,20 @@ pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
 
 /// Applies `change` to the rows of `snapshot` where `predicate` (resolved against the
 /// table's schema) is true.
-///
-/// Boxed so that its `Send`-ness is proven here, for these lifetimes: left to inference,
-/// rustc asks for it for every lifetime and fails, and the operations' futures could not
-/// be spawned.
-pub(crate) fn rewrite<'a>(
-    snapshot: &'a Snapshot,
-    predicate: &'a Expr,
-    change: &'a RowChange,
-    options: &'a WriterOptions,
-) -> BoxFuture<'a, Result<RewriteOutcome>> {
-    async move {
-        let mut outcome = RewriteOutcome::default();
-        match rewrite_into(snapshot, predicate, change, options, &mut outcome).await {
-            Ok(()) => Ok(outcome),
-            Err(err) => {
-                outcome.discard(snapshot.location()).await;
-                Err(err)
-            }
+pub(crate) async fn rewrite(
+    snapshot: &Snapshot,
+    predicate: &Expr,
+    change: &RowChange,
+    options: &WriterOptions,
+) -> Result<RewriteOutcome> {
+    let mut outcome = RewriteOutcome::default();
+    match rewrite_into(snapshot, predicate, change, options, &mut outcome).await {
+        Ok(()) => Ok(outcome),
+        Err(err) => {
+            outcome.discard(snapshot.location()).await;
+            Err(err)
         }
     }
-    .boxed()
 }
 
 async fn rewrite_into(
