@@ -105,8 +105,8 @@ impl Progress {
             "-".repeat(BAR_WIDTH - filled),
             (fraction * 100.0).floor() as u64,
             self.rows,
-            human_bytes(i64::try_from(self.bytes).unwrap_or(i64::MAX)),
-            human_bytes(i64::try_from(self.total_bytes).unwrap_or(i64::MAX)),
+            human_bytes(self.bytes),
+            human_bytes(self.total_bytes),
         )
     }
 }

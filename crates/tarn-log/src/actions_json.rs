@@ -17,7 +17,7 @@ use tarn_protocol::actions::{
     CheckpointMetadata, CommitInfo, DomainMetadata, Metadata, Protocol, Sidecar, Txn, dv_unique_id,
 };
 
-use crate::files::{AddFields, DvFields, FileBatchBuilder, num_records_in_literal};
+use crate::files::{AddFields, AddNumbers, DvFields, FileBatchBuilder, num_records_in_literal};
 
 /// A file action of a parsed file, in line order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +254,16 @@ pub(crate) fn parse_actions(bytes: &[u8], keep_stats: bool) -> Result<ParsedActi
                 ),
                 _ => None,
             };
+            AddNumbers {
+                size: add.size,
+                num_records,
+                deletion_vector: add
+                    .deletion_vector
+                    .as_ref()
+                    .map(|dv| (dv.size_in_bytes, dv.cardinality)),
+            }
+            .check(&add.path)
+            .map_err(err)?;
             let fields = AddFields {
                 path: &add.path,
                 partition_values: add.partition_values.as_ref().map_or(&no_pairs, |kv| &kv.0),

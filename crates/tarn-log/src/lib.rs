@@ -4,6 +4,7 @@
 //! reconcile, which features are readable) are made by pure functions in `tarn-protocol`.
 //!
 //! - [`location`]: table URIs to stores (local, memory, S3, GCS, Azure);
+//! - [`local_store`]: the local file system, serving regular files only;
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
 //! - [`mod@commit`]: put-if-absent commits with conflict check, rebase and retry;
 //! - [`snapshot`]: replaying a segment into a [`Snapshot`], time travel, incremental update;
@@ -20,6 +21,7 @@ pub mod commit;
 pub mod error;
 pub mod files;
 pub mod history;
+pub mod local_store;
 pub mod location;
 pub mod parquet_io;
 pub mod segment;

@@ -18,13 +18,13 @@ use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use tarn_protocol::log_path::{LOG_DIR, Version, commit_file_name};
 use url::Url;
 
 use crate::error::{LogError, LogResult};
+use crate::local_store::RegularFileStore;
 
 /// Where a table lives: the object store holding it and the table's root path in that store.
 #[derive(Clone)]
@@ -97,7 +97,7 @@ impl TableLocation {
                     .map_err(|()| invalid("not a local file path".to_owned()))?;
                 let root = Path::from_absolute_path(&path)
                     .map_err(|e| invalid(format!("bad local path: {e}")))?;
-                (Arc::new(LocalFileSystem::new()), root)
+                (Arc::new(RegularFileStore::new()), root)
             }
             "memory" => {
                 if let Some(key) = options.keys().next() {

@@ -31,7 +31,7 @@ pub(crate) async fn run(table: &Table, args: &CheckpointArgs) -> Result<(), CliE
         "wrote a checkpoint of version {}: {}, {}",
         summary.version,
         super::commit::count(summary.num_files, "file", "files"),
-        human_bytes(i64::try_from(summary.size_bytes).unwrap_or(i64::MAX))
+        human_bytes(summary.size_bytes)
     );
     if args.json {
         super::print_json(&json!({

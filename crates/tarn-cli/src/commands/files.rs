@@ -107,13 +107,15 @@ pub(crate) fn files_text(snapshot: &Snapshot, selection: &Selection) -> String {
         headers.push(("PARTITION", Align::Left));
     }
     let mut table = TextTable::new(&headers);
-    let (mut count, mut size) = (0usize, 0i64);
+    let (mut count, mut size) = (0usize, 0u64);
     for file in selection.files(snapshot) {
+        // Sizes are never negative: the log reader refuses such a file.
+        let file_size = u64::try_from(file.size()).unwrap_or(0);
         count += 1;
-        size += file.size();
+        size = size.saturating_add(file_size);
         let mut row = vec![
             file.path().to_owned(),
-            human_bytes(file.size()),
+            human_bytes(file_size),
             file.num_records()
                 .map_or_else(|| "-".into(), |n| n.to_string()),
             file.deletion_vector_cardinality()

@@ -33,7 +33,7 @@ use tarn_protocol::log_path::Version;
 use super::read::{PartReader, PartState, corrupt};
 use super::rows::{record_counts, stats_parsed_to_json, struct_rows};
 use crate::error::LogResult;
-use crate::files::{BatchKeys, normalize_add_struct};
+use crate::files::{BatchKeys, check_file_batch, normalize_add_struct};
 use crate::location::TableLocation;
 use crate::parquet_io::ObjectFileReader;
 
@@ -308,9 +308,10 @@ fn add_files(
     // A row holds an add when the `add` struct itself is valid: writers declare `add.path`
     // non-nullable, so its child array has no nulls of its own and rows of other actions show
     // up there as empty strings.
-    let is_add = (0..files.num_rows())
+    let is_add: Vec<bool> = (0..files.num_rows())
         .map(|row| add.is_valid(row) && keys.is_add(row))
         .collect();
+    check_file_batch(&files, &is_add).map_err(|e| corrupt(version, shown, e))?;
     Ok((files, is_add))
 }
 

@@ -10,6 +10,7 @@ use tarn_protocol::conflict::{
 use tarn_protocol::log_path::Version;
 
 use crate::error::{LogError, LogResult};
+use crate::local_store::NotARegularFile;
 use crate::location::TableLocation;
 
 /// Commits larger than this are parsed on a blocking thread.
@@ -86,6 +87,14 @@ async fn read_commit_actions(
             .await
             .map_err(|e| LogError::storage(location.display_path(&path), e))?,
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        // Something holds the version but cannot be read as a commit: never commit past it.
+        Err(e) if NotARegularFile::find(&e).is_some() => {
+            return Err(LogError::CorruptCommit {
+                version,
+                path: location.display_path(&path),
+                reason: e.to_string(),
+            });
+        }
         Err(e) => return Err(LogError::storage(location.display_path(&path), e)),
     };
     let large = bytes.len() > PARSE_INLINE_LIMIT;

@@ -9,6 +9,7 @@
 mod builder;
 mod schema;
 mod stats;
+mod validate;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
@@ -25,6 +26,7 @@ use schema::col;
 pub use schema::file_schema;
 pub(crate) use schema::normalize_add_struct;
 pub(crate) use stats::{num_records_in_json, num_records_in_literal};
+pub(crate) use validate::{AddNumbers, check_file_batch};
 
 /// A column that may be absent: a column that is null in every row of a batch is not stored
 /// (deletion vectors, row tracking, clustering and tags are absent from most tables, and even an
@@ -285,20 +287,23 @@ impl ActiveFiles {
         self.batches.iter().map(FileColumns::memory_size).sum()
     }
 
-    /// Total size of the files in bytes.
-    pub fn total_size(&self) -> i64 {
-        self.batches
-            .iter()
-            .map(|b| b.size.iter().flatten().sum::<i64>())
-            .sum()
+    /// Total size of the files in bytes (saturating at `u64::MAX`, which only a corrupt log
+    /// reaches: sizes are checked to be non-negative when files are loaded).
+    pub fn total_size(&self) -> u64 {
+        self.iter().fold(0u64, |total, file| {
+            total.saturating_add(u64::try_from(file.size()).unwrap_or(0))
+        })
     }
 
     /// Total number of records according to file statistics, minus rows deleted by deletion
-    /// vectors; `None` when any file lacks a `numRecords` statistic.
-    pub fn num_records(&self) -> Option<i64> {
-        self.iter().try_fold(0i64, |total, file| {
+    /// vectors; `None` when any file lacks a `numRecords` statistic. Saturates at `u64::MAX`
+    /// (record counts and cardinalities are checked when files are loaded: neither is
+    /// negative and no deletion vector deletes more rows than its file has).
+    pub fn num_records(&self) -> Option<u64> {
+        self.iter().try_fold(0u64, |total, file| {
             let records = file.num_records()?;
-            Some(total + records - file.deletion_vector_cardinality().unwrap_or(0))
+            let live = records.saturating_sub(file.deletion_vector_cardinality().unwrap_or(0));
+            Some(total.saturating_add(u64::try_from(live).unwrap_or(0)))
         })
     }
 }

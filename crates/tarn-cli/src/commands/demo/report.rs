@@ -232,7 +232,7 @@ impl DemoReport {
              of replaying the JSON log.\n\n",
             summary.version,
             count(summary.num_files, "file", "files"),
-            human_bytes(i64::try_from(summary.size_bytes).unwrap_or(i64::MAX)),
+            human_bytes(summary.size_bytes),
         ))
     }
 

@@ -1,0 +1,402 @@
+//! The local file system as an object store that serves regular files only.
+//!
+//! object_store's `LocalFileSystem` opens whatever a path names: a FIFO blocks the reader
+//! forever, a symbolic link to `/dev/zero` reads as an empty object, and its listings skip
+//! such entries silently, so a table whose commit file is not a regular file reads as if
+//! that version did not exist and a writer commits past it. [`RegularFileStore`] wraps it and
+//! decides one thing: an entry that is neither a regular file nor a directory (a FIFO, a
+//! socket, a device, a dangling symbolic link) is an error, [`NotARegularFile`], whether it is
+//! read, inspected or met while listing. Everything else is `LocalFileSystem`'s own behaviour.
+//!
+//! It never follows a decision of its own beyond that check: writes, deletes, copies and
+//! renames go straight through.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+};
+
+/// The name object_store errors carry for this store.
+const STORE: &str = "LocalFileSystem";
+
+/// An object path names something on the local file system that is not a regular file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path} is not a regular file (it is {kind})")]
+pub struct NotARegularFile {
+    /// The file system path.
+    pub path: PathBuf,
+    /// What it is instead: `a FIFO`, `a character device`, `a dangling symbolic link`, ...
+    pub kind: &'static str,
+}
+
+impl NotARegularFile {
+    /// The `NotARegularFile` inside an object_store error, if that is what it is.
+    pub fn find(error: &object_store::Error) -> Option<&NotARegularFile> {
+        match error {
+            object_store::Error::Generic { source, .. } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    fn into_store_error(self) -> object_store::Error {
+        object_store::Error::Generic {
+            store: STORE,
+            source: Box::new(self),
+        }
+    }
+}
+
+/// What a non-regular, non-directory file system entry is, for [`NotARegularFile`].
+fn describe(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    if file_type.is_symlink() {
+        return "a dangling symbolic link";
+    }
+    "not a file"
+}
+
+/// Checks one path: `Ok` for a regular file, a directory or nothing at all (the wrapped
+/// store reports those as it always does), the error otherwise.
+fn check_path(path: PathBuf) -> Result<(), NotARegularFile> {
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() || meta.is_dir() => Ok(()),
+        Ok(meta) => Err(NotARegularFile {
+            kind: describe(meta.file_type()),
+            path,
+        }),
+        Err(_) => match std::fs::symlink_metadata(&path) {
+            // A link whose target is missing.
+            Ok(meta) if meta.file_type().is_symlink() => Err(NotARegularFile {
+                kind: describe(meta.file_type()),
+                path,
+            }),
+            // Absent (or unreadable): the wrapped store's error says which.
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The first entry under `root` (all levels when `recursive`, else its direct children) that
+/// is neither a regular file nor a directory. Symbolic links are followed, as the wrapped
+/// store's listing follows them. A missing `root` has no such entry.
+fn first_irregular(root: PathBuf, recursive: bool) -> Option<NotARegularFile> {
+    let walk = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .max_depth(if recursive { usize::MAX } else { 1 })
+        .follow_links(true);
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A dangling link fails to resolve; anything else (a vanished directory, a loop)
+            // is left to the wrapped store's listing to report.
+            Err(err) => {
+                let path = err.path().map(PathBuf::from)?;
+                match std::fs::symlink_metadata(&path) {
+                    Ok(meta) if meta.file_type().is_symlink() && std::fs::metadata(&path).is_err() => {
+                        return Some(NotARegularFile {
+                            kind: describe(meta.file_type()),
+                            path,
+                        });
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        let file_type = entry.file_type();
+        if !file_type.is_file() && !file_type.is_dir() {
+            return Some(NotARegularFile {
+                kind: describe(file_type),
+                path: entry.into_path(),
+            });
+        }
+    }
+    None
+}
+
+/// Runs a blocking file system check off the async threads when there is a runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> object_store::Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(f)
+            .await
+            .map_err(|join| object_store::Error::Generic {
+                store: STORE,
+                source: Box::new(join),
+            }),
+        Err(_) => Ok(f()),
+    }
+}
+
+/// `LocalFileSystem` serving regular files only; see the module documentation.
+#[derive(Debug)]
+pub struct RegularFileStore {
+    inner: LocalFileSystem,
+}
+
+impl RegularFileStore {
+    /// The local file system, with object paths taken as absolute file system paths.
+    pub fn new() -> Self {
+        Self {
+            inner: LocalFileSystem::new(),
+        }
+    }
+
+    /// Fails if `location` names an entry that is not a regular file or a directory.
+    async fn check(&self, location: &Path) -> object_store::Result<()> {
+        let path = self.inner.path_to_filesystem(location)?;
+        blocking(move || check_path(path))
+            .await?
+            .map_err(NotARegularFile::into_store_error)
+    }
+
+    /// Fails if an entry under `prefix` is not a regular file or a directory.
+    async fn check_listing(
+        root: object_store::Result<PathBuf>,
+        recursive: bool,
+    ) -> object_store::Result<()> {
+        let root = root?;
+        match blocking(move || first_irregular(root, recursive)).await? {
+            None => Ok(()),
+            Some(irregular) => Err(irregular.into_store_error()),
+        }
+    }
+
+    fn listing_root(&self, prefix: Option<&Path>) -> object_store::Result<PathBuf> {
+        self.inner
+            .path_to_filesystem(prefix.unwrap_or(&Path::default()))
+    }
+
+    /// `inner`, after the check of the entries under `prefix`.
+    fn checked_stream(
+        &self,
+        prefix: Option<&Path>,
+        inner: BoxStream<'static, object_store::Result<ObjectMeta>>,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let check = Self::check_listing(self.listing_root(prefix), true);
+        futures::stream::once(async move { check.await.map(|()| inner) })
+            .try_flatten()
+            .boxed()
+    }
+}
+
+impl Default for RegularFileStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for RegularFileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegularFileStore({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for RegularFileStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.check(location).await?;
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.check(location).await?;
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let inner = self.inner.list(prefix);
+        self.checked_stream(prefix, inner)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let inner = self.inner.list_with_offset(prefix, offset);
+        self.checked_stream(prefix, inner)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        Self::check_listing(self.listing_root(prefix), false).await?;
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use object_store::ObjectStoreExt;
+
+    use super::*;
+
+    fn object_path(path: &std::path::Path) -> Path {
+        Path::from_absolute_path(path).unwrap()
+    }
+
+    fn mkfifo(path: &std::path::Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[tokio::test]
+    async fn a_fifo_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("00000000000000000001.json");
+        mkfifo(&fifo);
+        let store = RegularFileStore::new();
+        let location = object_path(&fifo);
+        for result in [
+            store.get(&location).await.map(|_| ()),
+            store.get_range(&location, 0..4).await.map(|_| ()),
+            store.head(&location).await.map(|_| ()),
+        ] {
+            let err = result.unwrap_err();
+            let found = NotARegularFile::find(&err).expect("a NotARegularFile error");
+            assert_eq!(found.kind, "a FIFO");
+            assert_eq!(found.path, fifo);
+        }
+    }
+
+    #[tokio::test]
+    async fn links_to_devices_and_dangling_links_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let dangling = dir.path().join("gone.json");
+        std::os::unix::fs::symlink(dir.path().join("nothing"), &dangling).unwrap();
+        let store = RegularFileStore::new();
+        let err = store.get(&object_path(&zero)).await.unwrap_err();
+        assert_eq!(NotARegularFile::find(&err).unwrap().kind, "a character device");
+        let err = store.get(&object_path(&dangling)).await.unwrap_err();
+        assert_eq!(
+            NotARegularFile::find(&err).unwrap().kind,
+            "a dangling symbolic link"
+        );
+    }
+
+    #[tokio::test]
+    async fn listings_report_what_they_would_have_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("_delta_log");
+        std::fs::create_dir(&log).unwrap();
+        std::fs::write(log.join("00000000000000000000.json"), b"{}").unwrap();
+        let store = RegularFileStore::new();
+        let prefix = object_path(&log);
+        let listed: Vec<ObjectMeta> = store.list(Some(&prefix)).try_collect().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(store.list_with_delimiter(Some(&prefix)).await.is_ok());
+
+        mkfifo(&log.join("00000000000000000001.json"));
+        let err = store
+            .list(Some(&prefix))
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert_eq!(NotARegularFile::find(&err).unwrap().kind, "a FIFO");
+        let offset = prefix.clone().join("00000000000000000000.json");
+        let err = store
+            .list_with_offset(Some(&prefix), &offset)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(NotARegularFile::find(&err).is_some());
+        let err = store.list_with_delimiter(Some(&prefix)).await.unwrap_err();
+        assert!(NotARegularFile::find(&err).is_some());
+    }
+
+    #[tokio::test]
+    async fn regular_files_read_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.json");
+        std::fs::write(&file, b"hello").unwrap();
+        let store = RegularFileStore::new();
+        let location = object_path(&file);
+        let bytes = store.get(&location).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], b"hello");
+        assert!(matches!(
+            store.get(&object_path(&dir.path().join("missing"))).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
+    }
+}
