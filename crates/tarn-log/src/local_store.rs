@@ -116,7 +116,9 @@ fn first_irregular(root: PathBuf, recursive: bool) -> Option<NotARegularFile> {
             Err(err) => {
                 let path = err.path().map(PathBuf::from)?;
                 match std::fs::symlink_metadata(&path) {
-                    Ok(meta) if meta.file_type().is_symlink() && std::fs::metadata(&path).is_err() => {
+                    Ok(meta)
+                        if meta.file_type().is_symlink() && std::fs::metadata(&path).is_err() =>
+                    {
                         return Some(NotARegularFile {
                             kind: describe(meta.file_type()),
                             path,
@@ -347,7 +349,10 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("nothing"), &dangling).unwrap();
         let store = RegularFileStore::new();
         let err = store.get(&object_path(&zero)).await.unwrap_err();
-        assert_eq!(NotARegularFile::find(&err).unwrap().kind, "a character device");
+        assert_eq!(
+            NotARegularFile::find(&err).unwrap().kind,
+            "a character device"
+        );
         let err = store.get(&object_path(&dangling)).await.unwrap_err();
         assert_eq!(
             NotARegularFile::find(&err).unwrap().kind,

@@ -119,9 +119,18 @@ mod tests {
         for (bad, expected) in [
             (numbers(-5, Some(1), None), "size -5 is negative"),
             (numbers(5, Some(-1), None), "numRecords -1 is negative"),
-            (numbers(5, Some(1), Some((-1, 0))), "sizeInBytes -1 is negative"),
-            (numbers(5, Some(1), Some((4, -2))), "cardinality -2 is negative"),
-            (numbers(5, Some(1), Some((4, 2))), "deletes 2 rows of a file of 1"),
+            (
+                numbers(5, Some(1), Some((-1, 0))),
+                "sizeInBytes -1 is negative",
+            ),
+            (
+                numbers(5, Some(1), Some((4, -2))),
+                "cardinality -2 is negative",
+            ),
+            (
+                numbers(5, Some(1), Some((4, 2))),
+                "deletes 2 rows of a file of 1",
+            ),
         ] {
             let err = bad.check("x/a.parquet").unwrap_err();
             assert!(err.contains(expected), "{err}");

@@ -95,21 +95,35 @@ fn write_expr(f: &mut impl Write, expr: &Expr) -> fmt::Result {
             write_child(f, expr, 6)?;
             f.write_str(if *negated { " IS NOT NULL" } else { " IS NULL" })
         }
-        Expr::And(left, right) => {
-            write_child(f, left, 2)?;
-            f.write_str(" AND ")?;
-            write_child(f, right, 3)
-        }
-        Expr::Or(left, right) => {
-            write_child(f, left, 1)?;
-            f.write_str(" OR ")?;
-            write_child(f, right, 2)
-        }
+        Expr::And(operands) => write_chain(f, operands, " AND ", 3, "TRUE"),
+        Expr::Or(operands) => write_chain(f, operands, " OR ", 2, "FALSE"),
         Expr::Not(inner) => {
             f.write_str("NOT ")?;
             write_child(f, inner, 4)
         }
     }
+}
+
+/// The operands of an `AND` or `OR`, each parenthesized unless it binds at `min_level` or
+/// tighter (a nested chain of the same operator is parenthesized too, so that it reads back
+/// as the same tree); `empty` when there are none.
+fn write_chain(
+    f: &mut impl Write,
+    operands: &[Expr],
+    separator: &str,
+    min_level: u8,
+    empty: &str,
+) -> fmt::Result {
+    if operands.is_empty() {
+        return f.write_str(empty);
+    }
+    for (i, operand) in operands.iter().enumerate() {
+        if i > 0 {
+            f.write_str(separator)?;
+        }
+        write_child(f, operand, min_level)?;
+    }
+    Ok(())
 }
 
 /// A column path as SQL: `a.b`, `"Company Very Short"`, `"a.b".c`.
@@ -174,12 +188,14 @@ impl Expr {
                 }
             }
             Expr::Literal(_) | Expr::Null => {}
-            Expr::Compare { left, right, .. }
-            | Expr::Arithmetic { left, right, .. }
-            | Expr::And(left, right)
-            | Expr::Or(left, right) => {
+            Expr::Compare { left, right, .. } | Expr::Arithmetic { left, right, .. } => {
                 left.rename_segments(from, to);
                 right.rename_segments(from, to);
+            }
+            Expr::And(operands) | Expr::Or(operands) => {
+                for operand in operands {
+                    operand.rename_segments(from, to);
+                }
             }
             Expr::Negate(inner) | Expr::Not(inner) | Expr::IsNull { expr: inner, .. } => {
                 inner.rename_segments(from, to)
@@ -343,7 +359,16 @@ mod tests {
             a().eq(one()).or(b().eq(one())).and(a()).to_string(),
             "(a = 1 OR b = 1) AND a"
         );
-        assert_eq!(a().and(b().and(a())).to_string(), "a AND (b AND a)");
+        // Chains are flat: associativity needs no parentheses.
+        assert_eq!(a().and(b().and(a())).to_string(), "a AND b AND a");
+        assert_eq!(a().or(b()).or(a().or(b())).to_string(), "a OR b OR a OR b");
+        assert_eq!(
+            a().or(b()).and(a().or(b())).to_string(),
+            "(a OR b) AND (a OR b)"
+        );
+        assert_eq!(Expr::all([]).to_string(), "TRUE");
+        assert_eq!(Expr::any([]).to_string(), "FALSE");
+        assert_eq!(Expr::And(vec![a()]).to_string(), "a");
         assert_eq!((!a().eq(one())).to_string(), "NOT a = 1");
         assert_eq!((!(a().and(b()))).to_string(), "NOT (a AND b)");
         assert_eq!(((a() + b()) * one()).to_string(), "(a + b) * 1");

@@ -35,6 +35,26 @@ pub enum ExprError {
         /// Its text.
         token: String,
     },
+    /// The expression nests deeper than [`crate::expr::MAX_DEPTH`] levels (`AND` and `OR`
+    /// chains count as one level, however long).
+    #[error(
+        "the expression nests {depth} levels deep; at most {limit} are supported (long AND/OR \
+         chains and IN lists are fine; deep nesting of other operators is not)"
+    )]
+    TooDeep {
+        /// How deeply it nests.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The expression text is longer than tarn reads.
+    #[error("the expression is {length} bytes long; at most {limit} are supported")]
+    TooLong {
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A literal cannot be read: a malformed date, a number out of range, bad hex digits.
     #[error("invalid literal at line {line}, column {column} (`{token}`): {reason}")]
     InvalidLiteral {

@@ -126,19 +126,23 @@ impl Expr {
                 (right, right.eval(batch)?),
             )?,
             Expr::Negate(inner) => negate(self, inner, inner.eval(batch)?)?,
-            Expr::And(left, right) => {
-                let l = to_boolean(left, left.eval(batch)?, rows)?;
-                let r = to_boolean(right, right.eval(batch)?, rows)?;
-                Value::Array(Arc::new(
-                    and_kleene(&l, &r).map_err(|e| self.kernel_error(e.to_string()))?,
-                ))
+            Expr::And(operands) => {
+                let mut result = BooleanArray::from(vec![true; rows]);
+                for operand in operands {
+                    let value = to_boolean(operand, operand.eval(batch)?, rows)?;
+                    result = and_kleene(&result, &value)
+                        .map_err(|e| self.kernel_error(e.to_string()))?;
+                }
+                Value::Array(Arc::new(result))
             }
-            Expr::Or(left, right) => {
-                let l = to_boolean(left, left.eval(batch)?, rows)?;
-                let r = to_boolean(right, right.eval(batch)?, rows)?;
-                Value::Array(Arc::new(
-                    or_kleene(&l, &r).map_err(|e| self.kernel_error(e.to_string()))?,
-                ))
+            Expr::Or(operands) => {
+                let mut result = BooleanArray::from(vec![false; rows]);
+                for operand in operands {
+                    let value = to_boolean(operand, operand.eval(batch)?, rows)?;
+                    result =
+                        or_kleene(&result, &value).map_err(|e| self.kernel_error(e.to_string()))?;
+                }
+                Value::Array(Arc::new(result))
             }
             Expr::Not(inner) => {
                 let value = to_boolean(inner, inner.eval(batch)?, rows)?;

@@ -45,9 +45,15 @@ mod tests;
 
 use std::ops;
 
+/// How deeply an expression may nest ([`Expr::depth`]). `AND` and `OR` chains are flat, so a
+/// predicate of thousands of terms is within it; nesting this deep by hand is not a real
+/// query, and deeper trees would risk the stack of every recursive pass.
+pub const MAX_DEPTH: usize = 64;
+
 use tarn_protocol::scalar::Scalar;
 
 pub use error::ExprError;
+pub use parse::MAX_EXPRESSION_BYTES;
 pub use stats::StatsView;
 
 /// A comparison operator.
@@ -188,10 +194,13 @@ pub enum Expr {
         /// `IS NOT NULL`.
         negated: bool,
     },
-    /// `left AND right`, Kleene logic.
-    And(Box<Expr>, Box<Expr>),
-    /// `left OR right`, Kleene logic.
-    Or(Box<Expr>, Box<Expr>),
+    /// `a AND b AND ...`, Kleene logic: false if any operand is false, else null if any is
+    /// null, else true (true with no operands). Held flat, so that a predicate of thousands
+    /// of terms is one level deep; [`Expr::and`] keeps it so.
+    And(Vec<Expr>),
+    /// `a OR b OR ...`, Kleene logic: true if any operand is true, else null if any is null,
+    /// else false (false with no operands). Held flat; [`Expr::or`] keeps it so.
+    Or(Vec<Expr>),
     /// `NOT expr`; `NOT NULL` is null.
     Not(Box<Expr>),
 }
@@ -263,14 +272,48 @@ impl Expr {
         self.compare(CompareOp::GtEq, other)
     }
 
-    /// `self AND other`.
+    /// `self AND other`, flattened: `(a AND b).and(c)` is `a AND b AND c`.
     pub fn and(self, other: Expr) -> Expr {
-        Expr::And(Box::new(self), Box::new(other))
+        Expr::all([self, other])
     }
 
-    /// `self OR other`.
+    /// `self OR other`, flattened: `(a OR b).or(c)` is `a OR b OR c`.
     pub fn or(self, other: Expr) -> Expr {
-        Expr::Or(Box::new(self), Box::new(other))
+        Expr::any([self, other])
+    }
+
+    /// The conjunction of `operands`, flattened (operands that are themselves `AND`s are
+    /// spliced in). One operand is returned as is; none gives `TRUE`.
+    pub fn all(operands: impl IntoIterator<Item = Expr>) -> Expr {
+        let mut flat = Vec::new();
+        for operand in operands {
+            match operand {
+                Expr::And(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Expr::literal(true),
+            1 => flat.pop().unwrap_or(Expr::Null),
+            _ => Expr::And(flat),
+        }
+    }
+
+    /// The disjunction of `operands`, flattened (operands that are themselves `OR`s are
+    /// spliced in). One operand is returned as is; none gives `FALSE`.
+    pub fn any(operands: impl IntoIterator<Item = Expr>) -> Expr {
+        let mut flat = Vec::new();
+        for operand in operands {
+            match operand {
+                Expr::Or(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Expr::literal(false),
+            1 => flat.pop().unwrap_or(Expr::Null),
+            _ => Expr::Or(flat),
+        }
     }
 
     /// `self IS NULL`.
@@ -343,10 +386,7 @@ impl Expr {
         match self {
             Expr::Column(path) => f(path),
             Expr::Literal(_) | Expr::Null => {}
-            Expr::Compare { left, right, .. }
-            | Expr::Arithmetic { left, right, .. }
-            | Expr::And(left, right)
-            | Expr::Or(left, right) => {
+            Expr::Compare { left, right, .. } | Expr::Arithmetic { left, right, .. } => {
                 left.visit_columns(f);
                 right.visit_columns(f);
             }
@@ -359,7 +399,55 @@ impl Expr {
                     item.visit_columns(f);
                 }
             }
+            Expr::And(operands) | Expr::Or(operands) => {
+                for operand in operands {
+                    operand.visit_columns(f);
+                }
+            }
         }
+    }
+
+    /// How deeply the expression nests: 1 for a column or literal, one more for each operator
+    /// above it (an `AND` or `OR` of any number of operands counts once). Computed without
+    /// recursion, so that it can guard the recursive passes.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut pending: Vec<(&Expr, usize)> = vec![(self, 1)];
+        while let Some((expr, depth)) = pending.pop() {
+            deepest = deepest.max(depth);
+            let below = depth + 1;
+            match expr {
+                Expr::Column(_) | Expr::Literal(_) | Expr::Null => {}
+                Expr::Compare { left, right, .. } | Expr::Arithmetic { left, right, .. } => {
+                    pending.push((left, below));
+                    pending.push((right, below));
+                }
+                Expr::Negate(inner) | Expr::Not(inner) | Expr::IsNull { expr: inner, .. } => {
+                    pending.push((inner, below))
+                }
+                Expr::In { expr, list, .. } => {
+                    pending.push((expr, below));
+                    pending.extend(list.iter().map(|item| (item, below)));
+                }
+                Expr::And(operands) | Expr::Or(operands) => {
+                    pending.extend(operands.iter().map(|operand| (operand, below)));
+                }
+            }
+        }
+        deepest
+    }
+
+    /// Fails if the expression nests deeper than [`MAX_DEPTH`]: every pass over an expression
+    /// recurses, and a deep enough tree would overflow the stack.
+    pub(crate) fn check_depth(&self) -> Result<(), ExprError> {
+        let depth = self.depth();
+        if depth > MAX_DEPTH {
+            return Err(ExprError::TooDeep {
+                depth,
+                limit: MAX_DEPTH,
+            });
+        }
+        Ok(())
     }
 
     /// Whether the expression reads no column (its value is the same on every row).

@@ -31,10 +31,27 @@ use tarn_protocol::scalar::Scalar;
 use tarn_protocol::schema::{DecimalType, PrimitiveType};
 
 use super::literal::{decode_hex, number_literal, read_as};
-use super::{ArithmeticOp, CompareOp, Expr, ExprError};
+use super::{ArithmeticOp, CompareOp, Expr, ExprError, MAX_DEPTH};
 
-/// How deeply expressions may nest (parentheses, right-nested operators).
-const RECURSION_LIMIT: usize = 100;
+/// How deeply sqlparser may recurse (parentheses, right-nested and prefix operators).
+const RECURSION_LIMIT: usize = MAX_DEPTH + 8;
+
+/// The longest expression text read, in bytes: room for an `IN` list of tens of thousands
+/// of values, and a bound on everything below.
+pub const MAX_EXPRESSION_BYTES: usize = 1 << 20;
+
+/// Text up to this length is parsed on the calling thread. sqlparser builds left-deep trees
+/// for chains of infix operators (`a + b + c ...`) without counting them against its
+/// recursion limit, and walks them recursively (when dropping them, when printing them in an
+/// error); a chain is at most half as long as its text, and this short a chain is harmless on
+/// any stack.
+const INLINE_BYTES: usize = 2048;
+
+/// Stack for parsing longer text: a fixed part plus room for the deepest chain the text can
+/// hold (measured: the tree's recursive walks use well under this per level).
+fn parser_stack_bytes(text_bytes: usize) -> usize {
+    (8 << 20) + text_bytes.saturating_mul(256)
+}
 
 impl Expr {
     /// Parses SQL text into an expression: `day = '2026-01-07' AND value > 3`.
@@ -42,37 +59,114 @@ impl Expr {
     /// See the module docs of `tarn::expr` for the accepted syntax. Errors point at the
     /// offending token with a 1-based line and column: [`ExprError::Parse`] for text that is
     /// not an expression, [`ExprError::Unsupported`] for SQL that tarn does not evaluate,
-    /// [`ExprError::InvalidLiteral`] for a literal that cannot be read.
+    /// [`ExprError::InvalidLiteral`] for a literal that cannot be read;
+    /// [`ExprError::TooLong`] for text over [`MAX_EXPRESSION_BYTES`] and
+    /// [`ExprError::TooDeep`] for an expression nesting deeper than [`MAX_DEPTH`] (chains of
+    /// `AND` or `OR` are flat and count once).
     pub fn parse(sql: &str) -> Result<Expr, ExprError> {
-        let dialect = GenericDialect {};
-        let tokens = Tokenizer::new(&dialect, sql)
-            .tokenize_with_location()
-            .map_err(|error| {
-                let (line, column) = (error.location.line, error.location.column);
-                ExprError::Parse {
-                    line,
-                    column,
-                    token: source_at(sql, line, column),
-                    message: error.message,
-                }
-            })?;
-        let mut parser = Parser::new(&dialect)
-            .with_recursion_limit(RECURSION_LIMIT)
-            .with_tokens_with_locations(tokens.clone());
-        let ast = parser
-            .parse_expr()
-            .map_err(|error| parser_error(sql, &tokens, error))?;
-        let next = parser.peek_token();
-        if next.token != Token::EOF {
-            return Err(ExprError::Parse {
-                line: next.span.start.line,
-                column: next.span.start.column,
-                token: next.token.to_string(),
-                message: "unexpected text after the end of the expression".into(),
+        if sql.len() > MAX_EXPRESSION_BYTES {
+            return Err(ExprError::TooLong {
+                length: sql.len(),
+                limit: MAX_EXPRESSION_BYTES,
             });
         }
-        Converter { tokens: &tokens }.convert(&ast)
+        if sql.len() <= INLINE_BYTES {
+            return parse_text(sql);
+        }
+        std::thread::scope(|scope| {
+            let parser = std::thread::Builder::new()
+                .name("tarn-expr-parse".to_owned())
+                .stack_size(parser_stack_bytes(sql.len()))
+                .spawn_scoped(scope, || parse_text(sql));
+            match parser {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(parse_failure(
+                        sql,
+                        "the expression parser failed".to_owned(),
+                    ))
+                }),
+                Err(err) => Err(parse_failure(
+                    sql,
+                    format!("cannot start a thread to parse the expression: {err}"),
+                )),
+            }
+        })
     }
+}
+
+fn parse_failure(sql: &str, message: String) -> ExprError {
+    ExprError::Parse {
+        line: 1,
+        column: 1,
+        token: source_at(sql, 1, 1),
+        message,
+    }
+}
+
+/// Parses on the current thread; see [`Expr::parse`].
+fn parse_text(sql: &str) -> Result<Expr, ExprError> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|error| {
+            let (line, column) = (error.location.line, error.location.column);
+            ExprError::Parse {
+                line,
+                column,
+                token: source_at(sql, line, column),
+                message: error.message,
+            }
+        })?;
+    check_nesting(&tokens)?;
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens.clone());
+    let ast = parser
+        .parse_expr()
+        .map_err(|error| parser_error(sql, &tokens, error))?;
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        return Err(ExprError::Parse {
+            line: next.span.start.line,
+            column: next.span.start.column,
+            token: next.token.to_string(),
+            message: "unexpected text after the end of the expression".into(),
+        });
+    }
+    let expr = Converter { tokens: &tokens }.convert(&ast, 1)?;
+    expr.check_depth()?;
+    Ok(expr)
+}
+
+/// Refuses text that nests deeper than [`MAX_DEPTH`] through parentheses or runs of prefix
+/// operators (`NOT NOT ...`, `- - ...`), before sqlparser meets them: its recursion limit
+/// would otherwise surface as a confusing error, or, for prefix operators, be swallowed by a
+/// fallback that reads the rest as unexpected text.
+fn check_nesting(tokens: &[TokenWithSpan]) -> Result<(), ExprError> {
+    let (mut open, mut prefix_run) = (0usize, 0usize);
+    for token in tokens {
+        match &token.token {
+            Token::Whitespace(_) => continue,
+            Token::LParen => open += 1,
+            Token::RParen => {
+                open = open.saturating_sub(1);
+                prefix_run = 0;
+            }
+            Token::Minus | Token::Plus => prefix_run += 1,
+            Token::Word(word) if word.keyword == sqlparser::keywords::Keyword::NOT => {
+                prefix_run += 1
+            }
+            _ => prefix_run = 0,
+        }
+        let depth = open + prefix_run;
+        if depth > MAX_DEPTH {
+            return Err(ExprError::TooDeep {
+                depth,
+                limit: MAX_DEPTH,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A parser error with its position, read from sqlparser's ` at Line: L, Column: C` suffix;
@@ -162,13 +256,37 @@ struct Converter<'a> {
 }
 
 impl Converter<'_> {
-    fn convert(&self, ast: &SqlExpr) -> Result<Expr, ExprError> {
+    /// Converts `ast`, found `depth` levels down. Chains of `AND` and `OR` are walked without
+    /// recursion and flattened; anything else deeper than [`MAX_DEPTH`] is refused before it
+    /// is looked at.
+    fn convert(&self, ast: &SqlExpr, depth: usize) -> Result<Expr, ExprError> {
+        if depth > MAX_DEPTH {
+            return Err(ExprError::TooDeep {
+                depth,
+                limit: MAX_DEPTH,
+            });
+        }
+        let below = depth + 1;
         Ok(match ast {
+            SqlExpr::BinaryOp {
+                op: op @ (BinaryOperator::And | BinaryOperator::Or),
+                ..
+            } => {
+                let operands = chain_operands(ast, op)
+                    .into_iter()
+                    .map(|operand| self.convert(operand, below))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if *op == BinaryOperator::And {
+                    Expr::all(operands)
+                } else {
+                    Expr::any(operands)
+                }
+            }
             SqlExpr::Identifier(ident) => Expr::Column(vec![ident.value.clone()]),
             SqlExpr::CompoundIdentifier(idents) => {
                 Expr::Column(idents.iter().map(|ident| ident.value.clone()).collect())
             }
-            SqlExpr::Nested(inner) => self.convert(inner)?,
+            SqlExpr::Nested(inner) => self.convert(inner, depth)?,
             SqlExpr::Value(value) => self.value(&value.value, value.span)?,
             SqlExpr::TypedString(typed) => {
                 let span = typed.value.span;
@@ -188,9 +306,9 @@ impl Converter<'_> {
                         number_literal(&text).map_err(|reason| invalid(span, &text, reason))?,
                     )
                 }
-                (UnaryOperator::Minus, None) => Expr::Negate(Box::new(self.convert(expr)?)),
-                (UnaryOperator::Plus, _) => self.convert(expr)?,
-                (UnaryOperator::Not, _) => Expr::Not(Box::new(self.convert(expr)?)),
+                (UnaryOperator::Minus, None) => Expr::Negate(Box::new(self.convert(expr, below)?)),
+                (UnaryOperator::Plus, _) => self.convert(expr, below)?,
+                (UnaryOperator::Not, _) => Expr::Not(Box::new(self.convert(expr, below)?)),
                 (op, _) => {
                     return Err(unsupported(
                         &format!("operator `{op}`"),
@@ -200,8 +318,8 @@ impl Converter<'_> {
                 }
             },
             SqlExpr::BinaryOp { left, op, right } => {
-                let l = || self.convert(left).map(Box::new);
-                let r = || self.convert(right).map(Box::new);
+                let l = || self.convert(left, below).map(Box::new);
+                let r = || self.convert(right, below).map(Box::new);
                 let compare = |op| -> Result<Expr, ExprError> {
                     Ok(Expr::Compare {
                         op,
@@ -228,23 +346,21 @@ impl Converter<'_> {
                     BinaryOperator::Multiply => arithmetic(ArithmeticOp::Mul)?,
                     BinaryOperator::Divide => arithmetic(ArithmeticOp::Div)?,
                     BinaryOperator::Modulo => arithmetic(ArithmeticOp::Rem)?,
-                    BinaryOperator::And => Expr::And(l()?, r()?),
-                    BinaryOperator::Or => Expr::Or(l()?, r()?),
                     other => return Err(self.unsupported_operator(other, left, ast)),
                 }
             }
-            SqlExpr::IsNull(inner) => self.convert(inner)?.is_null(),
-            SqlExpr::IsNotNull(inner) => self.convert(inner)?.is_not_null(),
+            SqlExpr::IsNull(inner) => self.convert(inner, below)?.is_null(),
+            SqlExpr::IsNotNull(inner) => self.convert(inner, below)?.is_not_null(),
             SqlExpr::In {
                 expr,
                 target: InTarget::List(items),
                 negated,
                 global: false,
             } => Expr::In {
-                expr: Box::new(self.convert(expr)?),
+                expr: Box::new(self.convert(expr, below)?),
                 list: items
                     .iter()
-                    .map(|item| self.convert(item))
+                    .map(|item| self.convert(item, below))
                     .collect::<Result<_, _>>()?,
                 negated: *negated,
             },
@@ -258,8 +374,11 @@ impl Converter<'_> {
                 low,
                 high,
             } => {
-                let (expr, low, high) =
-                    (self.convert(expr)?, self.convert(low)?, self.convert(high)?);
+                let (expr, low, high) = (
+                    self.convert(expr, below)?,
+                    self.convert(low, below)?,
+                    self.convert(high, below)?,
+                );
                 if *negated {
                     expr.not_between(low, high)
                 } else {
@@ -381,6 +500,33 @@ impl Converter<'_> {
             None => unsupported(&format!("operator `{op}`"), ast.span(), &ast.to_string()),
         }
     }
+}
+
+/// The operands of a chain of one logical operator, left to right, found without recursion
+/// (sqlparser builds `a OR b OR c` as `(a OR b) OR c`; parentheses around a chain of the same
+/// operator are looked through, since both operators are associative).
+fn chain_operands<'a>(ast: &'a SqlExpr, op: &BinaryOperator) -> Vec<&'a SqlExpr> {
+    let mut operands = Vec::new();
+    let mut pending = vec![ast];
+    while let Some(node) = pending.pop() {
+        match node {
+            SqlExpr::BinaryOp {
+                left,
+                op: node_op,
+                right,
+            } if node_op == op => {
+                // Right first, so that the left operand is taken next.
+                pending.push(right);
+                pending.push(left);
+            }
+            SqlExpr::Nested(inner) if matches!(&**inner, SqlExpr::BinaryOp { op: inner_op, .. } if inner_op == op) =>
+            {
+                pending.push(inner);
+            }
+            other => operands.push(other),
+        }
+    }
+    operands
 }
 
 /// The text of a plain number literal, with its span.

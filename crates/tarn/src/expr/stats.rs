@@ -181,20 +181,32 @@ impl Expr {
                     outcomes
                 }
             }
-            Expr::And(left, right) => {
-                let (l, r) = (left.outcomes(stats), right.outcomes(stats));
+            Expr::And(operands) => operands.iter().fold(
                 Outcomes {
-                    may_be_true: l.may_be_true && r.may_be_true,
-                    may_be_false: l.may_be_false || r.may_be_false,
-                }
-            }
-            Expr::Or(left, right) => {
-                let (l, r) = (left.outcomes(stats), right.outcomes(stats));
+                    may_be_true: true,
+                    may_be_false: false,
+                },
+                |acc, operand| {
+                    let o = operand.outcomes(stats);
+                    Outcomes {
+                        may_be_true: acc.may_be_true && o.may_be_true,
+                        may_be_false: acc.may_be_false || o.may_be_false,
+                    }
+                },
+            ),
+            Expr::Or(operands) => operands.iter().fold(
                 Outcomes {
-                    may_be_true: l.may_be_true || r.may_be_true,
-                    may_be_false: l.may_be_false && r.may_be_false,
-                }
-            }
+                    may_be_true: false,
+                    may_be_false: true,
+                },
+                |acc, operand| {
+                    let o = operand.outcomes(stats);
+                    Outcomes {
+                        may_be_true: acc.may_be_true || o.may_be_true,
+                        may_be_false: acc.may_be_false && o.may_be_false,
+                    }
+                },
+            ),
             Expr::Not(inner) => inner.outcomes(stats).negated(),
             Expr::Literal(_) | Expr::Null | Expr::Arithmetic { .. } | Expr::Negate(_) => UNKNOWN,
         }

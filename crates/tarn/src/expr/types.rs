@@ -34,6 +34,7 @@ impl Expr {
     /// [`Expr::evaluate`] produces (wider integer, `double` for integer division and anything
     /// with a float, decimals by Arrow's precision rules). A bare `NULL` is typed `boolean`.
     pub fn validate(&self, schema: &StructType) -> Result<DataType, ExprError> {
+        self.check_depth()?;
         Ok(self.bind(schema)?.1.unwrap_or(DataType::BOOLEAN))
     }
 
@@ -42,6 +43,7 @@ impl Expr {
     /// read as the column's type (`day = '2026-01-07'` gets a `date` literal), and untyped
     /// `NULL`s typed. The result means the same as the input.
     pub fn resolve(&self, schema: &StructType) -> Result<Expr, ExprError> {
+        self.check_depth()?;
         Ok(self.bind(schema)?.0)
     }
 
@@ -108,16 +110,24 @@ impl Expr {
                 let ty = numeric_operand("-", &inner, ty)?;
                 (-inner, Some(ty.unwrap_or(PrimitiveType::Integer).into()))
             }
-            Expr::And(left, right) => {
-                let left = boolean_operand(left.bind(schema)?)?;
-                let right = boolean_operand(right.bind(schema)?)?;
-                (left.and(right), Some(DataType::BOOLEAN))
-            }
-            Expr::Or(left, right) => {
-                let left = boolean_operand(left.bind(schema)?)?;
-                let right = boolean_operand(right.bind(schema)?)?;
-                (left.or(right), Some(DataType::BOOLEAN))
-            }
+            Expr::And(operands) => (
+                Expr::And(
+                    operands
+                        .iter()
+                        .map(|operand| boolean_operand(operand.bind(schema)?))
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(DataType::BOOLEAN),
+            ),
+            Expr::Or(operands) => (
+                Expr::Or(
+                    operands
+                        .iter()
+                        .map(|operand| boolean_operand(operand.bind(schema)?))
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(DataType::BOOLEAN),
+            ),
             Expr::Not(inner) => (
                 !boolean_operand(inner.bind(schema)?)?,
                 Some(DataType::BOOLEAN),

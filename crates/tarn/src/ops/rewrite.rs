@@ -312,7 +312,7 @@ fn null_free_shape(expr: &Expr) -> bool {
         Expr::Compare { left, right, .. } => null_free_shape(left) && null_free_shape(right),
         Expr::In { expr, list, .. } => null_free_shape(expr) && list.iter().all(null_free_shape),
         Expr::IsNull { .. } => true,
-        Expr::And(l, r) | Expr::Or(l, r) => null_free_shape(l) && null_free_shape(r),
+        Expr::And(operands) | Expr::Or(operands) => operands.iter().all(null_free_shape),
         Expr::Not(inner) => null_free_shape(inner),
     }
 }

@@ -2,6 +2,7 @@
 //! property tests that tie evaluation and skipping together.
 
 mod eval;
+mod limits;
 mod parse;
 mod props;
 mod stats;

@@ -17,14 +17,14 @@ pub(super) struct Stats {
 }
 
 impl Stats {
-    fn new(rows: i64) -> Stats {
+    pub(super) fn new(rows: i64) -> Stats {
         Stats {
             rows: Some(rows),
             columns: HashMap::new(),
         }
     }
 
-    fn with(
+    pub(super) fn with(
         mut self,
         column: &str,
         min: impl Into<Scalar>,
