@@ -135,6 +135,22 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The operation would add a table feature that some readers cannot read, and the caller
+    /// did not allow it. Nothing was written.
+    #[error(
+        "{change} needs the `{feature}` table feature, which {unreadable_by} cannot read; \
+         allow the upgrade explicitly ({how_to_allow}) if every reader of this table supports it"
+    )]
+    FeatureUpgradeNotAllowed {
+        /// The feature the change needs.
+        feature: String,
+        /// What needs it: `widening column `n` from integer to long`.
+        change: String,
+        /// Readers known to refuse a table with the feature.
+        unreadable_by: String,
+        /// How to allow it.
+        how_to_allow: String,
+    },
     /// An argument is not valid for this table (an unknown column, a negative limit).
     #[error("{reason}")]
     InvalidArgument {

@@ -43,13 +43,20 @@ pub(crate) struct WriteArgs {
     /// row written must match it.
     #[arg(long = "replace-where", value_name = "EXPR")]
     replace_where: Option<String>,
-    /// Add the input's new columns to the table (and widen numeric columns).
+    /// Add the input's new columns to the table (and widen numeric columns, with
+    /// --allow-type-widening).
     #[arg(long)]
     merge_schema: bool,
+    /// With --merge-schema, let a widened column (integer to long, float to double) add the
+    /// `typeWidening` reader feature, which readers such as delta-rs cannot read.
+    #[arg(long, requires = "merge_schema")]
+    allow_type_widening: bool,
     /// Partition columns of a table this write creates (must be the table's if it exists).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     partition_by: Option<Vec<String>>,
-    /// A property of a table this write creates. Repeatable.
+    /// A table property: set on a table this write creates, changed in this write's commit
+    /// on an existing one (CHECK constraints and the column mapping mode excepted).
+    /// Repeatable.
     #[arg(long = "property", value_name = "KEY=VALUE")]
     properties: Vec<String>,
     /// Make the write idempotent: skipped if the table already has version VERSION (or a
@@ -116,7 +123,10 @@ pub(crate) async fn run(table: &Table, args: &WriteArgs) -> Result<(), CliError>
         existing.as_ref().map(|s| s.schema()),
     )?;
 
-    let mut builder = table.write().with_merge_schema(args.merge_schema);
+    let mut builder = table
+        .write()
+        .with_merge_schema(args.merge_schema)
+        .with_type_widening(args.allow_type_widening);
     if args.mode == Some(ModeArg::Overwrite) {
         builder = builder.with_mode(WriteMode::Overwrite);
     }

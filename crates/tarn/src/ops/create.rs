@@ -8,7 +8,7 @@ use chrono::Utc;
 use tarn_log::LogError;
 use tarn_log::commit::CommitOptions;
 use tarn_protocol::actions::{Action, Metadata, Protocol};
-use tarn_protocol::features::protocol_for_new_table;
+use tarn_protocol::features::{TableFeature, protocol_for_new_table};
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
 
 use super::{remove_file, validate_properties};
@@ -258,24 +258,77 @@ pub(crate) fn new_metadata(
     })
 }
 
-/// The smallest protocol that asks for at least everything `a` and `b` ask for.
+/// The smallest protocol that asks for at least everything `a` and `b` ask for. Where the
+/// result lists features (reader 3, writer 7), it lists every feature either protocol
+/// requires, those implied by legacy versions included: upgrading a writer-4 table to writer
+/// 7 must keep `checkConstraints`, `generatedColumns` and the rest it already demanded.
 pub(crate) fn max_protocol(a: &Protocol, b: &Protocol) -> Protocol {
-    let merge = |x: &Option<Vec<_>>, y: &Option<Vec<_>>| match (x, y) {
-        (None, None) => None,
-        (x, y) => {
-            let mut all: Vec<tarn_protocol::features::TableFeature> = Vec::new();
-            for feature in x.iter().flatten().chain(y.iter().flatten()) {
-                if !all.contains(feature) {
-                    all.push(feature.clone());
-                }
+    use tarn_protocol::features::{effective_reader_features, effective_writer_features};
+    let union = |x: Vec<TableFeature>, y: Vec<TableFeature>| {
+        let mut all: Vec<TableFeature> = Vec::new();
+        for feature in x.into_iter().chain(y) {
+            if !all.contains(&feature) {
+                all.push(feature);
             }
-            Some(all)
         }
+        all
     };
+    let min_reader_version = a.min_reader_version.max(b.min_reader_version);
+    let min_writer_version = a.min_writer_version.max(b.min_writer_version);
     Protocol {
-        min_reader_version: a.min_reader_version.max(b.min_reader_version),
-        min_writer_version: a.min_writer_version.max(b.min_writer_version),
-        reader_features: merge(&a.reader_features, &b.reader_features),
-        writer_features: merge(&a.writer_features, &b.writer_features),
+        min_reader_version,
+        min_writer_version,
+        reader_features: (min_reader_version >= 3).then(|| {
+            union(effective_reader_features(a), effective_reader_features(b))
+        }),
+        writer_features: (min_writer_version >= 7).then(|| {
+            union(effective_writer_features(a), effective_writer_features(b))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn protocol(reader: i32, writer: i32, r: &[TableFeature], w: &[TableFeature]) -> Protocol {
+        Protocol {
+            min_reader_version: reader,
+            min_writer_version: writer,
+            reader_features: (reader >= 3).then(|| r.to_vec()),
+            writer_features: (writer >= 7).then(|| w.to_vec()),
+        }
+    }
+
+    #[test]
+    fn an_upgrade_to_table_features_keeps_what_legacy_versions_implied() {
+        use TableFeature as F;
+        let legacy = protocol(1, 4, &[], &[]);
+        let widening = protocol(
+            3,
+            7,
+            &[F::TypeWidening],
+            &[F::AppendOnly, F::Invariants, F::TypeWidening],
+        );
+        let merged = max_protocol(&legacy, &widening);
+        assert_eq!((merged.min_reader_version, merged.min_writer_version), (3, 7));
+        assert_eq!(merged.reader_features, Some(vec![F::TypeWidening]));
+        let writer = merged.writer_features.unwrap();
+        for feature in [
+            F::AppendOnly,
+            F::Invariants,
+            F::CheckConstraints,
+            F::ChangeDataFeed,
+            F::GeneratedColumns,
+            F::TypeWidening,
+        ] {
+            assert!(writer.contains(&feature), "{feature:?} missing from {writer:?}");
+        }
+        // Legacy with legacy stays legacy.
+        let merged = max_protocol(&protocol(1, 2, &[], &[]), &protocol(1, 3, &[], &[]));
+        assert_eq!(merged, protocol(1, 3, &[], &[]));
+        // Column mapping's legacy reader 2 becomes the listed feature.
+        let merged = max_protocol(&protocol(2, 5, &[], &[]), &widening);
+        assert!(merged.reader_features.unwrap().contains(&F::ColumnMapping));
     }
 }

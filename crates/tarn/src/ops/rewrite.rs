@@ -236,7 +236,12 @@ fn kernel(err: arrow_schema::ArrowError) -> Error {
 }
 
 /// The batch with each assigned column replaced, on the selected rows, by its expression's
-/// value (cast to the column's type).
+/// value converted to the column's type. The conversion never changes a value: a value that
+/// the column cannot hold exactly (`1.5` into a `long`, `300` into a `byte`, a timestamp with
+/// a time of day into a `date`) fails the update, naming the column and the value. Float and
+/// double columns are the one exception, and round to the nearest representable value, as
+/// any conversion to floating point does. Only the selected rows are converted: the value an
+/// expression has on a row it does not update does not matter.
 fn update_batch(
     batch: &RecordBatch,
     selected: &BooleanArray,
@@ -255,23 +260,57 @@ fn update_batch(
         let value = if value.data_type() == target {
             value
         } else {
-            let options = arrow_cast::CastOptions {
-                safe: false,
-                ..Default::default()
-            };
-            arrow_cast::cast_with_options(&value, target, &options).map_err(|err| {
-                Error::InvalidArgument {
-                    reason: format!(
-                        "cannot set `{column}` to {expr}: the value does not fit the column's \
-                         type {target}: {err}"
-                    ),
-                }
+            // Only the rows being updated: nulls elsewhere.
+            let unselected = arrow_array::new_null_array(value.data_type(), value.len());
+            let value = arrow_select::zip::zip(selected, &value, &unselected).map_err(kernel)?;
+            convert_exactly(&value, target).map_err(|reason| Error::InvalidArgument {
+                reason: format!(
+                    "cannot set `{column}` to {expr}: {reason} (the column is {})",
+                    crate::write::describe_arrow_type(target)
+                ),
             })?
         };
         columns[index] =
             arrow_select::zip::zip(selected, &value, &columns[index]).map_err(kernel)?;
     }
     RecordBatch::try_new(schema, columns).map_err(kernel)
+}
+
+/// Converts `value` to `target` without changing any value (floating-point targets round to
+/// nearest): the conversion is undone and compared, so truncation of fractions, of times of
+/// day or of digits is caught whatever the types. Text is converted by parsing, which fails
+/// on its own for what does not read as the type.
+fn convert_exactly(value: &ArrayRef, target: &DataType) -> std::result::Result<ArrayRef, String> {
+    let strict = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let converted = arrow_cast::cast_with_options(value, target, &strict)
+        .map_err(|err| format!("a value does not fit: {err}"))?;
+    let rounds = matches!(
+        target,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    );
+    let parsed = matches!(
+        value.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    if rounds || parsed {
+        return Ok(converted);
+    }
+    let back = arrow_cast::cast_with_options(&converted, value.data_type(), &strict)
+        .map_err(|err| format!("a value does not fit: {err}"))?;
+    let same = arrow_ord::cmp::not_distinct(value, &back).map_err(|err| err.to_string())?;
+    if let Some(row) = (0..same.len()).find(|&row| !same.value(row)) {
+        let shown = arrow_cast::display::ArrayFormatter::try_new(
+            value.as_ref(),
+            &arrow_cast::display::FormatOptions::default(),
+        )
+        .map(|f| f.value(row).to_string())
+        .unwrap_or_default();
+        return Err(format!("the value {shown} does not fit exactly"));
+    }
+    Ok(converted)
 }
 
 /// Whether the file's partition values and statistics prove the predicate true on every

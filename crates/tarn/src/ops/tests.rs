@@ -470,9 +470,28 @@ async fn merge_schema_widens_types_with_the_type_widening_feature() {
         .unwrap();
     let big =
         RecordBatch::try_new(wide, vec![Arc::new(Int64Array::from(vec![1i64 << 40]))]).unwrap();
+    // Not without asking: the feature shuts out readers such as delta-rs.
+    let err = table
+        .write()
+        .with_merge_schema(true)
+        .execute_batches(vec![big.clone()])
+        .await
+        .unwrap_err();
+    match &err {
+        Error::FeatureUpgradeNotAllowed {
+            feature, change, ..
+        } => {
+            assert_eq!(feature, "typeWidening");
+            assert_eq!(change, "widening column `n` from integer to long");
+            assert!(err.to_string().contains("delta-rs"), "{err}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
     table
         .write()
         .with_merge_schema(true)
+        .with_type_widening(true)
         .execute_batches(vec![big])
         .await
         .unwrap();
@@ -602,4 +621,52 @@ async fn operations_run_on_spawned_tasks() {
         rows(&table).await,
         expect(&[("a", Some(1)), ("b", Some(2))])
     );
+}
+
+#[tokio::test]
+async fn write_properties_change_an_existing_table_in_the_same_commit() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .with_property("delta.checkpointInterval", "5")
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap();
+    let summary = table
+        .write()
+        .with_property("delta.checkpointInterval", "7")
+        .with_property("delta.appendOnly", "true")
+        .execute_batches(vec![batch(&["b"], &[Some(2)])])
+        .await
+        .unwrap();
+    assert_eq!(summary.version, Some(1));
+    let snapshot = table.snapshot().await.unwrap();
+    assert_eq!(snapshot.properties()["delta.checkpointInterval"], "7");
+    assert_eq!(snapshot.properties()["delta.appendOnly"], "true");
+    assert_eq!(rows(&table).await, expect(&[("a", Some(1)), ("b", Some(2))]));
+    // The same value again changes nothing: no metadata action in that commit.
+    table
+        .write()
+        .with_property("delta.checkpointInterval", "7")
+        .execute_batches(vec![batch(&["c"], &[Some(3)])])
+        .await
+        .unwrap();
+    let latest = table.snapshot().await.unwrap();
+    assert_eq!(latest.metadata(), snapshot.metadata());
+    // Invalid values and properties a write cannot change are refused, committing nothing.
+    for (key, value) in [
+        ("delta.checkpointInterval", "zero"),
+        ("delta.constraints.positive", "value > 0"),
+        ("delta.columnMapping.mode", "name"),
+    ] {
+        let err = table
+            .write()
+            .with_property(key, value)
+            .execute_batches(vec![batch(&["d"], &[Some(4)])])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{key}: {err:?}");
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), 2);
 }

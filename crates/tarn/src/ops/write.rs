@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt};
 use tarn_log::LogError;
 use tarn_log::commit::CommitOptions;
 use tarn_protocol::actions::{Action, Add, Txn};
-use tarn_protocol::features::{check_writable, protocol_for_new_table};
+use tarn_protocol::features::{TableFeature, check_writable, protocol_for_new_table};
 use tarn_protocol::schema::{ColumnMappingMode, StructType};
 
 use super::check_not_append_only;
@@ -65,6 +65,7 @@ pub struct WriteBuilder {
     mode: WriteMode,
     replace_where: Option<Expr>,
     merge_schema: bool,
+    type_widening: bool,
     partition_columns: Option<Vec<String>>,
     properties: BTreeMap<String, String>,
     txn: Option<(String, i64)>,
@@ -79,6 +80,7 @@ impl WriteBuilder {
             mode: WriteMode::Append,
             replace_where: None,
             merge_schema: false,
+            type_widening: false,
             partition_columns: None,
             properties: BTreeMap::new(),
             txn: None,
@@ -108,6 +110,16 @@ impl WriteBuilder {
         self
     }
 
+    /// With [`WriteBuilder::with_merge_schema`], lets a widened column (`integer` to `long`,
+    /// `float` to `double`) upgrade the table to the `typeWidening` reader feature, which
+    /// readers without type-widening support (delta-rs among them) cannot read. Without it, a
+    /// write that would widen a column on a table that does not have the feature yet fails
+    /// with [`Error::FeatureUpgradeNotAllowed`] and writes nothing.
+    pub fn with_type_widening(mut self, allow: bool) -> Self {
+        self.type_widening = allow;
+        self
+    }
+
     /// Partition columns for a table this write creates. For an existing table they must be
     /// the table's own (or omitted).
     pub fn with_partition_columns<I, S>(mut self, columns: I) -> Self
@@ -119,7 +131,10 @@ impl WriteBuilder {
         self
     }
 
-    /// A property of a table this write creates.
+    /// A table property: set when this write creates the table, and on an existing table
+    /// changed in the write's own commit (a property the table already has with this value
+    /// changes nothing). CHECK constraints (`delta.constraints.*`) and
+    /// `delta.columnMapping.mode` cannot change on an existing table: the write fails.
     pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
         self
@@ -324,26 +339,59 @@ impl WriteBuilder {
         );
         tx.read_metadata = Some(snapshot.metadata().clone());
         let mut schema = snapshot.schema().clone();
+        let mut metadata = snapshot.metadata().clone();
         if self.merge_schema {
             let mut merged = merged_schema(&schema, input)?;
             if merged != schema {
-                let mut metadata = snapshot.metadata().clone();
                 // Widened types are recorded per field and need the typeWidening feature.
-                if record_type_changes(&schema, &mut merged)? {
+                if let Some(change) = record_type_changes(&schema, &mut merged)? {
+                    let has_feature = tarn_protocol::features::effective_reader_features(
+                        snapshot.protocol(),
+                    )
+                    .iter()
+                    .any(|f| {
+                        matches!(
+                            f,
+                            TableFeature::TypeWidening | TableFeature::TypeWideningPreview
+                        )
+                    });
+                    if !has_feature && !self.type_widening {
+                        return Err(Error::FeatureUpgradeNotAllowed {
+                            feature: "typeWidening".to_owned(),
+                            change,
+                            unreadable_by: "readers without type-widening support (delta-rs and \
+                                            the Python `deltalake` package, Delta Lake before \
+                                            3.2 on Spark)"
+                                .to_owned(),
+                            how_to_allow: "`tarn write --allow-type-widening`, \
+                                           `WriteBuilder::with_type_widening(true)`"
+                                .to_owned(),
+                        });
+                    }
                     metadata
                         .configuration
                         .insert("delta.enableTypeWidening".to_owned(), "true".to_owned());
                 }
                 metadata.schema_string = merged.to_json();
-                let protocol =
-                    max_protocol(snapshot.protocol(), &protocol_for_new_table(&metadata)?);
-                if &protocol != snapshot.protocol() {
-                    tx.actions.push(Action::Protocol(protocol));
-                }
-                tx.actions.push(Action::Metadata(metadata));
                 tx.parameter("mergeSchema", "true");
                 schema = merged;
             }
+        }
+        let changed_properties = self.changed_properties(snapshot)?;
+        if !changed_properties.is_empty() {
+            tx.parameter(
+                "properties",
+                serde_json::to_string(&changed_properties).unwrap_or_default(),
+            );
+            metadata.configuration.extend(changed_properties);
+            super::validate_properties(&metadata.configuration, &schema)?;
+        }
+        if &metadata != snapshot.metadata() {
+            let protocol = max_protocol(snapshot.protocol(), &protocol_for_new_table(&metadata)?);
+            if &protocol != snapshot.protocol() {
+                tx.actions.push(Action::Protocol(protocol));
+            }
+            tx.actions.push(Action::Metadata(metadata));
         }
         let replace_where = match &self.replace_where {
             Some(predicate) => {
@@ -364,6 +412,37 @@ impl WriteBuilder {
             properties: snapshot.properties().clone(),
             replace_where,
         })
+    }
+}
+
+impl WriteBuilder {
+    /// The properties this write sets that the table does not already have with that value.
+    /// A property that cannot change in a write is refused: a CHECK constraint (every existing
+    /// row would have to be checked first) and the column mapping mode (every column would
+    /// need a physical name).
+    fn changed_properties(&self, snapshot: &Snapshot) -> Result<BTreeMap<String, String>> {
+        let current = &snapshot.metadata().configuration;
+        let mut changed = BTreeMap::new();
+        for (key, value) in &self.properties {
+            if current.get(key) == Some(value) {
+                continue;
+            }
+            let refused = if key.starts_with(crate::write::CONSTRAINT_KEY_PREFIX) {
+                Some("a CHECK constraint cannot be added or changed by a write: the table's \
+                      existing rows would have to be checked against it first")
+            } else if key == "delta.columnMapping.mode" {
+                Some("the column mapping mode of an existing table cannot be changed by a write")
+            } else {
+                None
+            };
+            if let Some(reason) = refused {
+                return Err(Error::InvalidArgument {
+                    reason: format!("table property {key}={value:?}: {reason}"),
+                });
+            }
+            changed.insert(key.clone(), value.clone());
+        }
+        Ok(changed)
     }
 }
 
@@ -435,11 +514,12 @@ fn check_replace_where(predicate: &Expr, batch: &RecordBatch, rows_before: u64) 
 }
 
 /// Records in `new` the type changes from `old` (the protocol's `delta.typeChanges` field
-/// metadata, appended to any earlier history). Returns whether any type changed. Changes
-/// inside arrays and maps are refused: tarn records type changes of struct fields only.
-fn record_type_changes(old: &StructType, new: &mut StructType) -> Result<bool> {
+/// metadata, appended to any earlier history). Returns the first change, described
+/// (`widening column `n` from integer to long`), if any type changed. Changes inside arrays
+/// and maps are refused: tarn records type changes of struct fields only.
+fn record_type_changes(old: &StructType, new: &mut StructType) -> Result<Option<String>> {
     use tarn_protocol::schema::DataType as DeltaType;
-    let mut changed = false;
+    let mut changed = None;
     for field in &mut new.fields {
         let Some(before) = old.field(&field.name) else {
             continue;
@@ -447,7 +527,9 @@ fn record_type_changes(old: &StructType, new: &mut StructType) -> Result<bool> {
         match (&before.data_type, &mut field.data_type) {
             (a, b) if a == &*b => {}
             (DeltaType::Struct(a), DeltaType::Struct(b)) => {
-                changed |= record_type_changes(a, b)?;
+                if let Some(inner) = record_type_changes(a, b)? {
+                    changed.get_or_insert(inner);
+                }
             }
             (DeltaType::Primitive(from), DeltaType::Primitive(to)) => {
                 let entry = serde_json::json!({
@@ -462,7 +544,9 @@ fn record_type_changes(old: &StructType, new: &mut StructType) -> Result<bool> {
                     serde_json::Value::Array(list) => list.push(entry),
                     other => *other = serde_json::Value::Array(vec![entry]),
                 }
-                changed = true;
+                changed.get_or_insert_with(|| {
+                    format!("widening column `{}` from {from} to {to}", field.name)
+                });
             }
             (from, to) => {
                 return Err(Error::SchemaMismatch {

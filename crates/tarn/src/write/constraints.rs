@@ -4,9 +4,10 @@
 //! This module decides whether a batch (already in the table's logical form) may be written,
 //! and names the first violation with a sample row. A CHECK constraint
 //! (`delta.constraints.<name>` in the table configuration) is SQL text read by the same
-//! parser as scan filters; a row fails it when the expression is `false` — `NULL` passes, as
-//! in SQL. An invariant (`delta.invariants` in a field's metadata) fails on `false` *and* on
-//! `NULL`, as the protocol says. A non-nullable field fails on a null wherever it is present:
+//! parser as scan filters. A row satisfies a CHECK constraint or an invariant (`delta.invariants`
+//! in a field's metadata) only where the expression is `true`: `false` and `NULL` both fail
+//! it, as Delta's writers enforce it (Spark's `DeltaInvariantChecker` and delta-rs refuse a
+//! row whose constraint is unknown; this is not SQL's table CHECK, where unknown passes). A non-nullable field fails on a null wherever it is present:
 //! a non-nullable field of a struct only where the struct itself is not null, an array element
 //! or map value only inside a present array or map.
 //!
@@ -121,11 +122,7 @@ impl TableConstraints {
     pub fn check(&self, batch: &RecordBatch) -> Result<()> {
         for constraint in &self.constraints {
             let result = constraint.expression.evaluate_predicate(batch)?;
-            let violation = match constraint.rule {
-                Rule::Check { .. } => first_false(&result),
-                Rule::Invariant { .. } => first_not_true(&result),
-            };
-            let Some(row) = violation else {
+            let Some(row) = first_not_true(&result) else {
                 continue;
             };
             let row = render_row(batch, row);
@@ -195,10 +192,6 @@ fn invariant_text(value: &Value) -> Option<String> {
         .get("expression")?
         .as_str()
         .map(str::to_owned)
-}
-
-fn first_false(result: &BooleanArray) -> Option<usize> {
-    (0..result.len()).find(|&i| result.is_valid(i) && !result.value(i))
 }
 
 fn first_not_true(result: &BooleanArray) -> Option<usize> {
@@ -458,8 +451,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(constraints.check_names(), vec!["positive"]);
-        let good = batch(vec![1, 2], vec![Some(1), None], vec![Some("a"), None]);
+        let good = batch(vec![1, 2], vec![Some(1), Some(2)], vec![Some("a"), None]);
         constraints.check(&good).unwrap();
+        // A NULL makes the constraint unknown, which fails it.
+        let unknown = batch(vec![1, 2], vec![Some(1), None], vec![Some("a"), None]);
+        match constraints.check(&unknown).unwrap_err() {
+            Error::ConstraintViolation { name, row, .. } => {
+                assert_eq!(name, "positive");
+                assert_eq!(row, "{id: 2, value: NULL, name: NULL}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
         let bad = batch(
             vec![1, 3],
             vec![Some(5), Some(-1)],

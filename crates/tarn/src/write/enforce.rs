@@ -2,8 +2,9 @@
 //!
 //! This module decides whether an incoming batch may be written to a table and converts it to
 //! the table's logical Arrow form (the Delta types' one Arrow encoding, table column names and
-//! order). A batch fits when it has every table column (names match exactly, else ignoring
-//! case), no other column, and each column's type is the table's type or one that converts to
+//! order). A batch fits when it has every non-nullable table column (names match exactly,
+//! else ignoring case; a nullable column or struct field it leaves out is filled with nulls,
+//! as Delta's writers do for an append), no other column, and each column's type is the table's type or one that converts to
 //! it without losing anything: another encoding of the same values (`LargeUtf8`, `Utf8View`,
 //! dictionaries, timestamp units and zones, decimal widths), or a narrower type of the same
 //! kind (`int` into `long`, `float` into `double`, a decimal with fewer digits on each side of
@@ -203,12 +204,15 @@ pub(crate) fn conform_relaxed(schema: &StructType, batch: &RecordBatch) -> Resul
         .zip(matched)
         .zip(relaxed.fields().iter())
     {
-        let column = conform_array(
-            batch.column(input_index),
-            &table_field.data_type,
-            target.data_type(),
-            &table_field.name,
-        )?;
+        let column = match input_index {
+            Some(index) => conform_array(
+                batch.column(index),
+                &table_field.data_type,
+                target.data_type(),
+                &table_field.name,
+            )?,
+            None => new_null_array(target.data_type(), batch.num_rows()),
+        };
         columns.push(column);
     }
     RecordBatch::try_new(relaxed, columns).map_err(|e| Error::SchemaMismatch {
@@ -226,17 +230,31 @@ fn child_path(parent: &str, name: &str) -> String {
 }
 
 /// For each table field, the index of the input field it takes its values from: the one of
-/// the same name, else the only one equal ignoring case. Every input field must be used.
-fn match_fields(table: &[StructField], input: &Fields, parent: &str) -> Result<Vec<usize>> {
+/// the same name, else the only one equal ignoring case; `None` for a nullable field the input
+/// lacks (its values are nulls, as Delta's writers fill a column an append leaves out). Every
+/// input field must be used, and every non-nullable table field present.
+fn match_fields(
+    table: &[StructField],
+    input: &Fields,
+    parent: &str,
+) -> Result<Vec<Option<usize>>> {
     let mut used = vec![false; input.len()];
     let mut matched = Vec::with_capacity(table.len());
     for field in table {
-        let index = find_field(input, &field.name, &used).ok_or_else(|| Error::SchemaMismatch {
-            column: child_path(parent, &field.name),
-            reason: "missing column".to_owned(),
-        })?;
-        used[index] = true;
-        matched.push(index);
+        match find_field(input, &field.name, &used) {
+            Some(index) => {
+                used[index] = true;
+                matched.push(Some(index));
+            }
+            None if field.nullable => matched.push(None),
+            None => {
+                return Err(Error::SchemaMismatch {
+                    column: child_path(parent, &field.name),
+                    reason: "missing column (it is NOT NULL, so it cannot be left out)"
+                        .to_owned(),
+                });
+            }
+        }
     }
     if let Some(extra) = used.iter().position(|u| !u) {
         return Err(Error::SchemaMismatch {
@@ -267,7 +285,7 @@ fn find_field(input: &Fields, name: &str, used: &[bool]) -> Option<usize> {
 }
 
 /// The Delta name of an Arrow type where it has one (`string` for `LargeUtf8`), else Arrow's.
-fn describe(data_type: &ArrowType) -> String {
+pub(crate) fn describe(data_type: &ArrowType) -> String {
     match DeltaType::try_from(data_type) {
         Ok(DeltaType::Primitive(PrimitiveType::Timestamp)) => {
             "timestamp (with a time zone)".to_owned()
@@ -347,12 +365,15 @@ fn conform_struct(
     let mut children = Vec::with_capacity(matched.len());
     for ((field, index), target_field) in table.fields.iter().zip(matched).zip(target_fields.iter())
     {
-        children.push(conform_array(
-            source.column(index),
-            &field.data_type,
-            target_field.data_type(),
-            &child_path(path, &field.name),
-        )?);
+        children.push(match index {
+            Some(index) => conform_array(
+                source.column(index),
+                &field.data_type,
+                target_field.data_type(),
+                &child_path(path, &field.name),
+            )?,
+            None => new_null_array(target_field.data_type(), source.len()),
+        });
     }
     let rebuilt = StructArray::try_new(target_fields.clone(), children, source.nulls().cloned())
         .map_err(|e| Error::SchemaMismatch {

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+
 use arrow_array::builder::{Int32Builder, ListBuilder, StringDictionaryBuilder};
 use arrow_array::types::Int32Type;
 use arrow_array::{
@@ -43,9 +45,9 @@ fn every_mismatch_names_the_column_and_the_reason() {
     let cases: Vec<MismatchCase<'_>> = vec![
         (
             schema(),
-            vec![("id", Arc::clone(&ids))],
-            "value",
-            "missing column",
+            vec![("value", Arc::new(Int32Array::from(vec![1])))],
+            "id",
+            "missing column (it is NOT NULL",
         ),
         (
             schema(),
@@ -141,6 +143,18 @@ fn every_mismatch_names_the_column_and_the_reason() {
 }
 
 #[test]
+fn a_missing_nullable_column_is_filled_with_nulls() {
+    let batch = conform_batch(
+        &schema(),
+        &batch_of(vec![("id", Arc::new(Int64Array::from(vec![1, 2])))]),
+    )
+    .unwrap();
+    assert_eq!(batch.num_columns(), 2);
+    assert_eq!(batch.schema().field(1).name(), "value");
+    assert_eq!(batch.column(1).null_count(), 2);
+}
+
+#[test]
 fn nested_mismatches_name_the_path() {
     let table = StructType::new([StructField::new(
         "s",
@@ -154,12 +168,23 @@ fn nested_mismatches_name_the_path() {
         Arc::new(Field::new("a", ArrowType::Int32, true)),
         Arc::new(Int32Array::from(vec![1])) as ArrayRef,
     )]);
+    // A nullable field the input lacks is filled with nulls; a NOT NULL one is refused.
+    let filled = conform_batch(&table, &batch_of(vec![("s", Arc::new(s.clone()))])).unwrap();
+    let filled = filled.column(0).as_struct();
+    assert_eq!(filled.column_by_name("b").unwrap().null_count(), 1);
+    assert_eq!(filled.column_by_name("a").unwrap().null_count(), 0);
+    let strict = StructType::new([StructField::new(
+        "s",
+        DeltaType::struct_of([
+            StructField::new("a", DeltaType::INTEGER, true),
+            StructField::new("b", DeltaType::STRING, false),
+        ]),
+        true,
+    )]);
     let (column, reason) =
-        mismatch(conform_batch(&table, &batch_of(vec![("s", Arc::new(s))])).unwrap_err());
-    assert_eq!(
-        (column.as_str(), reason.as_str()),
-        ("s.b", "missing column")
-    );
+        mismatch(conform_batch(&strict, &batch_of(vec![("s", Arc::new(s))])).unwrap_err());
+    assert_eq!(column, "s.b");
+    assert!(reason.starts_with("missing column (it is NOT NULL"), "{reason}");
     let lists = StructType::new([StructField::new(
         "l",
         DeltaType::array(DeltaType::INTEGER, true),
@@ -326,7 +351,7 @@ async fn a_rejected_batch_writes_nothing_and_the_writer_goes_on() {
     let mut writer = table.writer(WriterOptions::new());
     let good = batch_of(vec![
         ("id", Arc::new(Int64Array::from(vec![1, 2]))),
-        ("value", Arc::new(Int32Array::from(vec![Some(5), None]))),
+        ("value", Arc::new(Int32Array::from(vec![Some(5), Some(6)]))),
     ]);
     writer.write(&good).await.unwrap();
     let bad = batch_of(vec![
@@ -345,7 +370,23 @@ async fn a_rejected_batch_writes_nothing_and_the_writer_goes_on() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    let wrong = batch_of(vec![("id", Arc::new(Int64Array::from(vec![9])))]);
+    // Unknown is a violation too, as Delta's writers have it (not SQL's CHECK).
+    let unknown = batch_of(vec![
+        ("id", Arc::new(Int64Array::from(vec![5, 6]))),
+        ("value", Arc::new(Int32Array::from(vec![Some(8), None]))),
+    ]);
+    match writer.write(&unknown).await.unwrap_err() {
+        Error::ConstraintViolation { name, row, .. } => {
+            assert_eq!(name, "positive");
+            assert_eq!(row, "{id: 6, value: NULL}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let wrong = batch_of(vec![
+        ("id", Arc::new(Int64Array::from(vec![9]))),
+        ("value", Arc::new(Int32Array::from(vec![9]))),
+        ("extra", Arc::new(Int32Array::from(vec![9]))),
+    ]);
     assert!(matches!(
         writer.write(&wrong).await.unwrap_err(),
         Error::SchemaMismatch { .. }
@@ -353,10 +394,9 @@ async fn a_rejected_batch_writes_nothing_and_the_writer_goes_on() {
     let output = writer.finish().await.unwrap();
     assert_eq!(output.num_rows, 2);
     table.commit(&output.adds);
-    // The NULL passed the CHECK constraint, as SQL says.
     assert_eq!(
         table.read_rows().await,
-        vec!["{id: 1, value: 5}", "{id: 2, value: NULL}"]
+        vec!["{id: 1, value: 5}", "{id: 2, value: 6}"]
     );
 }
 
