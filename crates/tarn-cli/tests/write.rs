@@ -655,7 +655,8 @@ fn delete_update_restore_and_checkpoint() {
 #[test]
 fn bad_input_fails_naming_the_cause_and_leaves_the_table_unchanged() {
     let ws = Workspace::new();
-    let table = events_table(&ws, Some("amount >= 0"));
+    // A NULL makes a constraint unknown, which fails it: the nullable column says so.
+    let table = events_table(&ws, Some("amount >= 0 OR amount IS NULL"));
     tarn_ok(&["write", &table, &ws.file("ok.csv", EVENTS_CSV)]);
 
     // A CSV value that does not parse: file, line (header is line 1), column, value.
@@ -716,6 +717,14 @@ fn bad_input_fails_naming_the_cause_and_leaves_the_table_unchanged() {
         "{err}"
     );
     assert!(err.contains("-3"), "{err}");
+    let null_amount = ws.file("nullamount.csv", "id,day,kind,amount,ts\n6,2026-01-01,a,,\n");
+    let strict_ws = Workspace::new();
+    let strict = events_table(&strict_ws, Some("amount >= 0"));
+    let err = fails_unchanged(&strict, &["write", &strict, &null_amount]);
+    assert!(
+        err.contains("violates CHECK constraint `positive`") && err.contains("amount: NULL"),
+        "{err}"
+    );
     let null_id = ws.file("null.csv", "id,day,kind,amount,ts\n,2026-01-01,a,1,\n");
     let err = fails_unchanged(&table, &["write", &table, &null_id]);
     assert!(err.contains("non-nullable column `id`"), "{err}");
