@@ -980,3 +980,157 @@ fn racing_overwrites_where_of_one_partition_keep_exactly_one_winner() {
     assert_no_stray_files(dir.path(), "after the races");
     eprintln!("same-partition overwrites-where: {conflicts} conflicts in {ROUNDS} rounds");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Racing creators
+// ---------------------------------------------------------------------------------------------
+
+/// Holds a write that creates the table at its commit while `meanwhile` creates it first.
+async fn create_while_another_creates<M>(
+    path: &Path,
+    held_rows: &[(i64, &str, i64)],
+    meanwhile: impl FnOnce(Table) -> M,
+) -> (tarn::Result<CommitSummary>, tarn::Result<CommitSummary>)
+where
+    M: std::future::Future<Output = tarn::Result<CommitSummary>>,
+{
+    let batch = rows_batch(held_rows);
+    hold_while(
+        path,
+        |t| async move {
+            t.write()
+                .with_partition_columns(["day"])
+                .execute_batches(vec![batch])
+                .await
+        },
+        meanwhile,
+    )
+    .await
+}
+
+#[test]
+fn a_writer_that_loses_the_race_to_create_the_table_appends_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (held, other) =
+            create_while_another_creates(dir.path(), &[(1, "a", 1), (2, "b", 2)], |t| async move {
+                t.write()
+                    .with_partition_columns(["day"])
+                    .execute_batches(vec![rows_batch(&[(3, "a", 3)])])
+                    .await
+            })
+            .await;
+        assert_eq!(other.unwrap().version, Some(0));
+        let held = held.unwrap();
+        assert_eq!(held.version, Some(1));
+        assert_eq!((held.files_added, held.rows_written), (2, 2));
+        let table = Table::open(uri(dir.path())).await.unwrap();
+        assert_eq!(
+            table_rows(&table).await,
+            owned(&[(1, "a", 1), (2, "b", 2), (3, "a", 3)])
+        );
+        // The loser's commit is an append: no protocol or metadata of its own.
+        let log = read_log(&tarn::TableLocation::parse(uri(dir.path())).unwrap()).await;
+        assert!(
+            log[&1]
+                .iter()
+                .all(|line| line.get("protocol").is_none() && line.get("metaData").is_none()),
+            "{:?}",
+            log[&1]
+        );
+        assert_no_stray_files(dir.path(), "after the race");
+    });
+}
+
+#[test]
+fn a_writer_that_loses_the_race_to_a_different_table_fails_naming_the_difference() {
+    for (case, winner) in [
+        ("schema", rows_batch_with_extra_column()),
+        ("partitioning", rows_batch(&[(3, "a", 3)])),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        block_on(async {
+            let partitioned = case == "schema";
+            let (held, other) = create_while_another_creates(
+                dir.path(),
+                &[(1, "a", 1), (2, "b", 2)],
+                |t| async move {
+                    let write = t.write();
+                    let write = if partitioned {
+                        write.with_partition_columns(["day"])
+                    } else {
+                        write
+                    };
+                    write.execute_batches(vec![winner]).await
+                },
+            )
+            .await;
+            assert_eq!(other.unwrap().version, Some(0));
+            match held {
+                Err(tarn::Error::TableCreatedConcurrently {
+                    version,
+                    difference,
+                    ..
+                }) => {
+                    assert_eq!(version, 0, "{case}");
+                    let expected = if partitioned {
+                        "a column `extra` this write does not have"
+                    } else {
+                        "partition columns [] where this write has [day]"
+                    };
+                    assert_eq!(difference, expected, "{case}");
+                }
+                other => panic!("{case}: expected TableCreatedConcurrently, got {other:?}"),
+            }
+            let table = Table::open(uri(dir.path())).await.unwrap();
+            assert_eq!(table.snapshot().await.unwrap().version(), 0, "{case}");
+            assert_no_stray_files(dir.path(), case);
+        });
+    }
+}
+
+#[test]
+fn a_writer_that_loses_the_race_with_a_txn_the_winner_committed_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let batch = rows_batch(&[(1, "a", 1)]);
+        let (held, other) = hold_while(
+            dir.path(),
+            |t| async move {
+                t.write()
+                    .with_partition_columns(["day"])
+                    .with_txn("ingest", 7)
+                    .execute_batches(vec![batch])
+                    .await
+            },
+            |t| async move {
+                t.write()
+                    .with_partition_columns(["day"])
+                    .with_txn("ingest", 7)
+                    .execute_batches(vec![rows_batch(&[(1, "a", 1)])])
+                    .await
+            },
+        )
+        .await;
+        assert_eq!(other.unwrap().version, Some(0));
+        assert_eq!(held.unwrap().version, None);
+        let table = Table::open(uri(dir.path())).await.unwrap();
+        assert_eq!(table_rows(&table).await, owned(&[(1, "a", 1)]));
+        assert_no_stray_files(dir.path(), "after the idempotent race");
+    });
+}
+
+/// The rows' schema with one more column.
+fn rows_batch_with_extra_column() -> RecordBatch {
+    let base = rows_batch(&[(3, "a", 3)]);
+    let mut fields: Vec<Field> = base
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("extra", DataType::Int64, true));
+    let mut columns = base.columns().to_vec();
+    columns.push(Arc::new(Int64Array::from(vec![9])));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}

@@ -717,7 +717,10 @@ fn bad_input_fails_naming_the_cause_and_leaves_the_table_unchanged() {
         "{err}"
     );
     assert!(err.contains("-3"), "{err}");
-    let null_amount = ws.file("nullamount.csv", "id,day,kind,amount,ts\n6,2026-01-01,a,,\n");
+    let null_amount = ws.file(
+        "nullamount.csv",
+        "id,day,kind,amount,ts\n6,2026-01-01,a,,\n",
+    );
     let strict_ws = Workspace::new();
     let strict = events_table(&strict_ws, Some("amount >= 0"));
     let err = fails_unchanged(&strict, &["write", &strict, &null_amount]);
@@ -812,4 +815,45 @@ fn a_table_needing_a_writer_feature_tarn_lacks_is_refused_by_every_write() {
     ]);
     assert!(err.contains("clustering"), "{err}");
     assert_eq!(version(&table), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Racing creators
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn six_writers_started_at_once_on_a_path_with_no_table_all_land() {
+    let ws = Workspace::new();
+    let table = ws.path("raced");
+    let input = ws.file("rows.csv", "id,day,kind\n1,2026-01-01,a\n2,2026-01-02,b\n");
+    for round in 0..3 {
+        let table = format!("{table}-{round}");
+        let writers: Vec<std::process::Child> = (0..6)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+                    .args(["write", &table, &input, "--partition-by", "day", "--json"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for writer in writers {
+            let output = writer.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: a writer failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+            versions.push(summary["version"].as_u64().unwrap());
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, (0..6).collect::<Vec<u64>>(), "round {round}");
+        let described = describe(&table);
+        assert_eq!(described["version"], 5);
+        assert_eq!(described["num_rows"], 12);
+        assert_eq!(described["partition_columns"], json!(["day"]));
+    }
 }

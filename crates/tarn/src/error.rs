@@ -62,6 +62,20 @@ pub enum Error {
         /// Its latest version.
         version: tarn_protocol::log_path::Version,
     },
+    /// A write that was creating a table found another writer had created it first, with a
+    /// table the write's files do not fit. Nothing was committed.
+    #[error(
+        "another writer created the table at {table} first (version {version}), with {difference}; \
+         nothing was written"
+    )]
+    TableCreatedConcurrently {
+        /// The table's location.
+        table: String,
+        /// The version the table had when the write looked.
+        version: tarn_protocol::log_path::Version,
+        /// How that table differs from the one the write would have created.
+        difference: String,
+    },
     /// A row written by an overwrite-where does not match the predicate it replaces.
     #[error(
         "row {row} of the input does not match the replace-where predicate `{predicate}`: {values}"

@@ -278,12 +278,10 @@ pub(crate) fn max_protocol(a: &Protocol, b: &Protocol) -> Protocol {
     Protocol {
         min_reader_version,
         min_writer_version,
-        reader_features: (min_reader_version >= 3).then(|| {
-            union(effective_reader_features(a), effective_reader_features(b))
-        }),
-        writer_features: (min_writer_version >= 7).then(|| {
-            union(effective_writer_features(a), effective_writer_features(b))
-        }),
+        reader_features: (min_reader_version >= 3)
+            .then(|| union(effective_reader_features(a), effective_reader_features(b))),
+        writer_features: (min_writer_version >= 7)
+            .then(|| union(effective_writer_features(a), effective_writer_features(b))),
     }
 }
 
@@ -311,7 +309,10 @@ mod tests {
             &[F::AppendOnly, F::Invariants, F::TypeWidening],
         );
         let merged = max_protocol(&legacy, &widening);
-        assert_eq!((merged.min_reader_version, merged.min_writer_version), (3, 7));
+        assert_eq!(
+            (merged.min_reader_version, merged.min_writer_version),
+            (3, 7)
+        );
         assert_eq!(merged.reader_features, Some(vec![F::TypeWidening]));
         let writer = merged.writer_features.unwrap();
         for feature in [
@@ -322,7 +323,10 @@ mod tests {
             F::GeneratedColumns,
             F::TypeWidening,
         ] {
-            assert!(writer.contains(&feature), "{feature:?} missing from {writer:?}");
+            assert!(
+                writer.contains(&feature),
+                "{feature:?} missing from {writer:?}"
+            );
         }
         // Legacy with legacy stays legacy.
         let merged = max_protocol(&protocol(1, 2, &[], &[]), &protocol(1, 3, &[], &[]));

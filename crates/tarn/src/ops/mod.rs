@@ -118,18 +118,29 @@ pub(crate) async fn commit_or_discard(
     match tx.commit(options).await {
         Ok(summary) => Ok(summary),
         Err(err) => {
-            if matches!(
-                &err,
-                Error::Log(
-                    tarn_log::LogError::CommitConflict { .. }
-                        | tarn_log::LogError::CommitAttemptsExhausted { .. }
-                        | tarn_log::LogError::TableAlreadyExists { .. }
-                )
-            ) {
-                rewrite::delete_data_files(&location, written).await;
-            }
+            discard_after_failed_commit(&location, &err, written).await;
             Err(err)
         }
+    }
+}
+
+/// Deletes the data files of a commit that failed, if it definitely did not land (a
+/// conflict, no attempt left, a table created by someone else); after any other failure the
+/// commit may have landed, so the files stay (vacuum removes them if it did not).
+pub(crate) async fn discard_after_failed_commit(
+    location: &tarn_log::TableLocation,
+    err: &Error,
+    written: &[tarn_protocol::actions::Add],
+) {
+    if matches!(
+        err,
+        Error::Log(
+            tarn_log::LogError::CommitConflict { .. }
+                | tarn_log::LogError::CommitAttemptsExhausted { .. }
+                | tarn_log::LogError::TableAlreadyExists { .. }
+        )
+    ) {
+        rewrite::delete_data_files(location, written).await;
     }
 }
 

@@ -643,7 +643,10 @@ async fn write_properties_change_an_existing_table_in_the_same_commit() {
     let snapshot = table.snapshot().await.unwrap();
     assert_eq!(snapshot.properties()["delta.checkpointInterval"], "7");
     assert_eq!(snapshot.properties()["delta.appendOnly"], "true");
-    assert_eq!(rows(&table).await, expect(&[("a", Some(1)), ("b", Some(2))]));
+    assert_eq!(
+        rows(&table).await,
+        expect(&[("a", Some(1)), ("b", Some(2))])
+    );
     // The same value again changes nothing: no metadata action in that commit.
     table
         .write()
@@ -665,7 +668,10 @@ async fn write_properties_change_an_existing_table_in_the_same_commit() {
             .execute_batches(vec![batch(&["d"], &[Some(4)])])
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument { .. }), "{key}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidArgument { .. }),
+            "{key}: {err:?}"
+        );
         assert!(err.to_string().contains(key), "{err}");
     }
     assert_eq!(table.snapshot().await.unwrap().version(), 2);

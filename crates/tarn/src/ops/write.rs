@@ -252,6 +252,58 @@ impl WriteBuilder {
                 }
             }
         }
+        self.finish_transaction(
+            &mut tx,
+            &partition_columns,
+            replace_where.as_ref(),
+            &written,
+        );
+        if existing.is_some() {
+            return super::commit_or_discard(tx, &self.commit_options, &written).await;
+        }
+        // Creating the table: another writer may create it first. Its table takes the rows
+        // as an append when it is the table this write would have made.
+        let location = Arc::clone(&tx.location);
+        match tx.commit(&self.commit_options).await {
+            Err(Error::Log(LogError::TableAlreadyExists { .. })) => {
+                let rows = output.num_rows;
+                match self
+                    .join_created_table(
+                        (&table_schema, &partition_columns, &properties),
+                        &schema,
+                        &written,
+                        rows,
+                    )
+                    .await
+                {
+                    Ok(summary) => Ok(summary),
+                    Err(err) => {
+                        // `commit_or_discard` cleaned up after a failed commit already;
+                        // deleting again is harmless, and covers failures before it.
+                        if !matches!(&err, Error::Log(LogError::CommitOutcomeUnknown { .. })) {
+                            delete_data_files(&location, &written).await;
+                        }
+                        Err(err)
+                    }
+                }
+            }
+            Err(err) => {
+                super::discard_after_failed_commit(&location, &err, &written).await;
+                Err(err)
+            }
+            Ok(summary) => Ok(summary),
+        }
+    }
+
+    /// The actions and parameters every write commits besides its files: the `txn`, the
+    /// mode, the partitioning, the replace-where predicate.
+    fn finish_transaction(
+        &self,
+        tx: &mut Transaction,
+        partition_columns: &[String],
+        replace_where: Option<&Expr>,
+        written: &[Add],
+    ) {
         if let Some((app_id, version)) = &self.txn {
             tx.actions.push(Action::Txn(Txn {
                 app_id: app_id.clone(),
@@ -264,13 +316,64 @@ impl WriteBuilder {
         tx.parameter("mode", self.mode.to_string());
         tx.parameter(
             "partitionBy",
-            serde_json::to_string(&partition_columns).unwrap_or_default(),
+            serde_json::to_string(partition_columns).unwrap_or_default(),
         );
-        if let Some(predicate) = &replace_where {
+        if let Some(predicate) = replace_where {
             tx.parameter("predicate", predicate.to_string());
         }
-        tx.add_files(written.clone());
-        super::commit_or_discard(tx, &self.commit_options, &written).await
+        tx.add_files(written.to_vec());
+    }
+
+    /// Another writer created the table while this write was creating it: commits the files
+    /// written for the new table to that one instead, as an append (or, for an overwrite, as
+    /// an overwrite of what it holds), if the table is the one this write would have created
+    /// (same schema, same partition columns, and every CHECK constraint it has also checked
+    /// here). Otherwise fails with [`Error::TableCreatedConcurrently`] naming the difference.
+    async fn join_created_table(
+        &self,
+        (created_schema, created_partitions, properties): (
+            &StructType,
+            &[String],
+            &BTreeMap<String, String>,
+        ),
+        input: &SchemaRef,
+        written: &[Add],
+        rows: u64,
+    ) -> Result<CommitSummary> {
+        let snapshot = self.table.snapshot().await?;
+        let difference =
+            creation_difference(&snapshot, created_schema, created_partitions, properties);
+        if let Some(difference) = difference {
+            return Err(Error::TableCreatedConcurrently {
+                table: self.table.location().to_string(),
+                version: snapshot.version(),
+                difference,
+            });
+        }
+        if let Some((app_id, version)) = &self.txn
+            && snapshot
+                .txn_version(app_id)
+                .is_some_and(|done| done >= *version)
+        {
+            delete_data_files(snapshot.location(), written).await;
+            return Ok(CommitSummary::nothing("WRITE"));
+        }
+        let Prepared {
+            mut tx,
+            partition_columns,
+            ..
+        } = self.prepare_existing(&snapshot, input)?;
+        tx.summary.rows_written = rows;
+        if self.mode == WriteMode::Overwrite {
+            let removes = snapshot
+                .files()
+                .iter()
+                .map(|f| remove_file(&f, true))
+                .collect();
+            tx.remove_files(removes);
+        }
+        self.finish_transaction(&mut tx, &partition_columns, None, written);
+        super::commit_or_discard(tx, &self.commit_options, written).await
     }
 
     fn prepare_new_table(&self, input: &SchemaRef) -> Result<Prepared> {
@@ -345,16 +448,15 @@ impl WriteBuilder {
             if merged != schema {
                 // Widened types are recorded per field and need the typeWidening feature.
                 if let Some(change) = record_type_changes(&schema, &mut merged)? {
-                    let has_feature = tarn_protocol::features::effective_reader_features(
-                        snapshot.protocol(),
-                    )
-                    .iter()
-                    .any(|f| {
-                        matches!(
-                            f,
-                            TableFeature::TypeWidening | TableFeature::TypeWideningPreview
-                        )
-                    });
+                    let has_feature =
+                        tarn_protocol::features::effective_reader_features(snapshot.protocol())
+                            .iter()
+                            .any(|f| {
+                                matches!(
+                                    f,
+                                    TableFeature::TypeWidening | TableFeature::TypeWideningPreview
+                                )
+                            });
                     if !has_feature && !self.type_widening {
                         return Err(Error::FeatureUpgradeNotAllowed {
                             feature: "typeWidening".to_owned(),
@@ -428,8 +530,10 @@ impl WriteBuilder {
                 continue;
             }
             let refused = if key.starts_with(crate::write::CONSTRAINT_KEY_PREFIX) {
-                Some("a CHECK constraint cannot be added or changed by a write: the table's \
-                      existing rows would have to be checked against it first")
+                Some(
+                    "a CHECK constraint cannot be added or changed by a write: the table's \
+                      existing rows would have to be checked against it first",
+                )
             } else if key == "delta.columnMapping.mode" {
                 Some("the column mapping mode of an existing table cannot be changed by a write")
             } else {
@@ -444,6 +548,82 @@ impl WriteBuilder {
         }
         Ok(changed)
     }
+}
+
+/// How a table another writer created differs from the one a write would have created
+/// (schema, partition columns, or a CHECK constraint it has that the write did not check),
+/// or `None` when the write's files fit it.
+fn creation_difference(
+    snapshot: &Snapshot,
+    schema: &StructType,
+    partition_columns: &[String],
+    properties: &BTreeMap<String, String>,
+) -> Option<String> {
+    if snapshot.partition_columns() != partition_columns {
+        return Some(format!(
+            "partition columns [{}] where this write has [{}]",
+            snapshot.partition_columns().join(", "),
+            partition_columns.join(", ")
+        ));
+    }
+    if let Some(difference) = schema_difference(snapshot.schema(), schema) {
+        return Some(difference);
+    }
+    let prefix = crate::write::CONSTRAINT_KEY_PREFIX;
+    for (key, value) in snapshot.properties() {
+        if key.starts_with(prefix) && properties.get(key) != Some(value) {
+            return Some(format!(
+                "the CHECK constraint {}: {value}, which this write did not check",
+                &key[prefix.len()..]
+            ));
+        }
+    }
+    None
+}
+
+/// The first difference between two schemas, described: a missing or extra column, or a
+/// column whose type, nullability or metadata differs.
+fn schema_difference(theirs: &StructType, ours: &StructType) -> Option<String> {
+    for (i, field) in theirs.fields.iter().enumerate() {
+        let Some(mine) = ours.fields.get(i) else {
+            return Some(format!(
+                "a column `{}` this write does not have",
+                field.name
+            ));
+        };
+        if mine.name != field.name {
+            return Some(format!(
+                "column {} named `{}` where this write has `{}`",
+                i + 1,
+                field.name,
+                mine.name
+            ));
+        }
+        if mine.data_type != field.data_type {
+            return Some(format!(
+                "column `{}` of type {} where this write has {}",
+                field.name, field.data_type, mine.data_type
+            ));
+        }
+        if mine.nullable != field.nullable {
+            let null = |n: bool| if n { "nullable" } else { "NOT NULL" };
+            return Some(format!(
+                "column `{}` {} where this write has it {}",
+                field.name,
+                null(field.nullable),
+                null(mine.nullable)
+            ));
+        }
+        if mine.metadata != field.metadata {
+            return Some(format!(
+                "column `{}` with other metadata (column mapping, invariants or type changes)",
+                field.name
+            ));
+        }
+    }
+    ours.fields
+        .get(theirs.fields.len())
+        .map(|extra| format!("no column `{}`, which this write has", extra.name))
 }
 
 /// A transaction with everything but the data.

@@ -233,11 +233,7 @@ fn child_path(parent: &str, name: &str) -> String {
 /// the same name, else the only one equal ignoring case; `None` for a nullable field the input
 /// lacks (its values are nulls, as Delta's writers fill a column an append leaves out). Every
 /// input field must be used, and every non-nullable table field present.
-fn match_fields(
-    table: &[StructField],
-    input: &Fields,
-    parent: &str,
-) -> Result<Vec<Option<usize>>> {
+fn match_fields(table: &[StructField], input: &Fields, parent: &str) -> Result<Vec<Option<usize>>> {
     let mut used = vec![false; input.len()];
     let mut matched = Vec::with_capacity(table.len());
     for field in table {
@@ -250,8 +246,7 @@ fn match_fields(
             None => {
                 return Err(Error::SchemaMismatch {
                     column: child_path(parent, &field.name),
-                    reason: "missing column (it is NOT NULL, so it cannot be left out)"
-                        .to_owned(),
+                    reason: "missing column (it is NOT NULL, so it cannot be left out)".to_owned(),
                 });
             }
         }

@@ -44,8 +44,8 @@ use tarn_protocol::schema::{
 use tokio::task::{Id as TaskId, JoinSet};
 
 pub use constraints::{CONSTRAINT_KEY_PREFIX, INVARIANTS_KEY, TableConstraints};
-pub use enforce::{conform_batch, merged_schema};
 pub(crate) use enforce::describe as describe_arrow_type;
+pub use enforce::{conform_batch, merged_schema};
 pub use options::{
     Compression, DEFAULT_NUM_INDEXED_COLS, DEFAULT_TARGET_FILE_SIZE, NUM_INDEXED_COLS_KEY,
     STATS_COLUMNS_KEY, StatsColumns, TARGET_FILE_SIZE_KEY, WriterOptions,

@@ -123,7 +123,10 @@ fn a_long_chain_of_an_unsupported_operator_is_an_error() {
         assert!(sql.len() < MAX_EXPRESSION_BYTES);
         let err = Expr::parse(&sql).unwrap_err();
         assert!(
-            matches!(err, ExprError::Unsupported { .. } | ExprError::TooDeep { .. }),
+            matches!(
+                err,
+                ExprError::Unsupported { .. } | ExprError::TooDeep { .. }
+            ),
             "{err}"
         );
     });

@@ -184,7 +184,10 @@ fn nested_mismatches_name_the_path() {
     let (column, reason) =
         mismatch(conform_batch(&strict, &batch_of(vec![("s", Arc::new(s))])).unwrap_err());
     assert_eq!(column, "s.b");
-    assert!(reason.starts_with("missing column (it is NOT NULL"), "{reason}");
+    assert!(
+        reason.starts_with("missing column (it is NOT NULL"),
+        "{reason}"
+    );
     let lists = StructType::new([StructField::new(
         "l",
         DeltaType::array(DeltaType::INTEGER, true),
