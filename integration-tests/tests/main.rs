@@ -17,6 +17,7 @@ mod s3_smoke;
 mod scan_errors;
 mod scan_fixtures;
 mod scan_pruning;
+mod scan_shredded_variants;
 mod time_travel;
 mod write_concurrency;
 mod write_errors;

@@ -319,7 +319,8 @@ const LOG_READABLE: &[TableFeature] = &[
 
 /// Reader features whose effect on *data* tarn's scans implement: with these, rows come back
 /// exactly. Variant columns are returned in their binary encoding (a struct of `metadata` and
-/// `value`); shredded variants store values elsewhere and are refused.
+/// `value`); shredded variants (PROTOCOL.md, "Reader Requirements for Variant Shredding") are
+/// reassembled into that encoding by the scan.
 const DATA_READABLE: &[TableFeature] = &[
     TableFeature::ColumnMapping,
     TableFeature::DeletionVectors,
@@ -330,6 +331,8 @@ const DATA_READABLE: &[TableFeature] = &[
     TableFeature::TypeWideningPreview,
     TableFeature::VariantType,
     TableFeature::VariantTypePreview,
+    TableFeature::VariantShredding,
+    TableFeature::VariantShreddingPreview,
 ];
 
 /// The features a table requires of readers, including those implied by legacy reader
@@ -531,22 +534,31 @@ mod tests {
     }
 
     #[test]
-    fn shredded_variants_are_readable_in_the_log_but_not_in_scans() {
-        let p = protocol(
-            3,
-            7,
-            Some(&["variantShredding-preview"]),
-            Some(&["variantShredding-preview"]),
-        );
-        check_log_readable(&p).unwrap();
-        match check_data_readable(&p) {
-            Err(ProtocolError::UnsupportedFeature { feature, .. }) => {
-                assert_eq!(feature, "variantShredding-preview");
-            }
-            other => panic!("unexpected {other:?}"),
+    fn shredded_variants_are_readable_in_the_log_and_in_scans() {
+        for name in ["variantShredding", "variantShredding-preview"] {
+            let p = protocol(
+                3,
+                7,
+                Some(&["variantType", name]),
+                Some(&["variantType", name]),
+            );
+            check_log_readable(&p).unwrap();
+            check_data_readable(&p).unwrap();
         }
         let dv = protocol(3, 7, Some(&["deletionVectors"]), Some(&["deletionVectors"]));
         check_data_readable(&dv).unwrap();
+    }
+
+    #[test]
+    fn catalog_managed_tables_are_refused_by_scans_too() {
+        let p = protocol(3, 7, Some(&["catalogManaged"]), Some(&["catalogManaged"]));
+        match check_data_readable(&p) {
+            Err(ProtocolError::UnsupportedFeature { feature, usage }) => {
+                assert_eq!(feature, "catalogManaged");
+                assert_eq!(usage, FeatureUse::Read);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

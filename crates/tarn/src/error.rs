@@ -35,6 +35,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A shredded variant column of a data file cannot be reassembled into its variant
+    /// values: a malformed layout, or values the shredding spec forbids.
+    #[error("cannot read data file {path}: shredded variant column `{column}`: {source}")]
+    ShreddedVariant {
+        /// The file's path or URI.
+        path: String,
+        /// The table column (a dotted path for nested fields, `a.element` / `m.value` inside
+        /// arrays and maps).
+        column: String,
+        /// What is wrong with it.
+        #[source]
+        source: crate::scan::ShreddedVariantError,
+    },
     /// A deletion vector cannot be loaded: missing file, bad checksum, bad encoding.
     #[error("cannot load deletion vector {path}: {reason}")]
     DeletionVector {

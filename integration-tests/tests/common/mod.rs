@@ -7,6 +7,7 @@ pub mod python;
 pub mod rows;
 pub mod s3;
 pub mod sample_table;
+pub mod variants;
 pub mod writes;
 
 use std::path::{Path, PathBuf};

@@ -11,13 +11,14 @@
 //! tarn's writer honours: `appendOnly` (through [`check_append_only`]), `checkConstraints`
 //! (the writer evaluates [`check_constraints`] on every new row), `deletionVectors` (it
 //! creates none and carries existing ones in its removes), `timestampNtz`, `typeWidening`
-//! (it never widens a type itself), `domainMetadata` and `vacuumProtocolCheck` (which asks
-//! nothing of commits). It refuses, while they are active: `invariants`, `generatedColumns`,
+//! (it never widens a type itself), `domainMetadata`, `vacuumProtocolCheck` (which asks
+//! nothing of commits) and `variantShredding` (it never shreds, which the protocol always
+//! allows). It refuses, while they are active: `invariants`, `generatedColumns`,
 //! `allowColumnDefaults`, `identityColumns` (when the schema uses them), `changeDataFeed`,
 //! `columnMapping`, `inCommitTimestamp`, `icebergCompatV1/V2/V3` (when the table property
 //! enables them), `rowTracking` (unless suspended) and `variantType` (when a column is a
 //! variant). It always refuses `v2Checkpoint` (tarn writes classic checkpoints only),
-//! `clustering`, `variantShredding`, catalog-managed tables and unknown features.
+//! `clustering`, catalog-managed tables and unknown features.
 
 use crate::actions::{Action, Metadata, Protocol};
 use crate::error::{FeatureUse, ProtocolError};
@@ -226,6 +227,13 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         | TableFeature::TypeWideningPreview
         | TableFeature::DomainMetadata
         | TableFeature::VacuumProtocolCheck => WriteSupport::Always,
+        // PROTOCOL.md, "Writer Requirements for Variant Shredding": with shredding enabled a
+        // writer *may* shred and is "free to write variant columns in the unshredded format";
+        // without it, it must write them unshredded. tarn never shreds, so it meets both
+        // cases. (Writing a variant column at all is still refused through `variantType`.)
+        TableFeature::VariantShredding | TableFeature::VariantShreddingPreview => {
+            WriteSupport::Always
+        }
         TableFeature::Invariants
         | TableFeature::GeneratedColumns
         | TableFeature::AllowColumnDefaults
@@ -243,8 +251,6 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         | TableFeature::Clustering
         | TableFeature::CatalogManaged
         | TableFeature::CatalogOwnedPreview
-        | TableFeature::VariantShredding
-        | TableFeature::VariantShreddingPreview
         | TableFeature::Unknown(_) => WriteSupport::Never,
     }
 }
@@ -763,6 +769,36 @@ mod tests {
             )),
             "variantType"
         );
+    }
+
+    #[test]
+    fn variant_shredding_asks_nothing_of_a_writer_that_never_shreds() {
+        for shredding in ["variantShredding", "variantShredding-preview"] {
+            let features = ["variantType", shredding];
+            let p = protocol(3, 7, Some(&features), Some(&features));
+            // Enabled or not, unshredded files are allowed: no variant column, nothing to refuse.
+            check_writable(&p, &metadata_with(PLAIN, &[])).unwrap();
+            check_writable(
+                &p,
+                &metadata_with(PLAIN, &[(ENABLE_VARIANT_SHREDDING_KEY, "true")]),
+            )
+            .unwrap();
+            // A variant column is still refused, through `variantType`.
+            assert_eq!(
+                refused_feature(check_writable(
+                    &p,
+                    &metadata_with(
+                        &schema_with_type(r#""variant""#),
+                        &[(ENABLE_VARIANT_SHREDDING_KEY, "true")]
+                    )
+                )),
+                "variantType"
+            );
+        }
+        // A new table asking for shredding gets both features and is writable.
+        let metadata = metadata_with(PLAIN, &[(ENABLE_VARIANT_SHREDDING_KEY, "true")]);
+        let p = protocol_for_new_table(&metadata).unwrap();
+        check_writable(&p, &metadata).unwrap();
     }
 
     #[test]

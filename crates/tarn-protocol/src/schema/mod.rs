@@ -26,7 +26,7 @@ pub use column_mapping::{
     COLUMN_MAPPING_ID_KEY, COLUMN_MAPPING_MODE_KEY, COLUMN_MAPPING_NESTED_IDS_KEY,
     COLUMN_MAPPING_PHYSICAL_NAME_KEY, ColumnMappingMode,
 };
-pub use to_arrow::variant_arrow_type;
+pub use to_arrow::{variant_arrow_fields, variant_arrow_type};
 pub use types::{
     ArrayType, DataType, DecimalType, MapType, PrimitiveType, StructField, StructType,
 };

@@ -190,10 +190,15 @@ fn type_to_arrow(
 /// The Arrow type a Delta `variant` is read and written as (without its extension marker,
 /// which lives on the field).
 pub fn variant_arrow_type() -> ArrowDataType {
-    ArrowDataType::Struct(ArrowFields::from(vec![
+    ArrowDataType::Struct(variant_arrow_fields())
+}
+
+/// The fields of [`variant_arrow_type`]: `metadata` and `value`, both non-null binaries.
+pub fn variant_arrow_fields() -> ArrowFields {
+    ArrowFields::from(vec![
         ArrowField::new("metadata", ArrowDataType::Binary, false),
         ArrowField::new("value", ArrowDataType::Binary, false),
-    ]))
+    ])
 }
 
 fn primitive_to_arrow(

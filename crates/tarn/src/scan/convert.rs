@@ -5,8 +5,9 @@
 //! string view, an `int` that the table later widened to `long`, a struct whose fields carry
 //! physical (column-mapped) names or that lacks fields added since. [`conform`] maps one file
 //! column onto one table column, recursively, matching nested fields the way the table's
-//! column mapping mode says, and filling what the file lacks with nulls. It never reinterprets
-//! a value: a conversion Arrow's cast cannot do exactly is an error naming the column.
+//! column mapping mode says, and filling what the file lacks with nulls. A shredded variant
+//! is reassembled into the unshredded encoding (`variant.rs`). It never reinterprets a value:
+//! a conversion Arrow's cast cannot do exactly is an error naming the column.
 
 use std::sync::Arc;
 
@@ -18,11 +19,55 @@ use tarn_protocol::schema::{
     ColumnMappingMode, DataType as DeltaType, PARQUET_FIELD_ID_KEY, StructField, StructType,
 };
 
+use super::variant::{ShreddedVariantError, is_shredded, unshred};
+
 /// Why a file column cannot be read as its table column.
 #[derive(Debug)]
-pub(crate) struct ConvertError {
-    pub(crate) column: String,
-    pub(crate) reason: String,
+pub(crate) enum ConvertError {
+    /// The file stores another kind of value, or one Arrow cannot convert exactly.
+    Mismatch { column: String, reason: String },
+    /// A shredded variant column cannot be reassembled.
+    ShreddedVariant {
+        column: String,
+        source: ShreddedVariantError,
+    },
+}
+
+impl ConvertError {
+    fn mismatch(column: &str, reason: impl Into<String>) -> Self {
+        ConvertError::Mismatch {
+            column: column.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The table column (a dotted path) the error is about.
+    #[cfg(test)]
+    fn column(&self) -> &str {
+        match self {
+            ConvertError::Mismatch { column, .. }
+            | ConvertError::ShreddedVariant { column, .. } => column,
+        }
+    }
+
+    /// What is wrong, without the column.
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            ConvertError::Mismatch { reason, .. } => reason.clone(),
+            ConvertError::ShreddedVariant { source, .. } => source.to_string(),
+        }
+    }
+
+    /// The same error, about `column`.
+    fn at(self, column: &str) -> Self {
+        match self {
+            ConvertError::Mismatch { reason, .. } => ConvertError::mismatch(column, reason),
+            ConvertError::ShreddedVariant { source, .. } => ConvertError::ShreddedVariant {
+                column: column.to_owned(),
+                source,
+            },
+        }
+    }
 }
 
 /// Finds the file field for a table field: by field id in id mode (falling back to the
@@ -63,19 +108,13 @@ pub(crate) fn find_file_field<'a>(
 /// under their logical names and no field metadata.
 pub(crate) fn output_type(data_type: &DeltaType) -> Result<DataType, ConvertError> {
     let field = StructField::new("x", data_type.clone(), true);
-    let arrow = Field::try_from(&field).map_err(|e| ConvertError {
-        column: String::new(),
-        reason: e.to_string(),
-    })?;
+    let arrow = Field::try_from(&field).map_err(|e| ConvertError::mismatch("", e.to_string()))?;
     Ok(strip_metadata(arrow.data_type()))
 }
 
 /// The output field of a table column.
 pub(crate) fn output_field(field: &StructField) -> Result<Field, ConvertError> {
-    let data_type = output_type(&field.data_type).map_err(|e| ConvertError {
-        column: field.name.clone(),
-        reason: e.reason,
-    })?;
+    let data_type = output_type(&field.data_type).map_err(|e| e.at(&field.name))?;
     Ok(Field::new(&field.name, data_type, field.nullable))
 }
 
@@ -103,10 +142,7 @@ pub(crate) fn conform(
     mode: ColumnMappingMode,
     path: &str,
 ) -> Result<ArrayRef, ConvertError> {
-    let target = output_type(&table_field.data_type).map_err(|e| ConvertError {
-        column: path.to_owned(),
-        reason: e.reason,
-    })?;
+    let target = output_type(&table_field.data_type).map_err(|e| e.at(path))?;
     conform_to(array, &table_field.data_type, &target, mode, path)
 }
 
@@ -117,10 +153,7 @@ fn conform_to(
     mode: ColumnMappingMode,
     path: &str,
 ) -> Result<ArrayRef, ConvertError> {
-    let error = |reason: String| ConvertError {
-        column: path.to_owned(),
-        reason,
-    };
+    let error = |reason: String| ConvertError::mismatch(path, reason);
     // Dictionaries and views hold the same values as their plain forms: unpack first.
     if let DataType::Dictionary(_, value_type) = array.data_type() {
         let plain = cast_exact(array, value_type).map_err(error)?;
@@ -198,6 +231,18 @@ fn conform_to(
             .map_err(|e| error(e.to_string()))?;
             Ok(Arc::new(rebuilt))
         }
+        (DeltaType::Variant, found) if is_shredded(found) => {
+            let unshredded =
+                unshred(array.as_struct()).map_err(|source| ConvertError::ShreddedVariant {
+                    column: path.to_owned(),
+                    source,
+                })?;
+            if unshredded.data_type() == target {
+                Ok(unshredded)
+            } else {
+                cast_exact(&unshredded, target).map_err(error)
+            }
+        }
         (DeltaType::Primitive(_) | DeltaType::Variant, _) => {
             if array.data_type() == target {
                 Ok(Arc::clone(array))
@@ -228,10 +273,10 @@ fn conform_struct(
     path: &str,
 ) -> Result<ArrayRef, ConvertError> {
     let DataType::Struct(target_fields) = target else {
-        return Err(ConvertError {
-            column: path.to_owned(),
-            reason: format!("expected a struct type, found {target}"),
-        });
+        return Err(ConvertError::mismatch(
+            path,
+            format!("expected a struct type, found {target}"),
+        ));
     };
     let file_fields = array.fields();
     let mut children = Vec::with_capacity(table.fields.len());
@@ -252,10 +297,7 @@ fn conform_struct(
     // Nullability of children is as the table declares only where the parent is valid; a
     // null parent may hide anything, so validation runs against the relaxed fields.
     let rebuilt = StructArray::try_new(target_fields.clone(), children, array.nulls().cloned())
-        .map_err(|e| ConvertError {
-            column: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ConvertError::mismatch(path, e.to_string()))?;
     Ok(Arc::new(rebuilt))
 }
 
@@ -381,6 +423,6 @@ mod tests {
             "n",
         )
         .unwrap_err();
-        assert_eq!(err.column, "n");
+        assert_eq!(err.column(), "n");
     }
 }

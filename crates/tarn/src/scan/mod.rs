@@ -17,6 +17,9 @@ mod partition_array;
 pub(crate) mod plan;
 mod reader;
 pub(crate) mod stats;
+mod variant;
+#[cfg(test)]
+mod variant_tests;
 
 use std::collections::BTreeSet;
 use std::pin::Pin;
@@ -32,6 +35,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 pub use metrics::{ScanMetrics, ScanMetricsSnapshot};
 pub use reader::FileTask;
+pub use variant::ShreddedVariantError;
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -174,7 +178,7 @@ impl ScanBuilder {
             .iter()
             .map(|c| {
                 output_field(c.field()).map_err(|e| Error::InvalidArgument {
-                    reason: format!("column `{}`: {}", c.name(), e.reason),
+                    reason: format!("column `{}`: {}", c.name(), e.reason()),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -134,7 +134,16 @@ fn parquet_error(task: &FileTask, err: ParquetError) -> Error {
 }
 
 fn convert_error(task: &FileTask, err: ConvertError) -> Error {
-    corrupt(task, format!("column `{}`: {}", err.column, err.reason))
+    match err {
+        ConvertError::Mismatch { column, reason } => {
+            corrupt(task, format!("column `{column}`: {reason}"))
+        }
+        ConvertError::ShreddedVariant { column, source } => Error::ShreddedVariant {
+            path: task.display.clone(),
+            column,
+            source,
+        },
+    }
 }
 
 /// INT96 timestamps decode as nanoseconds by default, which overflows for dates past 2262
