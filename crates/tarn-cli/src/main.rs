@@ -10,6 +10,9 @@ mod sink;
 mod timestamp_arg;
 mod value_text;
 
+#[cfg(test)]
+mod round_trip_tests;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 

@@ -527,7 +527,10 @@ mod tests {
         assert_eq!(long("0e999999999999999999"), Ok(0));
         assert!(parse_whole("128", -128, 127).unwrap_err().contains("range"));
         for bad in ["", "-", "1.2.3", "e5", "0x10", "NaN", "1,000", "true"] {
-            assert!(long(bad).unwrap_err().contains("expected a number"), "{bad}");
+            assert!(
+                long(bad).unwrap_err().contains("expected a number"),
+                "{bad}"
+            );
         }
         for bad in ["1e", "1e1.5"] {
             assert!(long(bad).unwrap_err().contains("exponent"), "{bad}");

@@ -179,11 +179,7 @@ impl Input {
                     progress.advance(rows, done_bytes + file_bytes);
                     sender.blocking_send(Ok(batch)).is_ok()
                 };
-                let result = match file.format {
-                    InputFormat::Parquet => parquet::read(file, &mut send),
-                    InputFormat::Csv => csv::read(file, &mut send),
-                    InputFormat::Ndjson => ndjson::read(file, &mut send),
-                };
+                let result = read_file(file, &mut send);
                 match result {
                     Ok(true) => done_bytes += file.size,
                     // The writer stopped reading (it failed): nothing more to do.
@@ -206,6 +202,37 @@ impl Input {
         });
         (stream, InputReader { error, handle })
     }
+}
+
+/// Reads one file, handing each batch to `send` with the bytes consumed so far. Returns
+/// `false` when `send` asked to stop.
+fn read_file(
+    file: &InputFile,
+    send: &mut dyn FnMut(RecordBatch, u64) -> bool,
+) -> Result<bool, CliError> {
+    match file.format {
+        InputFormat::Parquet => parquet::read(file, send),
+        InputFormat::Csv => csv::read(file, send),
+        InputFormat::Ndjson => ndjson::read(file, send),
+    }
+}
+
+/// Opens and reads the files as `tarn write` does, on this thread, into memory: the readers
+/// without the stream around them, for tests.
+#[cfg(test)]
+pub(crate) fn read_all(
+    paths: &[PathBuf],
+    table: Option<&StructType>,
+) -> Result<Vec<RecordBatch>, CliError> {
+    let input = Input::open(paths, None, table)?;
+    let mut batches = Vec::new();
+    for file in &input.files {
+        read_file(file, &mut |batch, _| {
+            batches.push(batch);
+            true
+        })?;
+    }
+    Ok(batches)
 }
 
 /// The thread reading the input, and the error that stopped it.

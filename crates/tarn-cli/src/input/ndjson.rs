@@ -40,39 +40,39 @@ pub(super) fn schema(
     // Arrow's inference sorts the keys; a new table takes them in the order the file has them.
     // Reading them first also names the line of a first-lines object that does not parse.
     let order = key_order(path, display)?;
-    let file = File::open(path).map_err(|source| open_error(display, source))?;
-    let (inferred, _) = infer_json_schema(BufReader::new(file), Some(INFER_ROWS))
-        .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))?;
-    let mut inferred_fields: Vec<&arrow_schema::FieldRef> = inferred.fields().iter().collect();
-    inferred_fields.sort_by_key(|f| order.get_index_of(f.name()).unwrap_or(usize::MAX));
+    // Types are inferred only for keys the table lacks: Arrow's inference fails on some
+    // values every table column reads (a list holding a null struct, `[{...}, null]`).
+    let mut inferred: Vec<Field> = Vec::new();
+    if table.is_none() || order.iter().any(|key| table_type(table, key).is_none()) {
+        let file = File::open(path).map_err(|source| open_error(display, source))?;
+        let (schema, _) = infer_json_schema(BufReader::new(file), Some(INFER_ROWS))
+            .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))?;
+        inferred = schema
+            .fields()
+            .iter()
+            .filter(|f| table_type(table, f.name()).is_none())
+            .map(|f| Field::new(f.name(), normalize_inferred(f.data_type()), true))
+            .collect();
+        inferred.sort_by_key(|f| order.get_index_of(f.name()).unwrap_or(usize::MAX));
+    }
     let mut fields: Vec<Field> = Vec::new();
     if let Some(table) = table {
         for column in &table.fields {
             let data_type = arrow_schema::DataType::try_from(&column.data_type)
                 .map_err(|e| format_error(display, InputFormat::Ndjson, e))?;
-            let name = inferred
-                .fields()
+            let name = order
                 .iter()
-                .find(|f| f.name() == &column.name)
+                .find(|key| *key == &column.name)
                 .or_else(|| {
-                    inferred
-                        .fields()
+                    order
                         .iter()
-                        .find(|f| f.name().eq_ignore_ascii_case(&column.name))
+                        .find(|key| key.eq_ignore_ascii_case(&column.name))
                 })
-                .map_or_else(|| column.name.clone(), |f| f.name().clone());
+                .map_or_else(|| column.name.clone(), Clone::clone);
             fields.push(Field::new(name, data_type, true));
         }
     }
-    for field in inferred_fields {
-        if table_type(table, field.name()).is_none() {
-            fields.push(Field::new(
-                field.name(),
-                normalize_inferred(field.data_type()),
-                true,
-            ));
-        }
-    }
+    fields.extend(inferred);
     if fields.is_empty() {
         return Err(format_error(
             display,
