@@ -41,6 +41,16 @@ pub(super) fn schema(
     display: &str,
     table: Option<&StructType>,
 ) -> Result<SchemaRef, CliError> {
+    // When the table has every column, nothing is inferred, so that a malformed record among
+    // the first rows is reported by the reader, with its line, rather than by arrow-csv.
+    let header = header(path, display)?;
+    let typed: Option<Vec<Field>> = header
+        .iter()
+        .map(|name| table_type(table, name).map(|(_, ty)| Field::new(name, ty, true)))
+        .collect();
+    if let Some(fields) = typed.filter(|fields| !fields.is_empty()) {
+        return Ok(Arc::new(Schema::new(fields)));
+    }
     let file = File::open(path).map_err(|source| open_error(display, source))?;
     let (inferred, _) = arrow_csv::reader::Format::default()
         .with_header(true)
@@ -67,6 +77,34 @@ pub(super) fn schema(
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// The names in the first line that is not blank (none in an empty file).
+fn header(path: &Path, display: &str) -> Result<Vec<String>, CliError> {
+    let file = File::open(path).map_err(|source| open_error(display, source))?;
+    let mut records = Records::new(BufReader::new(file));
+    let mut record = Record::default();
+    loop {
+        if !records
+            .next_into(&mut record)
+            .map_err(|e| record_error(display, e))?
+        {
+            return Ok(Vec::new());
+        }
+        if !record.is_blank() {
+            break;
+        }
+    }
+    (0..record.len())
+        .map(|index| {
+            let (bytes, _) = record.field(index);
+            String::from_utf8(bytes.to_vec()).map_err(|err| CliError::InputLine {
+                path: display.to_owned(),
+                line: record.line(),
+                reason: format!("the CSV header is not UTF-8 text: {err}"),
+            })
+        })
+        .collect()
+}
+
 /// Reads the file, handing each batch to `send` with the bytes consumed so far. Returns
 /// `false` when `send` asked to stop.
 pub(super) fn read(
@@ -79,7 +117,7 @@ pub(super) fn read(
     let mut record = Record::default();
     let columns = file.schema.fields().len();
     let next = |records: &mut Records<_>, record: &mut Record| {
-        records.next_into(record).map_err(|e| record_error(file, e))
+        records.next_into(record).map_err(|e| record_error(&file.display, e))
     };
     // The header: the first line that is not blank.
     loop {
@@ -130,11 +168,11 @@ pub(super) fn read(
     Ok(true)
 }
 
-fn record_error(file: &InputFile, err: RecordError) -> CliError {
+fn record_error(display: &str, err: RecordError) -> CliError {
     match err {
-        RecordError::Io(source) => open_error(&file.display, source),
+        RecordError::Io(source) => open_error(display, source),
         RecordError::Syntax { line, reason } => CliError::InputLine {
-            path: file.display.clone(),
+            path: display.to_owned(),
             line,
             reason: format!("not CSV: {reason}"),
         },
