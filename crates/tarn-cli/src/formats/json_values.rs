@@ -137,3 +137,70 @@ impl Encoder for MapEncoder<'_> {
         out.push(b'}');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, Float64Array, Int32Array, ListArray, StringArray, StructArray};
+    use arrow_buffer::OffsetBuffer;
+    use arrow_schema::Field;
+
+    fn map_of(keys: ArrayRef, values: ArrayRef, lengths: &[usize]) -> MapArray {
+        let entries = StructArray::from(vec![
+            (
+                Arc::new(Field::new("key", keys.data_type().clone(), false)),
+                keys,
+            ),
+            (
+                Arc::new(Field::new("value", values.data_type().clone(), true)),
+                values,
+            ),
+        ]);
+        MapArray::new(
+            Arc::new(Field::new("key_value", entries.data_type().clone(), false)),
+            OffsetBuffer::from_lengths(lengths.iter().copied()),
+            entries,
+            None,
+            false,
+        )
+    }
+
+    fn json(array: &dyn Array, row: usize) -> String {
+        let field: FieldRef = Arc::new(Field::new("c", array.data_type().clone(), true));
+        let options = encoder_options();
+        let mut encoder = make_encoder(&field, array, &options).unwrap();
+        let mut out = Vec::new();
+        encoder.encode(row, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn specials_are_strings_and_map_keys_are_their_text() {
+        let floats = Float64Array::from(vec![f64::NAN, f64::NEG_INFINITY, 1e10, -0.0]);
+        let texts: Vec<String> = (0..floats.len()).map(|row| json(&floats, row)).collect();
+        assert_eq!(texts, ["\"NaN\"", "\"-Infinity\"", "1.0E10", "-0.0"]);
+        let map = map_of(
+            Arc::new(Int32Array::from(vec![1, -2])),
+            Arc::new(StringArray::from(vec![Some("x"), None])),
+            &[2],
+        );
+        assert_eq!(json(&map, 0), r#"{"1":"x","-2":null}"#);
+    }
+
+    #[test]
+    fn maps_with_nested_keys_are_refused_naming_the_column() {
+        let keys = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
+        let map = map_of(Arc::new(keys), Arc::new(StringArray::from(vec!["x"])), &[1]);
+        let field: FieldRef = Arc::new(Field::new("m", map.data_type().clone(), true));
+        let options = encoder_options();
+        let err = make_encoder(&field, &map, &options)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("column `m`") && err.contains("Parquet"),
+            "{err}"
+        );
+    }
+}

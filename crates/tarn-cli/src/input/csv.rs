@@ -117,7 +117,9 @@ pub(super) fn read(
     let mut record = Record::default();
     let columns = file.schema.fields().len();
     let next = |records: &mut Records<_>, record: &mut Record| {
-        records.next_into(record).map_err(|e| record_error(&file.display, e))
+        records
+            .next_into(record)
+            .map_err(|e| record_error(&file.display, e))
     };
     // The header: the first line that is not blank.
     loop {
