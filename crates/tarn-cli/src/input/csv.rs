@@ -135,7 +135,8 @@ pub(super) fn read(
             path: file.display.clone(),
             line: record.line(),
             reason: format!(
-                "the CSV header has {} fields, but {columns} columns were found in it",
+                "the CSV header has {} fields, but {columns} were read from it when the file \
+                 was opened",
                 record.len()
             ),
         });
@@ -437,6 +438,29 @@ mod tests {
             Err(CliError::InputValue(bad)) => {
                 assert_eq!((bad.line, bad.value.as_str()), (3, ""));
                 assert!(bad.reason.contains("unquoted, for NULL"), "{}", bad.reason);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_value_past_the_first_batch_names_its_physical_line() {
+        let dir = tempfile::tempdir().unwrap();
+        // Every record spans two lines.
+        let mut text = String::from("n,s\n");
+        for i in 0..BATCH_ROWS + 10 {
+            text.push_str(&format!("{i},\"two\nlines\"\n"));
+        }
+        text.push_str("2.5,x\n");
+        let schema = vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+        ];
+        let file = input(&dir, &text, schema);
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!(bad.line, 2 + 2 * (BATCH_ROWS as u64 + 10));
+                assert_eq!(bad.value, "2.5");
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -264,3 +264,43 @@ fn line_error(file: &InputFile, line: u64, err: &ArrowError) -> CliError {
         reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::DataType;
+
+    #[test]
+    fn a_bad_value_past_the_first_batch_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.ndjson");
+        // Blank lines and a row spanning two lines shift line numbers from row numbers.
+        let mut text = String::from("\n{\"n\":\n1}\n");
+        for i in 0..BATCH_ROWS + 10 {
+            text.push_str(&format!("{{\"n\":{i}}}\n\n"));
+        }
+        text.push_str("{\"n\":2.5}\n");
+        std::fs::write(&path, &text).unwrap();
+        let file = InputFile {
+            display: "in.ndjson".to_owned(),
+            format: InputFormat::Ndjson,
+            size: text.len() as u64,
+            schema: Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)])),
+            path,
+        };
+        let mut rows = 0;
+        let result = read(&file, &mut |batch, _| {
+            rows += batch.num_rows();
+            true
+        });
+        let want_line = text.lines().count() as u64;
+        match result {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!((bad.line, bad.value.as_str()), (want_line, "2.5"));
+                assert_eq!(bad.column, "n");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(rows, BATCH_ROWS, "the first batch went through");
+    }
+}
