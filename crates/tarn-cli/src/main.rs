@@ -8,6 +8,10 @@ mod progress;
 mod schema_arg;
 mod sink;
 mod timestamp_arg;
+mod value_text;
+
+#[cfg(test)]
+mod round_trip_tests;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -149,25 +153,12 @@ pub(crate) enum CliError {
         line: u64,
         reason: String,
     },
-    #[error("{path}, line {line}: cannot read {value:?} in column `{column}` as {expected}")]
-    InputValue {
-        path: String,
-        line: u64,
-        column: String,
-        value: String,
-        expected: String,
-    },
+    #[error(transparent)]
+    InputValue(Box<BadInputValue>),
     #[error("{path} does not have the columns of {first}: {reason}")]
     InputSchemaMismatch {
         path: String,
         first: String,
-        reason: String,
-    },
-    #[error("column `{column}` of {path} cannot be read from {format}: {reason}")]
-    InputColumnType {
-        path: String,
-        format: &'static str,
-        column: String,
         reason: String,
     },
     #[error("cannot start an async runtime: {0}")]
@@ -186,6 +177,33 @@ pub(crate) enum CliError {
         expected: String,
         found: String,
     },
+}
+
+/// An input value that is not a value of its column's type (boxed in [`CliError`], which it
+/// would otherwise double in size).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}, line {line}: cannot read {} in column `{column}` as {expected}: {reason}",
+    shown_value(.value)
+)]
+pub(crate) struct BadInputValue {
+    pub(crate) path: String,
+    pub(crate) line: u64,
+    /// The column's path: `price`, `s.price`, `tags.element`.
+    pub(crate) column: String,
+    pub(crate) value: String,
+    /// The type's name: `decimal(10,2)`.
+    pub(crate) expected: String,
+    pub(crate) reason: String,
+}
+
+/// A value for an error message: quoted and escaped, and cut short if it is long.
+fn shown_value(value: &str) -> String {
+    const LONGEST: usize = 100;
+    match value.char_indices().nth(LONGEST) {
+        Some((end, _)) => format!("{:?}... ({} bytes)", &value[..end], value.len()),
+        None => format!("{value:?}"),
+    }
 }
 
 fn parse_options(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {

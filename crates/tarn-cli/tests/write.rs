@@ -667,7 +667,10 @@ fn bad_input_fails_naming_the_cause_and_leaves_the_table_unchanged() {
     let err = fails_unchanged(&table, &["write", &table, &bad]);
     assert_eq!(
         err,
-        format!("{bad}, line 3: cannot read \"2026-13-45\" in column `day` as date")
+        format!(
+            "{bad}, line 3: cannot read \"2026-13-45\" in column `day` as date: month 13 is not \
+             between 1 and 12"
+        )
     );
     // A ragged CSV row.
     let ragged = ws.file("ragged.csv", "id,day,kind,amount,ts\n5,2026-01-01\n");

@@ -1,8 +1,17 @@
-//! CSV input: a header row, then one record per line; empty fields are nulls.
+//! CSV input: a header row, then one record per row.
 //!
-//! Columns are read as text and then converted to their types, so that a value that does
-//! not convert is reported with its file, line, column and text. Line numbers count the
-//! header as line 1 and assume no quoted field spans lines.
+//! An unquoted empty field is a null; a quoted empty field (`""`) is an empty string (or
+//! empty binary), as Spark and PostgreSQL read them and as `tarn cat` writes them. A column
+//! the table types as a struct, list or map holds each value's JSON text, read as NDJSON
+//! reads it. Records are split by [`csv_records`](super::csv_records), which knows which
+//! fields were quoted, and every value is converted by [`convert`](super::convert), the
+//! conversion NDJSON uses, so both refuse the same values. A value that does not convert is
+//! reported with its file, line (of its record's first line; the header is line 1), column
+//! and text. In a file of one column, a blank line is a null; otherwise blank lines are
+//! skipped.
+//!
+//! The types of the columns a table does not have (and of every column of a new table) are
+//! inferred by arrow-csv from the first [`INFER_ROWS`] rows.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -10,16 +19,20 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow_cast::{CastOptions, cast_with_options};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_json::reader::ReaderBuilder;
+use arrow_schema::{Field, Schema, SchemaRef};
 use tarn::protocol::schema::StructType;
 
+use super::convert::{BadValue, ConvertError, convert, text_type};
+use super::csv_records::{Record, RecordError, Records};
 use super::{
-    BATCH_ROWS, Counting, INFER_ROWS, InputFile, InputFormat, arrow_reason, format_error,
-    normalize_inferred, open_error, table_type,
+    BATCH_ROWS, Counting, INFER_ROWS, InputFile, InputFormat, arrow_reason, bad_value_error,
+    format_error, normalize_inferred, open_error, table_type,
 };
 use crate::CliError;
+use crate::value_text::type_name;
 
 /// The header's columns, typed as the table's columns where the table has them and as
 /// inferred from the first rows otherwise.
@@ -28,6 +41,16 @@ pub(super) fn schema(
     display: &str,
     table: Option<&StructType>,
 ) -> Result<SchemaRef, CliError> {
+    // When the table has every column, nothing is inferred, so that a malformed record among
+    // the first rows is reported by the reader, with its line, rather than by arrow-csv.
+    let header = header(path, display)?;
+    let typed: Option<Vec<Field>> = header
+        .iter()
+        .map(|name| table_type(table, name).map(|(_, ty)| Field::new(name, ty, true)))
+        .collect();
+    if let Some(fields) = typed.filter(|fields| !fields.is_empty()) {
+        return Ok(Arc::new(Schema::new(fields)));
+    }
     let file = File::open(path).map_err(|source| open_error(display, source))?;
     let (inferred, _) = arrow_csv::reader::Format::default()
         .with_header(true)
@@ -40,29 +63,46 @@ pub(super) fn schema(
             "there is no header row",
         ));
     }
-    let fields = inferred
+    let fields: Vec<Field> = inferred
         .fields()
         .iter()
         .map(|field| {
             let data_type = match table_type(table, field.name()) {
-                Some((_, data_type)) if data_type.is_nested() => {
-                    return Err(CliError::InputColumnType {
-                        path: display.to_owned(),
-                        format: InputFormat::Csv.name(),
-                        column: field.name().clone(),
-                        reason: format!(
-                            "the table's column is {data_type}, which CSV cannot hold; write \
-                             Parquet or NDJSON"
-                        ),
-                    });
-                }
                 Some((_, data_type)) => data_type,
                 None => normalize_inferred(field.data_type()),
             };
-            Ok(Field::new(field.name(), data_type, true))
+            Field::new(field.name(), data_type, true)
         })
-        .collect::<Result<Vec<_>, CliError>>()?;
+        .collect();
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The names in the first line that is not blank (none in an empty file).
+fn header(path: &Path, display: &str) -> Result<Vec<String>, CliError> {
+    let file = File::open(path).map_err(|source| open_error(display, source))?;
+    let mut records = Records::new(BufReader::new(file));
+    let mut record = Record::default();
+    loop {
+        if !records
+            .next_into(&mut record)
+            .map_err(|e| record_error(display, e))?
+        {
+            return Ok(Vec::new());
+        }
+        if !record.is_blank() {
+            break;
+        }
+    }
+    (0..record.len())
+        .map(|index| {
+            let (bytes, _) = record.field(index);
+            String::from_utf8(bytes.to_vec()).map_err(|err| CliError::InputLine {
+                path: display.to_owned(),
+                line: record.line(),
+                reason: format!("the CSV header is not UTF-8 text: {err}"),
+            })
+        })
+        .collect()
 }
 
 /// Reads the file, handing each batch to `send` with the bytes consumed so far. Returns
@@ -71,151 +111,371 @@ pub(super) fn read(
     file: &InputFile,
     send: &mut dyn FnMut(RecordBatch, u64) -> bool,
 ) -> Result<bool, CliError> {
-    let text_schema = Schema::new(
-        file.schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    );
     let handle = File::open(&file.path).map_err(|source| open_error(&file.display, source))?;
     let (counting, consumed) = Counting::new(handle);
-    let reader = arrow_csv::ReaderBuilder::new(Arc::new(text_schema))
-        .with_header(true)
-        .with_batch_size(BATCH_ROWS)
-        .build(BufReader::new(counting))
-        .map_err(|e| format_error(&file.display, InputFormat::Csv, arrow_reason(&e)))?;
-    // 0-based index of the next record after the header.
-    let mut record = 0u64;
-    for batch in reader {
-        let batch =
-            batch.map_err(|e| format_error(&file.display, InputFormat::Csv, arrow_reason(&e)))?;
-        let typed = convert(&batch, &file.schema, &file.display, record)?;
-        record += u64::try_from(batch.num_rows()).unwrap_or(0);
-        if !send(typed, consumed.load(Ordering::Relaxed)) {
-            return Ok(false);
+    let mut records = Records::new(BufReader::with_capacity(1 << 16, counting));
+    let mut record = Record::default();
+    let columns = file.schema.fields().len();
+    let next = |records: &mut Records<_>, record: &mut Record| {
+        records
+            .next_into(record)
+            .map_err(|e| record_error(&file.display, e))
+    };
+    // The header: the first line that is not blank.
+    loop {
+        if !next(&mut records, &mut record)? {
+            return Ok(true);
         }
+        if !record.is_blank() {
+            break;
+        }
+    }
+    if record.len() != columns {
+        return Err(CliError::InputLine {
+            path: file.display.clone(),
+            line: record.line(),
+            reason: format!(
+                "the CSV header has {} fields, but {columns} were read from it when the file \
+                 was opened",
+                record.len()
+            ),
+        });
+    }
+    let mut batch = TextBatch::new(columns);
+    while next(&mut records, &mut record)? {
+        if record.is_blank() && columns > 1 {
+            continue;
+        }
+        if record.len() != columns {
+            return Err(CliError::InputLine {
+                path: file.display.clone(),
+                line: record.line(),
+                reason: format!(
+                    "the CSV record has {} fields, the header has {columns}",
+                    record.len()
+                ),
+            });
+        }
+        batch.push(&record, file)?;
+        if batch.lines.len() >= BATCH_ROWS {
+            let typed = batch.finish(file)?;
+            if !send(typed, consumed.load(Ordering::Relaxed)) {
+                return Ok(false);
+            }
+        }
+    }
+    if !batch.lines.is_empty() {
+        let typed = batch.finish(file)?;
+        return Ok(send(typed, consumed.load(Ordering::Relaxed)));
     }
     Ok(true)
 }
 
-/// Converts a batch of text columns to `schema`'s types; `first_record` is the index of its
-/// first record in the file.
-fn convert(
-    batch: &RecordBatch,
-    schema: &SchemaRef,
-    display: &str,
-    first_record: u64,
-) -> Result<RecordBatch, CliError> {
-    let strict = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (column, field) in batch.columns().iter().zip(schema.fields()) {
-        if field.data_type() == &DataType::Utf8 {
-            columns.push(Arc::clone(column));
-            continue;
+fn record_error(display: &str, err: RecordError) -> CliError {
+    match err {
+        RecordError::Io(source) => open_error(display, source),
+        RecordError::Syntax { line, reason } => CliError::InputLine {
+            path: display.to_owned(),
+            line,
+            reason: format!("not CSV: {reason}"),
+        },
+    }
+}
+
+/// The fields of the records of one batch, as text columns, and each record's line.
+struct TextBatch {
+    columns: Vec<StringBuilder>,
+    lines: Vec<u64>,
+}
+
+impl TextBatch {
+    fn new(columns: usize) -> Self {
+        Self {
+            columns: (0..columns).map(|_| StringBuilder::new()).collect(),
+            lines: Vec::with_capacity(BATCH_ROWS),
         }
-        match cast_with_options(column, field.data_type(), &strict) {
-            Ok(converted) => columns.push(converted),
-            Err(err) => {
-                return Err(bad_value(
-                    column,
-                    field,
-                    display,
-                    first_record,
-                    &arrow_reason(&err),
-                ));
+    }
+
+    /// Adds a record of the right number of fields: an unquoted empty field as a null.
+    fn push(&mut self, record: &Record, file: &InputFile) -> Result<(), CliError> {
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            let (bytes, quoted) = record.field(index);
+            if bytes.is_empty() && !quoted {
+                column.append_null();
+                continue;
+            }
+            match std::str::from_utf8(bytes) {
+                Ok(text) => column.append_value(text),
+                Err(err) => {
+                    return Err(CliError::InputLine {
+                        path: file.display.clone(),
+                        line: record.line(),
+                        reason: format!(
+                            "column `{}` is not UTF-8 text: {err}",
+                            file.schema.field(index).name()
+                        ),
+                    });
+                }
             }
         }
+        self.lines.push(record.line());
+        Ok(())
     }
-    RecordBatch::try_new(Arc::clone(schema), columns)
-        .map_err(|e| format_error(display, InputFormat::Csv, arrow_reason(&e)))
+
+    /// The batch with every column converted to its type; empties the text columns.
+    fn finish(&mut self, file: &InputFile) -> Result<RecordBatch, CliError> {
+        let mut typed: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
+        for (column, field) in self.columns.iter_mut().zip(file.schema.fields()) {
+            let text: ArrayRef = Arc::new(column.finish());
+            let converted = if field.data_type().is_nested() {
+                decode_json(&text, field).and_then(|json| convert(&json, field))
+            } else {
+                convert(&text, field)
+            };
+            typed.push(converted.map_err(|err| convert_error(file, &self.lines, &text, err))?);
+        }
+        self.lines.clear();
+        RecordBatch::try_new(Arc::clone(&file.schema), typed)
+            .map_err(|e| format_error(&file.display, InputFormat::Csv, arrow_reason(&e)))
+    }
 }
 
-/// The error for a column that does not convert: the first value that a lenient conversion
-/// turns into a null names the line.
-fn bad_value(
-    column: &ArrayRef,
-    field: &Field,
-    display: &str,
-    first_record: u64,
-    reason: &str,
-) -> CliError {
-    let lenient = arrow_cast::cast(column, field.data_type()).ok();
-    let text = column.as_any().downcast_ref::<StringArray>();
-    let bad = lenient.as_ref().and_then(|converted| {
-        (0..column.len()).find(|&i| column.is_valid(i) && converted.is_null(i))
-    });
-    match (bad, text) {
-        (Some(row), Some(text)) => CliError::InputValue {
-            path: display.to_owned(),
-            // Line 1 is the header.
-            line: first_record + u64::try_from(row).unwrap_or(0) + 2,
+/// The error of a column that did not convert; `lines` are its rows' lines.
+fn convert_error(file: &InputFile, lines: &[u64], text: &ArrayRef, err: ConvertError) -> CliError {
+    match err {
+        ConvertError::Value(mut bad) => {
+            let line = lines.get(bad.row).copied().unwrap_or(0);
+            let field_text = text
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .filter(|t| t.is_valid(bad.row))
+                .map(|t| t.value(bad.row));
+            if field_text == Some("") {
+                bad.reason = "a quoted empty field (\"\") is an empty string; leave the \
+                                  field empty, unquoted, for NULL"
+                    .to_owned();
+            }
+            bad_value_error(&file.display, line, bad)
+        }
+        ConvertError::Unsupported(reason) => format_error(&file.display, InputFormat::Csv, reason),
+    }
+}
+
+/// Decodes a column of JSON texts (a null for a null) as [`text_type`] of the column's type,
+/// as NDJSON decodes a value; each field must hold exactly one JSON value.
+fn decode_json(text: &ArrayRef, field: &Field) -> Result<ArrayRef, ConvertError> {
+    let texts = text
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| ConvertError::Unsupported("CSV fields are not text".to_owned()))?;
+    let json_field = Field::new(field.name(), text_type(field.data_type()), true);
+    let decoder = || {
+        ReaderBuilder::new_with_field(json_field.clone())
+            .with_batch_size(texts.len() + 1)
+            .with_coerce_primitive(true)
+            .with_strict_mode(true)
+            .build_decoder()
+            .map_err(|e| ConvertError::Unsupported(arrow_reason(&e)))
+    };
+    let refused = |row: usize, reason: String| {
+        ConvertError::Value(BadValue {
+            row,
             column: field.name().clone(),
-            value: text.value(row).to_owned(),
+            value: texts.value(row).to_owned(),
             expected: type_name(field.data_type()),
-        },
-        _ => CliError::InputLine {
-            path: display.to_owned(),
-            line: first_record + 2,
-            reason: format!("column `{}`: {reason}", field.name()),
-        },
+            reason,
+        })
+    };
+    let mut all = decoder()?;
+    for row in 0..texts.len() {
+        let value = if texts.is_null(row) {
+            "null"
+        } else {
+            texts.value(row)
+        };
+        feed(&mut all, value).map_err(|reason| refused(row, reason))?;
+    }
+    match all.flush() {
+        Ok(Some(batch)) => Ok(Arc::clone(batch.column(0))),
+        Ok(None) => Ok(arrow_array::new_empty_array(
+            &json_field.data_type().clone(),
+        )),
+        Err(err) => {
+            // Decode the rows one at a time to find the one at fault.
+            for row in (0..texts.len()).filter(|&row| texts.is_valid(row)) {
+                let mut single = decoder()?;
+                let result = feed(&mut single, texts.value(row))
+                    .and_then(|()| single.flush().map_err(|e| arrow_reason(&e)));
+                if let Err(reason) = result {
+                    return Err(refused(row, reason));
+                }
+            }
+            Err(ConvertError::Unsupported(arrow_reason(&err)))
+        }
     }
 }
 
-/// A reader's name for an Arrow type: `long`, `date`, `timestamp`, ...
-fn type_name(data_type: &DataType) -> String {
-    match tarn::protocol::schema::DataType::try_from(data_type) {
-        Ok(delta) => format!("{delta}"),
-        Err(_) => data_type.to_string(),
+/// Feeds one field's text to the decoder; fails unless it is exactly one JSON value.
+fn feed(decoder: &mut arrow_json::reader::Decoder, text: &str) -> Result<(), String> {
+    let not_one = || "expected one JSON value".to_owned();
+    let before = decoder.len();
+    let used = decoder
+        .decode(text.as_bytes())
+        .map_err(|e| arrow_reason(&e))?;
+    // A number is only complete once something follows it.
+    let ended = decoder.decode(b"\n").map_err(|e| arrow_reason(&e))?;
+    if used != text.len() || ended != 1 || decoder.has_partial_record() {
+        return Err(not_one());
     }
+    if decoder.len() != before + 1 {
+        return Err(not_one());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+    use arrow_schema::DataType;
+
+    fn input(dir: &tempfile::TempDir, text: &str, schema: Vec<Field>) -> InputFile {
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, text).unwrap();
+        InputFile {
+            display: "in.csv".to_owned(),
+            format: InputFormat::Csv,
+            size: text.len() as u64,
+            schema: Arc::new(Schema::new(schema)),
+            path,
+        }
+    }
+
+    fn read_all(file: &InputFile) -> Result<Vec<RecordBatch>, CliError> {
+        let mut batches = Vec::new();
+        read(file, &mut |batch, _| {
+            batches.push(batch);
+            true
+        })?;
+        Ok(batches)
+    }
 
     #[test]
     fn a_bad_value_names_its_line_column_and_text() {
-        let schema: SchemaRef = Arc::new(Schema::new(vec![
+        let dir = tempfile::tempdir().unwrap();
+        let schema = vec![
             Field::new("id", DataType::Int64, true),
             Field::new("day", DataType::Date32, true),
-        ]));
-        let text = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![
-                Field::new("id", DataType::Utf8, true),
-                Field::new("day", DataType::Utf8, true),
-            ])),
-            vec![
-                Arc::new(StringArray::from(vec![Some("1"), None, Some("3")])),
-                Arc::new(StringArray::from(vec![
-                    Some("2026-01-01"),
-                    Some("2026-01-02"),
-                    Some("soon"),
-                ])),
-            ],
-        )
-        .unwrap();
-        match convert(&text, &schema, "in.csv", 10) {
-            Err(CliError::InputValue {
-                line,
-                column,
-                value,
-                expected,
-                ..
-            }) => {
-                assert_eq!((line, column.as_str()), (14, "day"));
-                assert_eq!(value, "soon");
-                assert_eq!(expected, "date");
+        ];
+        // Line 3 starts a quoted field spanning two lines; the bad value is on line 5.
+        let text = "id,day\n1,2026-01-01\n\"2\n\",2026-01-02\n3,soon\n";
+        let file = input(&dir, text, schema.clone());
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => assert_eq!(
+                (bad.line, bad.column.as_str(), bad.value.as_str()),
+                (5, "day", "soon")
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+        // The bad value is itself a quoted field spanning lines: the line its record starts on.
+        let text = "id,day\n1,2026-01-01\n2,\"2026-01-\n02\"\n3,soon\n";
+        let file = input(&dir, text, schema.clone());
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!(bad.line, 3);
+                assert_eq!(
+                    (bad.column.as_str(), bad.value.as_str()),
+                    ("day", "2026-01-\n02")
+                );
+                assert_eq!(bad.expected, "date");
             }
             other => panic!("unexpected {other:?}"),
         }
-        let good = text.slice(0, 2);
-        let converted = convert(&good, &schema, "in.csv", 0).unwrap();
-        assert_eq!(converted.schema(), schema);
-        assert!(converted.column(0).is_null(1));
+        let text = "id,day\n1,2026-01-01\n\"x,y\",\"2026-01-02\"\n";
+        let file = input(&dir, text, schema);
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!((bad.line, bad.value.as_str()), (3, "x,y"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn null_and_empty_string_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = vec![
+            Field::new("s", DataType::Utf8, true),
+            Field::new("b", DataType::Binary, true),
+        ];
+        let file = input(&dir, "s,b\n,\n\"\",\"\"\nx,00ff\n", schema);
+        let batches = read_all(&file).unwrap();
+        let s = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert!(s.is_null(0));
+        assert_eq!((s.value(1), s.value(2)), ("", "x"));
+        let b = batches[0]
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow_array::BinaryArray>()
+            .unwrap();
+        assert!(b.is_null(0));
+        assert_eq!((b.value(1), b.value(2)), (&b""[..], &[0u8, 255][..]));
+    }
+
+    #[test]
+    fn a_quoted_empty_field_in_a_number_column_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = input(
+            &dir,
+            "n\n1\n\"\"\n",
+            vec![Field::new("n", DataType::Int64, true)],
+        );
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!((bad.line, bad.value.as_str()), (3, ""));
+                assert!(bad.reason.contains("unquoted, for NULL"), "{}", bad.reason);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_value_past_the_first_batch_names_its_physical_line() {
+        let dir = tempfile::tempdir().unwrap();
+        // Every record spans two lines.
+        let mut text = String::from("n,s\n");
+        for i in 0..BATCH_ROWS + 10 {
+            text.push_str(&format!("{i},\"two\nlines\"\n"));
+        }
+        text.push_str("2.5,x\n");
+        let schema = vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+        ];
+        let file = input(&dir, &text, schema);
+        match read_all(&file) {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!(bad.line, 2 + 2 * (BATCH_ROWS as u64 + 10));
+                assert_eq!(bad.value, "2.5");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_column_files_read_blank_lines_as_nulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = input(
+            &dir,
+            "n\n1\n\n3\n",
+            vec![Field::new("n", DataType::Int64, true)],
+        );
+        let batches = read_all(&file).unwrap();
+        assert_eq!(batches[0].num_rows(), 3);
+        assert!(batches[0].column(0).is_null(1));
     }
 }

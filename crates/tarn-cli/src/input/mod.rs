@@ -8,12 +8,21 @@
 //! table, take the types inferred from the first [`INFER_ROWS`] rows. Parquet files carry
 //! their own schema. Every file must have the same columns.
 //!
+//! CSV and NDJSON values are read exactly ([`convert`], with the rules of
+//! [`crate::value_text`]): the same text is the same value in both, a value that is not
+//! exactly a value of its column's type (`1.239` in a `decimal(10,2)`, `-2.9` in a `long`,
+//! `300` in a `byte`) is refused naming its file, line, column and text, and what `tarn cat`
+//! writes reads back to the values it was written from. Only float and double columns round,
+//! as IEEE 754 text parsing does.
+//!
 //! It never decides whether the rows fit the table: the write operation checks every batch
 //! against the table's schema and constraints. A file that does not parse is an error
 //! naming the file and line; the error travels beside the stream ([`InputReader::finish`])
 //! so that it reaches the user as the CLI's own error, not as a library one.
 
+mod convert;
 mod csv;
+mod csv_records;
 mod ndjson;
 mod parquet;
 
@@ -27,8 +36,8 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures::Stream;
 use tarn::protocol::schema::StructType;
 
-use crate::CliError;
 use crate::progress::Progress;
+use crate::{BadInputValue, CliError};
 
 /// Rows per batch handed to the writer.
 pub(crate) const BATCH_ROWS: usize = 8192;
@@ -40,7 +49,7 @@ pub(crate) const INFER_ROWS: usize = 1000;
 pub(crate) enum InputFormat {
     /// Parquet (the file's own schema).
     Parquet,
-    /// CSV with a header row; empty fields are nulls.
+    /// CSV with a header row; an empty field is a null, `""` an empty string.
     Csv,
     /// One JSON object per line.
     Ndjson,
@@ -170,11 +179,7 @@ impl Input {
                     progress.advance(rows, done_bytes + file_bytes);
                     sender.blocking_send(Ok(batch)).is_ok()
                 };
-                let result = match file.format {
-                    InputFormat::Parquet => parquet::read(file, &mut send),
-                    InputFormat::Csv => csv::read(file, &mut send),
-                    InputFormat::Ndjson => ndjson::read(file, &mut send),
-                };
+                let result = read_file(file, &mut send);
                 match result {
                     Ok(true) => done_bytes += file.size,
                     // The writer stopped reading (it failed): nothing more to do.
@@ -197,6 +202,37 @@ impl Input {
         });
         (stream, InputReader { error, handle })
     }
+}
+
+/// Reads one file, handing each batch to `send` with the bytes consumed so far. Returns
+/// `false` when `send` asked to stop.
+fn read_file(
+    file: &InputFile,
+    send: &mut dyn FnMut(RecordBatch, u64) -> bool,
+) -> Result<bool, CliError> {
+    match file.format {
+        InputFormat::Parquet => parquet::read(file, send),
+        InputFormat::Csv => csv::read(file, send),
+        InputFormat::Ndjson => ndjson::read(file, send),
+    }
+}
+
+/// Opens and reads the files as `tarn write` does, on this thread, into memory: the readers
+/// without the stream around them, for tests.
+#[cfg(test)]
+pub(crate) fn read_all(
+    paths: &[PathBuf],
+    table: Option<&StructType>,
+) -> Result<Vec<RecordBatch>, CliError> {
+    let input = Input::open(paths, None, table)?;
+    let mut batches = Vec::new();
+    for file in &input.files {
+        read_file(file, &mut |batch, _| {
+            batches.push(batch);
+            true
+        })?;
+    }
+    Ok(batches)
 }
 
 /// The thread reading the input, and the error that stopped it.
@@ -228,6 +264,18 @@ fn format_error(display: &str, format: InputFormat, err: impl std::fmt::Display)
         format: format.name(),
         reason: err.to_string(),
     }
+}
+
+/// The error for a value that is not a value of its column's type, on `line`.
+fn bad_value_error(display: &str, line: u64, bad: convert::BadValue) -> CliError {
+    CliError::InputValue(Box::new(BadInputValue {
+        path: display.to_owned(),
+        line,
+        column: bad.column,
+        value: bad.value,
+        expected: bad.expected,
+        reason: bad.reason,
+    }))
 }
 
 /// The message of an Arrow error without its kind prefix (`Json error: `, `Parser error: `).

@@ -1,8 +1,15 @@
 //! NDJSON input: one JSON object per line; a missing key is a null.
 //!
-//! Lines are fed to Arrow's JSON decoder one at a time, and the lines of the batch being
-//! built are kept, so that a batch that fails to convert can be decoded again line by line
-//! to name the line at fault. Memory holds one batch of lines.
+//! Lines are fed to Arrow's JSON decoder one at a time with every leaf that is not a string
+//! typed as a string and `coerce_primitive` on, so that a number reaches
+//! [`convert`](super::convert) as the text the file spells it with (`1.239`, not the double
+//! nearest to it) and is converted exactly as CSV converts it, at any depth. The strings
+//! `"NaN"`, `"Infinity"` and `"-Infinity"` are floats, as `tarn cat` and Spark write them; a
+//! number or boolean in a string column is read as its text.
+//!
+//! The line each row starts on is kept to name the line of a value that does not convert,
+//! and the lines of the batch being built are kept, so that a batch that fails to decode can
+//! be decoded again line by line to name the line at fault. Memory holds one batch of lines.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -15,9 +22,10 @@ use arrow_json::reader::{Decoder, ReaderBuilder, infer_json_schema};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
 use tarn::protocol::schema::StructType;
 
+use super::convert::{ConvertError, convert, text_schema};
 use super::{
-    BATCH_ROWS, Counting, INFER_ROWS, InputFile, InputFormat, arrow_reason, format_error,
-    normalize_inferred, open_error, table_type,
+    BATCH_ROWS, Counting, INFER_ROWS, InputFile, InputFormat, arrow_reason, bad_value_error,
+    format_error, normalize_inferred, open_error, table_type,
 };
 use crate::CliError;
 
@@ -32,39 +40,39 @@ pub(super) fn schema(
     // Arrow's inference sorts the keys; a new table takes them in the order the file has them.
     // Reading them first also names the line of a first-lines object that does not parse.
     let order = key_order(path, display)?;
-    let file = File::open(path).map_err(|source| open_error(display, source))?;
-    let (inferred, _) = infer_json_schema(BufReader::new(file), Some(INFER_ROWS))
-        .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))?;
-    let mut inferred_fields: Vec<&arrow_schema::FieldRef> = inferred.fields().iter().collect();
-    inferred_fields.sort_by_key(|f| order.get_index_of(f.name()).unwrap_or(usize::MAX));
+    // Types are inferred only for keys the table lacks: Arrow's inference fails on some
+    // values every table column reads (a list holding a null struct, `[{...}, null]`).
+    let mut inferred: Vec<Field> = Vec::new();
+    if table.is_none() || order.iter().any(|key| table_type(table, key).is_none()) {
+        let file = File::open(path).map_err(|source| open_error(display, source))?;
+        let (schema, _) = infer_json_schema(BufReader::new(file), Some(INFER_ROWS))
+            .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))?;
+        inferred = schema
+            .fields()
+            .iter()
+            .filter(|f| table_type(table, f.name()).is_none())
+            .map(|f| Field::new(f.name(), normalize_inferred(f.data_type()), true))
+            .collect();
+        inferred.sort_by_key(|f| order.get_index_of(f.name()).unwrap_or(usize::MAX));
+    }
     let mut fields: Vec<Field> = Vec::new();
     if let Some(table) = table {
         for column in &table.fields {
             let data_type = arrow_schema::DataType::try_from(&column.data_type)
                 .map_err(|e| format_error(display, InputFormat::Ndjson, e))?;
-            let name = inferred
-                .fields()
+            let name = order
                 .iter()
-                .find(|f| f.name() == &column.name)
+                .find(|key| *key == &column.name)
                 .or_else(|| {
-                    inferred
-                        .fields()
+                    order
                         .iter()
-                        .find(|f| f.name().eq_ignore_ascii_case(&column.name))
+                        .find(|key| key.eq_ignore_ascii_case(&column.name))
                 })
-                .map_or_else(|| column.name.clone(), |f| f.name().clone());
+                .map_or_else(|| column.name.clone(), Clone::clone);
             fields.push(Field::new(name, data_type, true));
         }
     }
-    for field in inferred_fields {
-        if table_type(table, field.name()).is_none() {
-            fields.push(Field::new(
-                field.name(),
-                normalize_inferred(field.data_type()),
-                true,
-            ));
-        }
-    }
+    fields.extend(inferred);
     if fields.is_empty() {
         return Err(format_error(
             display,
@@ -102,10 +110,12 @@ fn key_order(path: &Path, display: &str) -> Result<indexmap::IndexSet<String>, C
     Ok(keys)
 }
 
-fn decoder(schema: &SchemaRef) -> Result<Decoder, ArrowError> {
-    ReaderBuilder::new(Arc::clone(schema))
+/// A decoder of `text_schema` ([`text_schema`] of the file's schema).
+fn decoder(text_schema: &SchemaRef) -> Result<Decoder, ArrowError> {
+    ReaderBuilder::new(Arc::clone(text_schema))
         .with_batch_size(BATCH_ROWS)
         .with_strict_mode(true)
+        .with_coerce_primitive(true)
         .build_decoder()
 }
 
@@ -118,11 +128,14 @@ pub(super) fn read(
     let handle = File::open(&file.path).map_err(|source| open_error(&file.display, source))?;
     let (counting, consumed) = Counting::new(handle);
     let mut reader = BufReader::new(counting);
+    let text_schema = text_schema(&file.schema);
     let mut batch = LineBatch {
         file,
-        decoder: decoder(&file.schema)
+        decoder: decoder(&text_schema)
             .map_err(|e| format_error(&file.display, InputFormat::Ndjson, arrow_reason(&e)))?,
+        text_schema,
         lines: Vec::new(),
+        row_lines: Vec::with_capacity(BATCH_ROWS),
     };
     let mut line_number = 0u64;
     loop {
@@ -142,11 +155,17 @@ pub(super) fn read(
             if batch.decoder.len() >= BATCH_ROWS && !batch.flush(send, &consumed)? {
                 return Ok(false);
             }
+            let before = batch.decoder.len();
             let used = batch
                 .decoder
                 .decode(&line[offset..])
                 .map_err(|e| line_error(file, line_number, &e))?;
             offset += used;
+            // Rows are counted from their first byte: each new one starts on this line.
+            let started = batch.decoder.len().saturating_sub(before);
+            batch
+                .row_lines
+                .extend(std::iter::repeat_n(line_number, started));
         }
         batch.lines.push((line_number, line));
         if batch.decoder.len() >= BATCH_ROWS && !batch.flush(send, &consumed)? {
@@ -163,11 +182,13 @@ pub(super) fn read(
     batch.flush(send, &consumed)
 }
 
-/// The decoder and the lines it holds.
+/// The decoder, the lines it holds and the line each of its rows starts on.
 struct LineBatch<'a> {
     file: &'a InputFile,
+    text_schema: SchemaRef,
     decoder: Decoder,
     lines: Vec<(u64, Vec<u8>)>,
+    row_lines: Vec<u64>,
 }
 
 impl LineBatch<'_> {
@@ -178,8 +199,10 @@ impl LineBatch<'_> {
         consumed: &std::sync::atomic::AtomicU64,
     ) -> Result<bool, CliError> {
         match self.decoder.flush() {
-            Ok(Some(batch)) => {
+            Ok(Some(text)) => {
+                let batch = self.convert(&text)?;
                 self.lines.clear();
+                self.row_lines.clear();
                 Ok(send(batch, consumed.load(Ordering::Relaxed)))
             }
             Ok(None) => Ok(true),
@@ -187,10 +210,33 @@ impl LineBatch<'_> {
         }
     }
 
+    /// The decoded batch with every column converted to its type.
+    fn convert(&self, text: &RecordBatch) -> Result<RecordBatch, CliError> {
+        let display = &self.file.display;
+        let columns = text
+            .columns()
+            .iter()
+            .zip(self.file.schema.fields())
+            .map(|(column, field)| {
+                convert(column, field).map_err(|err| match err {
+                    ConvertError::Value(bad) => {
+                        let line = self.row_lines.get(bad.row).copied().unwrap_or(0);
+                        bad_value_error(display, line, bad)
+                    }
+                    ConvertError::Unsupported(reason) => {
+                        format_error(display, InputFormat::Ndjson, reason)
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        RecordBatch::try_new(Arc::clone(&self.file.schema), columns)
+            .map_err(|e| format_error(display, InputFormat::Ndjson, arrow_reason(&e)))
+    }
+
     /// Decodes the held lines one at a time to find the first that fails.
     fn locate(&self, err: &ArrowError) -> CliError {
         for (line_number, line) in &self.lines {
-            let Ok(mut single) = decoder(&self.file.schema) else {
+            let Ok(mut single) = decoder(&self.text_schema) else {
                 break;
             };
             if let Err(line_err) = single.decode(line).and_then(|_| single.flush()) {
@@ -216,5 +262,45 @@ fn line_error(file: &InputFile, line: u64, err: &ArrowError) -> CliError {
         path: file.display.clone(),
         line,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::DataType;
+
+    #[test]
+    fn a_bad_value_past_the_first_batch_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.ndjson");
+        // Blank lines and a row spanning two lines shift line numbers from row numbers.
+        let mut text = String::from("\n{\"n\":\n1}\n");
+        for i in 0..BATCH_ROWS + 10 {
+            text.push_str(&format!("{{\"n\":{i}}}\n\n"));
+        }
+        text.push_str("{\"n\":2.5}\n");
+        std::fs::write(&path, &text).unwrap();
+        let file = InputFile {
+            display: "in.ndjson".to_owned(),
+            format: InputFormat::Ndjson,
+            size: text.len() as u64,
+            schema: Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)])),
+            path,
+        };
+        let mut rows = 0;
+        let result = read(&file, &mut |batch, _| {
+            rows += batch.num_rows();
+            true
+        });
+        let want_line = text.lines().count() as u64;
+        match result {
+            Err(CliError::InputValue(bad)) => {
+                assert_eq!((bad.line, bad.value.as_str()), (want_line, "2.5"));
+                assert_eq!(bad.column, "n");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(rows, BATCH_ROWS, "the first batch went through");
     }
 }

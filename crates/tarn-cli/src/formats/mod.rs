@@ -1,5 +1,9 @@
 //! Row output formats for `tarn cat`: an aligned text table, CSV, NDJSON and Parquet.
 //!
+//! CSV, NDJSON and Parquet are made to be read back by `tarn write` (see [`crate::input`])
+//! to exactly the same values: [`crate::value_text`] decides the text of each value, and
+//! [`csv`] and [`json_values`] where it goes. The text table is for people only.
+//!
 //! This module decides how record batches become bytes, one batch at a time, so memory stays
 //! bounded whatever the table's size (the text table holds at most its first
 //! [`TABLE_SIZING_ROWS`] rows, to size its columns; Parquet holds one row group). It never
@@ -9,17 +13,19 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_json::LineDelimitedWriter;
-use arrow_json::writer::{EncoderOptions, make_encoder};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::CliError;
 use crate::sink::Sink;
+
+mod csv;
+mod json_values;
 
 /// Rows the text table reads before it fixes its column widths.
 pub(crate) const TABLE_SIZING_ROWS: usize = 1000;
@@ -29,9 +35,10 @@ pub(crate) const TABLE_SIZING_ROWS: usize = 1000;
 pub(crate) enum Format {
     /// Aligned text with a header; the row count goes to stderr.
     Table,
-    /// CSV with a header row (RFC 4180 quoting).
+    /// CSV with a header row (RFC 4180 quoting): NULL is an empty field, an empty string
+    /// `""`, binary hex, nested values JSON.
     Csv,
-    /// One JSON object per line.
+    /// One JSON object per line; NaN and infinities as "NaN", "Infinity", "-Infinity".
     Ndjson,
     /// One Parquet file (zstd); needs --output.
     Parquet,
@@ -55,10 +62,11 @@ impl Format {
     ) -> Result<Box<dyn RowWriter>, CliError> {
         Ok(match self {
             Format::Table => Box::new(TableWriter::new(&schema, sink)),
-            Format::Csv => Box::new(CsvWriter::new(schema, sink)),
+            Format::Csv => Box::new(csv::CsvWriter::new(schema, sink)),
             Format::Ndjson => Box::new(NdjsonWriter {
                 writer: arrow_json::WriterBuilder::new()
                     .with_explicit_nulls(true)
+                    .with_encoder_factory(Arc::new(json_values::ExactText))
                     .build::<_, arrow_json::writer::LineDelimited>(sink),
             }),
             Format::Parquet => {
@@ -253,109 +261,11 @@ impl RowWriter for TableWriter {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CSV
-// ---------------------------------------------------------------------------------------------
-
-/// CSV through arrow-csv: a header row, RFC 4180 quoting, empty fields for nulls. Nested
-/// values (structs, lists, maps) are written as JSON text, as in NDJSON.
-struct CsvWriter {
-    sink: Sink,
-    schema: SchemaRef,
-    header_written: bool,
-}
-
-impl CsvWriter {
-    fn new(schema: SchemaRef, sink: Sink) -> Self {
-        Self {
-            sink,
-            schema: text_for_nested(&schema),
-            header_written: false,
-        }
-    }
-
-    /// The batch with nested columns as JSON text.
-    fn flatten(&self, batch: &RecordBatch) -> Result<RecordBatch, CliError> {
-        if !batch.columns().iter().any(|c| c.data_type().is_nested()) {
-            return Ok(batch.clone());
-        }
-        let options = EncoderOptions::default().with_explicit_nulls(true);
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(batch.schema().fields())
-            .map(|(column, field)| -> Result<ArrayRef, CliError> {
-                if !column.data_type().is_nested() {
-                    return Ok(Arc::clone(column));
-                }
-                let mut encoder = make_encoder(field, column.as_ref(), &options)
-                    .map_err(|e| encode_error(Format::Csv, e))?;
-                let mut buffer = Vec::new();
-                let text: StringArray = (0..column.len())
-                    .map(|i| {
-                        if column.is_null(i) {
-                            return None;
-                        }
-                        buffer.clear();
-                        encoder.encode(i, &mut buffer);
-                        Some(String::from_utf8_lossy(&buffer).into_owned())
-                    })
-                    .collect();
-                Ok(Arc::new(text))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(|e| encode_error(Format::Csv, e))
-    }
-}
-
-/// The schema with nested columns as strings (of JSON).
-fn text_for_nested(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if f.data_type().is_nested() {
-                Field::new(f.name(), DataType::Utf8, f.is_nullable())
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
-impl RowWriter for CsvWriter {
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), CliError> {
-        let batch = self.flatten(batch)?;
-        let mut writer = arrow_csv::WriterBuilder::new()
-            .with_header(!self.header_written)
-            .build(&mut self.sink);
-        let result = writer.write(&batch);
-        drop(writer);
-        self.header_written = true;
-        check(&mut self.sink, Format::Csv, result)
-    }
-
-    fn sink(&mut self) -> &mut Sink {
-        &mut self.sink
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<Sink, CliError> {
-        if !self.header_written {
-            // No rows: the header alone.
-            let empty = RecordBatch::new_empty(Arc::clone(&self.schema));
-            self.write(&empty)?;
-        }
-        Ok(self.sink)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // NDJSON
 // ---------------------------------------------------------------------------------------------
 
-/// One JSON object per row through arrow-json, every column present (`null` for nulls);
-/// timestamps with a time zone in RFC 3339.
+/// One JSON object per row through arrow-json, every column present (`null` for nulls),
+/// values written by [`json_values`] so that they read back exactly.
 struct NdjsonWriter {
     writer: LineDelimitedWriter<Sink>,
 }
