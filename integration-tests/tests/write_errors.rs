@@ -197,20 +197,21 @@ fn schema_mismatches_are_refused_naming_the_column() {
                 &["expected long", "double"],
             ),
             (
-                "a missing column",
+                // A nullable column left out is filled with nulls; a NOT NULL one is refused.
+                "a missing NOT NULL column",
                 RecordBatch::try_new(
                     Arc::new(Schema::new(vec![
                         Field::new("id", DataType::Int64, false),
-                        Field::new("day", DataType::Utf8, false),
+                        Field::new("value", DataType::Int64, true),
                     ])),
                     vec![
                         Arc::new(Int64Array::from(vec![9])),
-                        Arc::new(StringArray::from(vec!["d0"])),
+                        Arc::new(Int64Array::from(vec![9])),
                     ],
                 )
                 .unwrap(),
-                "value",
-                &["missing column"],
+                "day",
+                &["missing column (it is NOT NULL"],
             ),
             (
                 "an unexpected column",
