@@ -52,6 +52,38 @@ impl Drop for TempFile {
     }
 }
 
+/// Refuses an existing `path` that `--output` must not replace; see [`Sink::file`].
+fn check_target(path: &Path) -> Result<(), CliError> {
+    let refuse = |kind: ErrorKind, why: &str| {
+        Err(write_error(path, std::io::Error::new(kind, why.to_owned())))
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(write_error(path, err)),
+    };
+    let file_type = meta.file_type();
+    if file_type.is_dir() {
+        return refuse(ErrorKind::IsADirectory, "it is a directory");
+    }
+    if file_type.is_symlink() {
+        return refuse(
+            ErrorKind::InvalidInput,
+            "it is a symbolic link; give the path it points to",
+        );
+    }
+    if !file_type.is_file() {
+        return refuse(ErrorKind::InvalidInput, "it is not a regular file");
+    }
+    if meta.permissions().readonly() {
+        return refuse(
+            ErrorKind::PermissionDenied,
+            "it is read-only; make it writable or remove it first",
+        );
+    }
+    Ok(())
+}
+
 fn write_error(path: &Path, source: std::io::Error) -> CliError {
     CliError::WriteFile {
         path: path.display().to_string(),
@@ -66,14 +98,12 @@ impl Sink {
     }
 
     /// Output to `path`, through a temporary file beside it. Fails now, before any row is
-    /// read, if the directory cannot take the file or `path` is a directory.
+    /// read, if the directory cannot take the file or `path` is anything but absent or a
+    /// writable regular file: a directory, a symbolic link (renaming over it would replace the
+    /// link, not write where it points), a read-only file (the rename would replace it
+    /// although its mode says not to), a FIFO or a device.
     pub(crate) fn file(path: &Path) -> Result<Sink, CliError> {
-        if path.is_dir() {
-            return Err(write_error(
-                path,
-                std::io::Error::new(ErrorKind::IsADirectory, "it is a directory"),
-            ));
-        }
+        check_target(path)?;
         let name = path
             .file_name()
             .ok_or_else(|| {
@@ -221,6 +251,47 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "a,b\n");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_read_only_files_and_special_files_are_not_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious.txt");
+        std::fs::write(&precious, "keep").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&precious, &link).unwrap();
+        let read_only = dir.path().join("ro.csv");
+        std::fs::write(&read_only, "keep").unwrap();
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let fifo = dir.path().join("fifo.csv");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for (path, why) in [
+            (&link, "symbolic link"),
+            (&read_only, "read-only"),
+            (&fifo, "not a regular file"),
+            (&dir.path().to_path_buf(), "directory"),
+        ] {
+            let err = Sink::file(path).unwrap_err().to_string();
+            assert!(err.contains(why), "{}: {err}", path.display());
+        }
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&read_only).unwrap(), "keep");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // Nothing was created beside them.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     #[test]

@@ -232,11 +232,15 @@ pub enum LogError {
         /// What went wrong.
         reason: String,
     },
-    /// A background task failed to complete (panicked or was cancelled).
+    /// A background task failed to complete (panicked or was cancelled), or a step inside
+    /// one failed where no input was at fault (an Arrow kernel on batches tarn built).
     #[error("internal task failed: {reason}")]
     Task {
         /// What happened.
         reason: String,
+        /// The task's or the kernel's error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 }
 
@@ -253,6 +257,7 @@ impl From<tokio::task::JoinError> for LogError {
     fn from(err: tokio::task::JoinError) -> Self {
         LogError::Task {
             reason: err.to_string(),
+            source: Some(Box::new(err)),
         }
     }
 }

@@ -316,6 +316,7 @@ impl Snapshot {
             } else {
                 filter_record_batch(&batch, &mask).map_err(|e| LogError::Task {
                     reason: format!("filtering previous snapshot: {e}"),
+                    source: Some(Box::new(e)),
                 })?
             };
             previous.push(kept);
@@ -632,6 +633,7 @@ fn apply_commit(
         } else {
             filter_record_batch(&parsed.adds, &mask).map_err(|e| LogError::Task {
                 reason: format!("filtering commit adds: {e}"),
+                source: Some(Box::new(e)),
             })?
         };
         replay.adds.push(kept);

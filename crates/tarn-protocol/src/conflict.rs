@@ -97,6 +97,7 @@ impl TransactionFootprint {
 
 /// Why a transaction cannot commit after a winning commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConflictReason {
     /// The winner changed the protocol.
     ProtocolChanged,

@@ -34,6 +34,9 @@ pub enum Error {
         path: String,
         /// What is wrong.
         reason: String,
+        /// The Parquet, Arrow or storage error behind it, when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A shredded variant column of a data file cannot be reassembled into its variant
     /// values: a malformed layout, or values the shredding spec forbids.
@@ -55,6 +58,9 @@ pub enum Error {
         path: String,
         /// What is wrong.
         reason: String,
+        /// The error behind it (storage, decoding), when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
     /// An object store request failed.
     #[error("storage error on {path}: {source}")]
@@ -161,6 +167,43 @@ pub enum Error {
         path: String,
         /// What went wrong.
         reason: String,
+        /// The Parquet, storage or task error behind it, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// An Arrow compute kernel failed on data tarn had already accepted: a bug or a limit,
+    /// not the caller's mistake.
+    #[error("{context}: {source}")]
+    Compute {
+        /// What tarn was doing.
+        context: String,
+        /// The kernel's error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// The table or the request needs something this version of tarn does not do (writing
+    /// column-mapped tables, a partition column of a nested type, a deletion vector over
+    /// 2 GiB).
+    #[error("not supported by tarn: {what}")]
+    Unsupported {
+        /// What is not supported.
+        what: String,
+    },
+    /// The operation would remove data from a table whose `delta.appendOnly` is `true`.
+    #[error(
+        "{operation} would remove data files, but the table is append-only (delta.appendOnly=true)"
+    )]
+    TableIsAppendOnly {
+        /// The operation: `DELETE`, `UPDATE`, `an overwrite`, ...
+        operation: String,
+    },
+    /// The stream of batches given to a write yielded an error (the caller's input failed or
+    /// was cancelled). Nothing was committed, and the files written were deleted.
+    #[error("the input failed: {source}")]
+    Input {
+        /// The caller's error.
+        #[source]
+        source: BoxError,
     },
     /// The operation would add a table feature that some readers cannot read, and the caller
     /// did not allow it. Nothing was written.
@@ -185,6 +228,9 @@ pub enum Error {
         reason: String,
     },
 }
+
+/// A boxed error of any kind, the source of variants whose cause varies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,7 +24,7 @@ pub mod table;
 pub mod transaction;
 pub mod write;
 
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use expr::Expr;
 pub use ops::{WriteBuilder, WriteMode};
 pub use scan::{Scan, ScanBuilder, ScanStream};

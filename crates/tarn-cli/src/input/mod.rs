@@ -189,8 +189,11 @@ impl Input {
                         if let Ok(mut slot) = slot.lock() {
                             *slot = Some(err);
                         }
-                        let _closed =
-                            sender.blocking_send(Err(tarn::Error::InvalidArgument { reason }));
+                        // The write fails on this and deletes what it wrote; the CLI
+                        // reports the reader's own error, kept in the slot.
+                        let _closed = sender.blocking_send(Err(tarn::Error::Input {
+                            source: reason.into(),
+                        }));
                         break;
                     }
                 }

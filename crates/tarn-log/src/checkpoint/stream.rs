@@ -255,6 +255,7 @@ impl Parser {
                 n if n == files.num_rows() => files,
                 _ => filter_record_batch(&files, &mask).map_err(|e| LogError::Task {
                     reason: format!("filtering checkpoint files: {e}"),
+                    source: Some(Box::new(e)),
                 })?,
             };
             self.sent += kept as u64;

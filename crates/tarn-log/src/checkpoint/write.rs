@@ -285,6 +285,7 @@ async fn write(
             let candidates = collect_candidates(state).await?;
             let active = active_rx.await.map_err(|_| LogError::Task {
                 reason: "the checkpoint's file stream stopped early".to_owned(),
+                source: None,
             })?;
             select_tombstones(state, candidates, active, expiry_cutoff(state, now)).await
         }
@@ -313,6 +314,7 @@ async fn write(
     let (written, tombstone_count) = written?;
     let add_files = direct.or(streamed).ok_or_else(|| LogError::Task {
         reason: "the checkpoint's file stream stopped early".to_owned(),
+        source: None,
     })?;
     let mut info = CheckpointInfo {
         version,
@@ -360,6 +362,7 @@ impl FileSource {
                     None => {
                         return Err(LogError::Task {
                             reason: "the checkpoint's file stream stopped early".to_owned(),
+                            source: None,
                         });
                     }
                 }
@@ -440,6 +443,7 @@ impl CheckpointRows {
         }
         let tombstones = tombstones.recv().map_err(|_| LogError::Task {
             reason: "tombstone collection stopped".to_owned(),
+            source: None,
         })??;
         for removes in tombstones.arrays {
             let batch = layout.remove_batch(removes).map_err(error)?;

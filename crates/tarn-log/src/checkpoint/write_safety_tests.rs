@@ -184,6 +184,7 @@ async fn a_large_upload_completes_and_a_failed_one_leaves_nothing() {
             }
             Err(LogError::Task {
                 reason: "producer failed".into(),
+                source: None,
             })
         },
     )

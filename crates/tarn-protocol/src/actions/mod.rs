@@ -350,6 +350,7 @@ pub struct CheckpointMetadata {
 
 /// One action of the log.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Action {
     /// `protocol`
     Protocol(Protocol),

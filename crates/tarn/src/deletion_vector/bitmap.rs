@@ -103,6 +103,7 @@ impl DeletionVector {
         decode_bitmap_array(bytes).map_err(|reason| Error::DeletionVector {
             path: "bitmap".to_owned(),
             reason,
+            source: None,
         })
     }
 }

@@ -35,6 +35,7 @@ pub fn decode_relative_id(path_or_inline_dv: &str) -> Result<(&str, Uuid)> {
     let invalid = |reason: String| Error::DeletionVector {
         path: path_or_inline_dv.to_owned(),
         reason,
+        source: None,
     };
     let Some(split) = path_or_inline_dv.len().checked_sub(ENCODED_UUID_LEN) else {
         return Err(invalid(format!(
@@ -106,6 +107,7 @@ pub fn descriptor_absolute_url(
                 .map_err(|e| Error::DeletionVector {
                     path: relative,
                     reason: format!("cannot join the path to the table URL {table_url}: {e}"),
+                    source: None,
                 })
         }
         DeletionVectorStorage::AbsolutePath => {
@@ -134,6 +136,7 @@ pub fn descriptor_object_path(
             let invalid = |reason: String| Error::DeletionVector {
                 path: uri.clone(),
                 reason,
+                source: None,
             };
             let table = location.url();
             if !same_store(table, &url) {
@@ -161,18 +164,18 @@ pub fn descriptor_object_path(
 impl DeletionVector {
     /// The descriptor of this vector stored inline in the log (storage type `i`): the
     /// `RoaringBitmapArray` bytes, Z85-encoded with zero padding, `sizeInBytes` their
-    /// unpadded length. Errors (`InvalidArgument`) if the bytes exceed 2 GiB.
+    /// unpadded length. Errors (`Unsupported`) if the bytes exceed 2 GiB.
     pub fn inline_descriptor(&self) -> Result<DeletionVectorDescriptor> {
         let bytes = self.serialize_bitmap();
-        let size_in_bytes = i32::try_from(bytes.len()).map_err(|_| Error::InvalidArgument {
-            reason: format!(
-                "an inline deletion vector cannot exceed 2 GiB ({} bytes for {} rows)",
+        let size_in_bytes = i32::try_from(bytes.len()).map_err(|_| Error::Unsupported {
+            what: format!(
+                "an inline deletion vector over 2 GiB ({} bytes for {} rows)",
                 bytes.len(),
                 self.len()
             ),
         })?;
-        let cardinality = i64::try_from(self.len()).map_err(|_| Error::InvalidArgument {
-            reason: format!("{} rows do not fit a descriptor's cardinality", self.len()),
+        let cardinality = i64::try_from(self.len()).map_err(|_| Error::Unsupported {
+            what: format!("a deletion vector of {} rows (over 2^63)", self.len()),
         })?;
         Ok(DeletionVectorDescriptor {
             storage_type: DeletionVectorStorage::Inline.code().to_owned(),
@@ -195,6 +198,7 @@ fn absolute_url(table_url: &Url, uri: &str) -> Result<Url> {
     parsed.map_err(|e| Error::DeletionVector {
         path: uri.to_owned(),
         reason: format!("not an absolute URI: {e}"),
+        source: None,
     })
 }
 
@@ -216,6 +220,7 @@ fn storage(descriptor: &DeletionVectorDescriptor) -> Result<DeletionVectorStorag
     descriptor.storage().map_err(|e| Error::DeletionVector {
         path: descriptor.path_or_inline_dv.clone(),
         reason: e.to_string(),
+        source: None,
     })
 }
 
@@ -228,6 +233,7 @@ fn require_relative(descriptor: &DeletionVectorDescriptor) -> Result<()> {
                 "storage type {:?} has no UUID-named file (only \"u\" does)",
                 other.code()
             ),
+            source: None,
         }),
     }
 }

@@ -109,13 +109,13 @@ impl DeletionVectorFileBuilder {
         }
     }
 
-    /// Appends a vector's frame and says where it is. Errors (`InvalidArgument`) if the file
+    /// Appends a vector's frame and says where it is. Errors (`Unsupported`) if the file
     /// would outgrow the protocol's 32-bit offsets and sizes.
     pub fn push(&mut self, vector: &DeletionVector) -> Result<StoredDeletionVector> {
         let data = vector.serialize_bitmap();
-        let too_large = || Error::InvalidArgument {
-            reason: format!(
-                "a deletion vector file cannot exceed 2 GiB: the vector of {} rows ({} bytes) \
+        let too_large = || Error::Unsupported {
+            what: format!(
+                "a deletion vector file over 2 GiB (the protocol's 32-bit offsets): the vector of {} rows ({} bytes) \
                  does not fit after {} bytes",
                 vector.len(),
                 data.len(),

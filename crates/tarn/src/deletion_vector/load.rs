@@ -39,6 +39,7 @@ pub async fn load_deletion_vector(
     let storage = descriptor.storage().map_err(|e| Error::DeletionVector {
         path: descriptor.path_or_inline_dv.clone(),
         reason: e.to_string(),
+        source: None,
     })?;
     match storage {
         DeletionVectorStorage::Inline => load_inline(descriptor),
@@ -47,6 +48,7 @@ pub async fn load_deletion_vector(
                 Error::DeletionVector {
                     path: descriptor.path_or_inline_dv.clone(),
                     reason: "a file-backed vector resolved to no file".to_owned(),
+                    source: None,
                 }
             })?;
             load_from_file(location, &path, descriptor).await
@@ -60,6 +62,7 @@ fn load_inline(descriptor: &DeletionVectorDescriptor) -> Result<DeletionVector> 
     let error = |reason: String| Error::DeletionVector {
         path: INLINE.to_owned(),
         reason,
+        source: None,
     };
     let size = usize::try_from(descriptor.size_in_bytes)
         .map_err(|_| error(format!("negative sizeInBytes {}", descriptor.size_in_bytes)))?;
@@ -78,6 +81,7 @@ async fn load_from_file(
     let error = |reason: String| Error::DeletionVector {
         path: display.clone(),
         reason,
+        source: None,
     };
     let offset = descriptor.offset.unwrap_or(1);
     let offset = u64::try_from(offset)

@@ -68,7 +68,7 @@ async fn put(location: &TableLocation, relative: &str, bytes: impl Into<Bytes>) 
 /// The reason of a `DeletionVector` error, checking that it names `path_suffix`.
 fn reason(result: crate::Result<DeletionVector>, path_suffix: &str) -> String {
     match result {
-        Err(Error::DeletionVector { path, reason }) => {
+        Err(Error::DeletionVector { path, reason, .. }) => {
             assert!(
                 path.ends_with(path_suffix),
                 "{path} does not name {path_suffix}"

@@ -238,11 +238,8 @@ pub(crate) fn new_metadata(
     if let Some(mode) = properties.get("delta.columnMapping.mode")
         && mode != "none"
     {
-        return Err(Error::InvalidArgument {
-            reason: format!(
-                "delta.columnMapping.mode={mode}: tarn does not write tables with column mapping \
-                 yet"
-            ),
+        return Err(Error::Unsupported {
+            what: format!("creating a table with column mapping (delta.columnMapping.mode={mode})"),
         });
     }
     validate_properties(&properties, &schema)?;

@@ -96,11 +96,8 @@ pub(crate) fn check_not_append_only(metadata: &Metadata, operation: &str) -> Res
         .get("delta.appendOnly")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        return Err(Error::InvalidArgument {
-            reason: format!(
-                "{operation} would remove data files, but the table is append-only \
-                 (delta.appendOnly=true)"
-            ),
+        return Err(Error::TableIsAppendOnly {
+            operation: operation.to_owned(),
         });
     }
     Ok(())

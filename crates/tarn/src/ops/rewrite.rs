@@ -229,9 +229,10 @@ fn is_true(mask: &BooleanArray) -> BooleanArray {
     }
 }
 
-fn kernel(err: arrow_schema::ArrowError) -> Error {
-    Error::InvalidArgument {
-        reason: format!("cannot compute the changed rows: {err}"),
+fn kernel(source: arrow_schema::ArrowError) -> Error {
+    Error::Compute {
+        context: "computing the changed rows".to_owned(),
+        source,
     }
 }
 
@@ -250,11 +251,10 @@ fn update_batch(
     let schema = batch.schema();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     for (column, expr) in assignments {
-        let index = schema
-            .index_of(column)
-            .map_err(|_| Error::InvalidArgument {
-                reason: format!("no column `{column}` to update"),
-            })?;
+        let index = schema.index_of(column).map_err(|source| Error::Compute {
+            context: format!("finding column `{column}` to update"),
+            source,
+        })?;
         let target: &DataType = schema.field(index).data_type();
         let value = expr.evaluate(batch)?;
         let value = if value.data_type() == target {

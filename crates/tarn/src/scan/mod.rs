@@ -177,8 +177,8 @@ impl ScanBuilder {
         let work_fields = work_columns
             .iter()
             .map(|c| {
-                output_field(c.field()).map_err(|e| Error::InvalidArgument {
-                    reason: format!("column `{}`: {}", c.name(), e.reason()),
+                output_field(c.field()).map_err(|e| Error::Unsupported {
+                    what: format!("reading column `{}`: {}", c.name(), e.reason()),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -191,8 +191,9 @@ impl ScanBuilder {
             Arc::new(
                 work_schema
                     .project(&output_indexes)
-                    .map_err(|e| Error::InvalidArgument {
-                        reason: e.to_string(),
+                    .map_err(|source| Error::Compute {
+                        context: "projecting the output columns".to_owned(),
+                        source,
                     })?,
             );
 

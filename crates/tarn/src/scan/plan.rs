@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use object_store::path::Path;
 use tarn_log::{FileView, TableLocation};
+use tarn_protocol::ProtocolError;
 use tarn_protocol::data_path::DataFilePath;
 use tarn_protocol::partition::parse_partition_value;
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
@@ -15,7 +16,7 @@ use url::Url;
 
 use super::reader::{FileTask, WorkColumn};
 use super::stats::{BoundsView, StatsColumn, file_bounds};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::expr::Expr;
 
 /// The outcome of planning.
@@ -79,20 +80,27 @@ pub(crate) fn resolve_path(
             Ok((path, display))
         }
         DataFilePath::Absolute(uri) => {
-            let url = Url::parse(&uri).map_err(|e| Error::InvalidArgument {
-                reason: format!("data file path {uri:?} is not a valid URI: {e}"),
+            let url = Url::parse(&uri).map_err(|e| ProtocolError::InvalidDataFilePath {
+                path: uri.clone(),
+                reason: format!("not a valid URI: {e}"),
             })?;
             let table = location.url();
             if url.scheme() != table.scheme() || url.host_str() != table.host_str() {
-                return Err(Error::InvalidArgument {
+                return Err(ProtocolError::InvalidDataFilePath {
+                    path: uri,
                     reason: format!(
-                        "data file {uri} is outside the table's store ({}); reading other stores is not supported",
+                        "it is outside the table's store ({}); tarn reads data files from the \
+                         table's own store only",
                         location.url()
                     ),
-                });
+                }
+                .into());
             }
-            let path = Path::from_url_path(url.path()).map_err(|e| Error::InvalidArgument {
-                reason: format!("data file path {uri:?}: {e}"),
+            let path = Path::from_url_path(url.path()).map_err(|e| {
+                ProtocolError::InvalidDataFilePath {
+                    path: uri.clone(),
+                    reason: e.to_string(),
+                }
             })?;
             Ok((path, uri))
         }

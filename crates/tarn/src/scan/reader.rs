@@ -119,6 +119,7 @@ fn corrupt(task: &FileTask, reason: impl std::fmt::Display) -> Error {
     Error::CorruptDataFile {
         path: task.display.clone(),
         reason: reason.to_string(),
+        source: None,
     }
 }
 
@@ -130,7 +131,11 @@ fn parquet_error(task: &FileTask, err: ParquetError) -> Error {
             path: task.display.clone(),
         };
     }
-    corrupt(task, err)
+    Error::CorruptDataFile {
+        path: task.display.clone(),
+        reason: err.to_string(),
+        source: Some(Box::new(err)),
+    }
 }
 
 fn convert_error(task: &FileTask, err: ConvertError) -> Error {

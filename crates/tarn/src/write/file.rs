@@ -219,6 +219,7 @@ impl DataFile {
             .map_err(|e| Error::DataFileWrite {
                 path: self.display.clone(),
                 reason: format!("completing the upload: {e}"),
+                source: Some(Box::new(e)),
             })?;
         Ok(Add {
             path: encode_relative_path(&self.relative),
@@ -395,7 +396,7 @@ impl PartitionWriter {
             (partition, result)
         })
         .await
-        .map_err(|e| lost(&self.directory, &e))?;
+        .map_err(|e| lost(&self.directory, e))?;
         result?;
         Ok(partition.adds)
     }
@@ -433,11 +434,12 @@ impl PartitionWriter {
     async fn settle(&mut self) -> Result<Box<Partition>> {
         let (partition, result) = match std::mem::replace(&mut self.encoder, Encoder::Lost) {
             Encoder::Idle(partition) => (partition, Ok(())),
-            Encoder::Busy(handle) => handle.await.map_err(|e| lost(&self.directory, &e))?,
+            Encoder::Busy(handle) => handle.await.map_err(|e| lost(&self.directory, e))?,
             Encoder::Lost => {
                 return Err(Error::DataFileWrite {
                     path: self.directory.clone(),
                     reason: "an earlier batch of this partition failed".to_owned(),
+                    source: None,
                 });
             }
         };
@@ -453,10 +455,11 @@ impl PartitionWriter {
 }
 
 /// The error for an encoder task that panicked or was cancelled.
-fn lost(directory: &str, err: &tokio::task::JoinError) -> Error {
+fn lost(directory: &str, err: tokio::task::JoinError) -> Error {
     Error::DataFileWrite {
         path: directory.to_owned(),
         reason: format!("the task encoding the partition's data failed: {err}"),
+        source: Some(Box::new(err)),
     }
 }
 
@@ -465,5 +468,6 @@ pub(crate) fn write_error(path: &str, err: ParquetError) -> Error {
     Error::DataFileWrite {
         path: path.to_owned(),
         reason: err.to_string(),
+        source: Some(Box::new(err)),
     }
 }

@@ -233,6 +233,7 @@ impl DataWriter {
                 return Err(Error::DataFileWrite {
                     path: directory,
                     reason: "the partition's writer was not opened".to_owned(),
+                    source: None,
                 });
             };
             partition.last_used = self.num_rows;
@@ -374,6 +375,7 @@ impl DataWriter {
                     .remove(&err.id())
                     .unwrap_or_else(|| "<unknown>".to_owned()),
                 reason: format!("the task finishing the file failed: {err}"),
+                source: Some(Box::new(err)),
             }),
         }
     }

@@ -55,8 +55,9 @@ pub(crate) fn split(
 ) -> Result<Vec<PartitionSlice>> {
     let data = batch
         .project(data_columns)
-        .map_err(|e| Error::InvalidArgument {
-            reason: e.to_string(),
+        .map_err(|source| Error::Compute {
+            context: "selecting the data columns of a batch".to_owned(),
+            source,
         })?;
     if partitions.is_empty() {
         return Ok(vec![PartitionSlice {
@@ -107,9 +108,10 @@ pub(crate) fn split(
         let batch = if group_count == 1 {
             data.clone()
         } else {
-            take_record_batch(&data, &UInt32Array::from(rows_of_group)).map_err(|e| {
-                Error::InvalidArgument {
-                    reason: format!("splitting a batch by partition: {e}"),
+            take_record_batch(&data, &UInt32Array::from(rows_of_group)).map_err(|source| {
+                Error::Compute {
+                    context: "splitting a batch by partition".to_owned(),
+                    source,
                 }
             })?
         };
@@ -156,8 +158,9 @@ fn is_constant(array: &ArrayRef) -> Result<bool> {
         return Ok(false);
     }
     let first = arrow_array::Scalar::new(array.slice(0, 1));
-    let equal = arrow_ord::cmp::eq(array, &first).map_err(|e| Error::InvalidArgument {
-        reason: format!("comparing partition values: {e}"),
+    let equal = arrow_ord::cmp::eq(array, &first).map_err(|source| Error::Compute {
+        context: "comparing partition values".to_owned(),
+        source,
     })?;
     Ok(equal.true_count() == rows)
 }
@@ -226,8 +229,8 @@ fn value_ids(array: &ArrayRef) -> Result<Vec<u32>> {
             assign(rows, |row| a.is_null(row), |row| a.value(row))
         }
         other => {
-            return Err(Error::InvalidArgument {
-                reason: format!("a partition column cannot have type {other}"),
+            return Err(Error::Unsupported {
+                what: format!("a partition column of type {other}"),
             });
         }
     })
@@ -281,8 +284,8 @@ pub(crate) fn scalar_at(array: &ArrayRef, row: usize, ty: PrimitiveType) -> Resu
             Scalar::Binary(array.as_binary::<i32>().value(row).to_vec())
         }
         (ty, found) => {
-            return Err(Error::InvalidArgument {
-                reason: format!("a {ty} partition value cannot be read from an array of {found}"),
+            return Err(Error::Unsupported {
+                what: format!("reading a {ty} partition value from an array of {found}"),
             });
         }
     };
