@@ -3,6 +3,7 @@
 mod commands;
 mod formats;
 mod input;
+mod interrupt;
 mod output;
 mod progress;
 mod schema_arg;
@@ -110,6 +111,12 @@ enum Command {
 pub(crate) enum CliError {
     #[error(transparent)]
     Tarn(#[from] tarn::Error),
+    #[error("{interrupted}{detail}")]
+    Interrupted {
+        interrupted: interrupt::Interrupted,
+        /// What the command left: `; nothing was committed ...`.
+        detail: &'static str,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("cannot write output: {0}")]
@@ -225,7 +232,7 @@ pub(crate) fn parse_pairs(
         .collect()
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
+async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> {
     let options = parse_options(&cli.storage_options)?;
     let open = |uri: String| {
         let options = options.clone();
@@ -281,7 +288,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Cat(args) => {
             args.check()?;
             let table = open(args.table().to_owned()).await?;
-            commands::cat::run(&table, &args).await?;
+            commands::cat::run(&table, &args, &interrupt).await?;
         }
         Command::Create(args) => {
             let table = open(args.table().to_owned()).await?;
@@ -290,7 +297,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Write(args) => {
             args.check()?;
             let table = open(args.table().to_owned()).await?;
-            commands::write::run(&table, &args).await?;
+            commands::write::run(&table, &args, interrupt).await?;
         }
         Command::Delete(args) => {
             let table = open(args.table().to_owned()).await?;
@@ -356,8 +363,31 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(async {
+        let interrupt = interrupt::Interrupt::install();
+        // `write` stops itself (its input fails, and it deletes what it wrote); any other
+        // command is dropped where it stands, which removes its temporary output.
+        if matches!(cli.command, Command::Write(_)) {
+            run(cli, interrupt).await
+        } else {
+            tokio::select! {
+                result = run(cli, interrupt.clone()) => result,
+                interrupted = interrupt.fired() => Err(CliError::Interrupted {
+                    interrupted,
+                    detail: "",
+                }),
+            }
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Interrupted {
+            interrupted,
+            detail,
+        }) => {
+            eprintln!("error: {interrupted}{detail}");
+            ExitCode::from(interrupted.exit_code())
+        }
         Err(err) => {
             let message = err.to_string().replace('\n', " ");
             eprintln!("error: {message}");

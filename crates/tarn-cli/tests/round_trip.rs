@@ -39,27 +39,12 @@ const ROWS: &str = r#"{"id":1,"b":true,"i8":-128,"i16":32767,"i32":-2147483648,"
 {"id":4,"s":"ünïcødé ✓ \"q\" \t tab","f":1e-45,"d":"Infinity","bin":"22","st":{"a":null,"dd":null,"tags":null}}
 "#;
 
-struct Workspace {
-    dir: tempfile::TempDir,
+/// Tables of [`SCHEMA`] in a workspace.
+trait NewTable {
+    fn table(&self, name: &str) -> String;
 }
 
-impl Workspace {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_owned()
-    }
-
-    fn file(&self, name: &str, contents: &str) -> String {
-        let path = self.path(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
+impl NewTable for Workspace {
     /// A new table of [`SCHEMA`].
     fn table(&self, name: &str) -> String {
         let table = self.path(name);

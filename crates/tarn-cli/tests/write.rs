@@ -18,28 +18,6 @@ use support::*;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_owned()
-    }
-
-    fn file(&self, name: &str, contents: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
-
 /// Every row of the table (latest, or `--version`), as JSON objects sorted by `id`.
 fn rows(table: &str, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["cat", table, "--format", "ndjson"];
@@ -50,10 +28,6 @@ fn rows(table: &str, extra: &[&str]) -> Vec<Value> {
         .collect();
     rows.sort_by_key(|r| r["id"].as_i64());
     rows
-}
-
-fn describe(table: &str) -> Value {
-    tarn_json(&["describe", table, "--json"])
 }
 
 fn version(table: &str) -> u64 {

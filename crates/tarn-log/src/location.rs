@@ -206,6 +206,26 @@ impl TableLocation {
         }
     }
 
+    /// After deleting objects of a local table (the files of a write that did not commit):
+    /// removes the directories they leave empty, from each one's directory up to, never
+    /// including, the table root. Object stores have no directories; for them this does
+    /// nothing. A directory another writer has just put a file in is not empty and stays.
+    pub fn remove_empty_directories<'a>(&self, deleted: impl IntoIterator<Item = &'a Path>) {
+        if self.url.scheme() != "file" {
+            return;
+        }
+        let root = std::path::PathBuf::from(format!("/{}", self.root));
+        let mut seen = std::collections::BTreeSet::new();
+        for path in deleted {
+            let mut dir = std::path::PathBuf::from(format!("/{path}"));
+            while dir.pop() && dir.starts_with(&root) && dir != root {
+                if !seen.insert(dir.clone()) || std::fs::remove_dir(&dir).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Path of an object relative to the table root, given as decoded `/`-separated segments
     /// (a data file path from the log after percent-decoding).
     ///

@@ -67,7 +67,11 @@ impl CatArgs {
 }
 
 /// Runs `tarn cat` on an open table.
-pub(crate) async fn run(table: &Table, args: &CatArgs) -> Result<(), CliError> {
+pub(crate) async fn run(
+    table: &Table,
+    args: &CatArgs,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<(), CliError> {
     let snapshot = select_snapshot(table, &args.version).await?;
     let scan = build_scan(&snapshot, args).await?;
     if args.explain {
@@ -90,7 +94,7 @@ pub(crate) async fn run(table: &Table, args: &CatArgs) -> Result<(), CliError> {
         None => Sink::stdout(),
     };
     let writer = args.format.writer(scan.schema(), sink)?;
-    copy_rows(scan, writer).await
+    copy_rows(scan, writer, interrupt).await
 }
 
 async fn build_scan(snapshot: &Snapshot, args: &CatArgs) -> Result<Scan, CliError> {
@@ -107,10 +111,22 @@ async fn build_scan(snapshot: &Snapshot, args: &CatArgs) -> Result<Scan, CliErro
     Ok(builder.build().await?)
 }
 
-/// Streams the scan's batches into the writer; stops early, quietly, when stdout is closed.
-async fn copy_rows(scan: Scan, mut writer: Box<dyn RowWriter>) -> Result<(), CliError> {
+/// Streams the scan's batches into the writer; stops early, quietly, when stdout is closed,
+/// and with an error when interrupted (checked between batches, which may all be ready
+/// without the task ever yielding): the output file is then never created.
+async fn copy_rows(
+    scan: Scan,
+    mut writer: Box<dyn RowWriter>,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<(), CliError> {
     let mut stream = scan.execute();
     while let Some(batch) = stream.next().await {
+        if let Some(interrupted) = interrupt.signal() {
+            return Err(CliError::Interrupted {
+                interrupted,
+                detail: "; the output was not written",
+            });
+        }
         writer.write(&batch?)?;
         writer.sink().end_batch()?;
         if writer.sink().is_closed() {

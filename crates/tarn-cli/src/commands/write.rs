@@ -104,7 +104,11 @@ impl WriteArgs {
 }
 
 /// Runs `tarn write`.
-pub(crate) async fn run(table: &Table, args: &WriteArgs) -> Result<(), CliError> {
+pub(crate) async fn run(
+    table: &Table,
+    args: &WriteArgs,
+    interrupt: crate::interrupt::Interrupt,
+) -> Result<(), CliError> {
     let txn = args.txn()?;
     let properties = parse_pairs("--property", &args.properties)?;
     let replace_where = args
@@ -145,10 +149,21 @@ pub(crate) async fn run(table: &Table, args: &WriteArgs) -> Result<(), CliError>
 
     let schema = input.schema();
     let (stream, reader) = input.into_stream();
+    let stream = crate::interrupt::interruptible(stream, interrupt);
     let result = builder.execute(schema, stream).await;
     // An input error stopped the stream: it names the file and line, so it is the cause.
     if let Some(input_error) = reader.finish().await {
         return Err(input_error);
+    }
+    if let Err(Error::Input { source }) = &result
+        && let Some(interrupted) = source.downcast_ref::<crate::interrupt::Interrupted>()
+    {
+        return Err(CliError::Interrupted {
+            interrupted: crate::interrupt::Interrupted {
+                signal: interrupted.signal,
+            },
+            detail: "; nothing was committed, and the data files written so far were deleted",
+        });
     }
     let summary = result?;
     let nothing = match &txn {

@@ -18,6 +18,40 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------------------------------------
+// A temporary directory for tables and input files
+// ---------------------------------------------------------------------------------------------
+
+/// A temporary directory, removed when dropped.
+pub(crate) struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A path inside it, as a string.
+    pub(crate) fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    /// Writes a file inside it and returns its path.
+    pub(crate) fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+/// `tarn describe --json` of a table.
+pub(crate) fn describe(table: &str) -> Value {
+    tarn_json(&["describe", table, "--json"])
+}
+
+// ---------------------------------------------------------------------------------------------
 // Running the binary
 // ---------------------------------------------------------------------------------------------
 

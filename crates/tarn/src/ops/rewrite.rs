@@ -59,6 +59,7 @@ impl RewriteOutcome {
 /// Deletes data files written by an operation that will not commit them. Best effort: a file
 /// left behind is unreferenced, and vacuum removes it.
 pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
+    let mut deleted = Vec::with_capacity(adds.len());
     for add in adds {
         let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
             continue;
@@ -67,10 +68,14 @@ pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
             continue;
         }
         let object = location.child_path(path.as_str());
-        if let Err(err) = location.store().delete(&object).await {
-            tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file");
+        match location.store().delete(&object).await {
+            Ok(()) => deleted.push(object),
+            Err(err) => {
+                tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file")
+            }
         }
     }
+    location.remove_empty_directories(&deleted);
 }
 
 /// Applies `change` to the rows of `snapshot` where `predicate` (resolved against the

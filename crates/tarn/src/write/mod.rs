@@ -292,16 +292,18 @@ impl DataWriter {
             partition.abort().await;
         }
         while self.closing.join_next().await.is_some() {}
-        for path in self.factory.started() {
-            match self.location.store().delete(&path).await {
+        let started = self.factory.started();
+        for path in &started {
+            match self.location.store().delete(path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(err) => tracing::warn!(
-                    path = %self.location.display_path(&path),
+                    path = %self.location.display_path(path),
                     error = %err,
                     "deleting a data file of an aborted write failed"
                 ),
             }
         }
+        self.location.remove_empty_directories(&started);
     }
 
     async fn finish_files(&mut self) -> Result<()> {
