@@ -11,6 +11,7 @@ mod checkpoints;
 mod common;
 mod example_table;
 mod fixtures;
+mod hostile;
 mod interop_read;
 mod negative;
 mod s3_smoke;

@@ -118,3 +118,57 @@ fn table_written_by_delta_rs_to_s3_reads_exactly() {
         assert_eq!(table.snapshot().await.unwrap().version(), 3);
     });
 }
+
+/// The credentials a table is opened with never reach its log: not in `commitInfo`, not in
+/// any other action, not in a checkpoint.
+#[test]
+fn credentials_never_reach_the_log() {
+    const SECRET: &str = "SecretNeverLogged42";
+    let uri = s3_table_uri("secret-free");
+    let mut options = s3_options();
+    options.insert("aws_secret_access_key".to_owned(), SECRET.to_owned());
+    block_on(async {
+        let table = Table::open_with_options(&uri, &options).await.unwrap();
+        let schema =
+            std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+                "id",
+                arrow_schema::DataType::Int64,
+                true,
+            )]));
+        let batch = arrow_array::RecordBatch::try_new(
+            schema,
+            vec![std::sync::Arc::new(arrow_array::Int64Array::from(vec![
+                1, 2,
+            ]))],
+        )
+        .unwrap();
+        table.write().execute_batches(vec![batch]).await.unwrap();
+        table.checkpoint().execute().await.unwrap();
+        // An error about the table names it without the secret too.
+        let err = table.snapshot_at_version(99).await.unwrap_err().to_string();
+        assert!(!err.contains(SECRET), "{err}");
+        let location = TableLocation::parse_with_options(&uri, &options).unwrap();
+        let objects: Vec<_> = location
+            .store()
+            .list(Some(location.root()))
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(objects.len() >= 3, "{objects:?}");
+        for object in objects {
+            let bytes = location
+                .store()
+                .get(&object.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "{} holds the secret",
+                object.location
+            );
+        }
+    });
+}

@@ -7,6 +7,7 @@ mod interrupt;
 mod output;
 mod progress;
 mod schema_arg;
+mod secrets;
 mod sink;
 mod timestamp_arg;
 mod value_text;
@@ -214,7 +215,22 @@ fn shown_value(value: &str) -> String {
 }
 
 fn parse_options(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    parse_pairs("storage option", raw)
+    raw.iter()
+        .enumerate()
+        .map(|(index, pair)| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                .filter(|(k, _)| !k.is_empty())
+                // Not quoted back: a malformed option may be a secret with its key missing.
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "storage option {} of {} is not KEY=VALUE",
+                        index + 1,
+                        raw.len()
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Parses repeated `KEY=VALUE` arguments (`what` names them in errors).
@@ -342,6 +358,7 @@ fn parse_cli() -> Result<Cli, ExitCode> {
         .collect::<Vec<_>>()
         .join(" ");
     let message = message.strip_prefix("error:").unwrap_or(&message).trim();
+    let message = secrets::Secrets::collect(std::env::args(), std::env::vars()).redact(message);
     eprintln!("error: {message}");
     Err(ExitCode::from(
         u8::try_from(err.exit_code()).unwrap_or(2).max(1),
@@ -353,6 +370,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    let secrets = secrets::Secrets::collect(std::env::args(), std::env::vars());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -389,7 +407,7 @@ fn main() -> ExitCode {
             ExitCode::from(interrupted.exit_code())
         }
         Err(err) => {
-            let message = err.to_string().replace('\n', " ");
+            let message = secrets.redact(&err.to_string().replace('\n', " "));
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }

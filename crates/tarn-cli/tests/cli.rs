@@ -873,3 +873,82 @@ fn describe_timestamp_agrees_with_history_when_commit_times_tie() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Secrets given on the command line or in the environment never reach the output: not in a
+/// table URI (a password, a SAS token), not in an object store's error quoting an option.
+#[test]
+fn errors_never_show_secrets() {
+    const SECRET: &str = "Sup3rSecretValue";
+    // Explicit dummy credentials (no credential discovery), and no `allow_http`: every
+    // request fails at once, before any connection.
+    let unreachable = [
+        "-o",
+        "aws_endpoint=http://127.0.0.1:1",
+        "-o",
+        "aws_region=us-east-1",
+        "-o",
+        "aws_access_key_id=test",
+        "-o",
+        "aws_secret_access_key=test",
+    ];
+    let sas = format!("az://container/t?sv=2020-01-01&sig={SECRET}");
+    let password = format!("s3://key:{SECRET}@bucket/t");
+    let secret_option = format!("aws_secret_access_key={SECRET}");
+    // An account key that is not base64 fails the configuration, before any request (a
+    // valid one would send requests to the cloud, which no test may reach).
+    let account_key = format!("azure_storage_account_key={SECRET}!");
+    let bad_bool = format!("allow_http={SECRET}");
+    let https = format!("https://acct.blob.core.windows.net/c/t?sig={SECRET}");
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "describe",
+            &sas,
+            "-o",
+            "azure_storage_account_name=acct",
+            "-o",
+            &account_key,
+        ],
+        vec!["describe", &password],
+        vec![
+            "history",
+            "s3://bucket/t",
+            "-o",
+            &secret_option,
+            "-o",
+            &bad_bool,
+        ],
+        vec![
+            "cat",
+            "s3://bucket/t",
+            "-o",
+            &secret_option,
+            "-o",
+            "aws_secret_access_key",
+        ],
+        vec!["files", &https],
+    ];
+    for mut args in cases {
+        if args[1].starts_with("s3://") && !args.contains(&"-o") {
+            args.extend(unreachable);
+        }
+        let output = tarn(&args);
+        assert!(!output.status.success(), "{args:?}");
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(!all.contains(SECRET), "{args:?} printed the secret: {all}");
+    }
+    // From the environment.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args([
+            "history",
+            "s3://bucket/t",
+            "-o",
+            "aws_access_key_id=test",
+            "-o",
+            &bad_bool,
+        ])
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert!(!err.contains(SECRET) && err.contains("<redacted>"), "{err}");
+}

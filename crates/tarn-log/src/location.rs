@@ -51,9 +51,28 @@ impl fmt::Display for TableLocation {
                 Err(()) => f.write_str(self.url.as_str()),
             }
         } else {
-            f.write_str(self.url.as_str())
+            f.write_str(&redact_uri(self.url.as_str()))
         }
     }
+}
+
+/// A URI as it may be shown: a password in it (`s3://key:secret@bucket`) and the values of its
+/// query (`?sv=...&sig=...`, an Azure SAS token) replaced by `***`. Text that is not a URL is
+/// returned as it is. Every error and message tarn makes about a table URI shows it this way.
+pub fn redact_uri(uri: &str) -> String {
+    let Ok(mut url) = Url::parse(uri) else {
+        return uri.to_owned();
+    };
+    if url.password().is_some() {
+        let _unchanged_on_error = url.set_password(Some("***"));
+    }
+    if url.query().is_some() {
+        let keys: Vec<String> = url.query_pairs().map(|(key, _)| key.into_owned()).collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|key| (key.as_str(), "***")));
+    }
+    url.to_string()
 }
 
 /// In-process `memory://` stores, keyed by their host, so that every `Table::open` of the same
@@ -74,15 +93,15 @@ impl TableLocation {
     pub fn parse_with_options(uri: &str, options: &BTreeMap<String, String>) -> LogResult<Self> {
         let url = parse_table_url(uri)?;
         let invalid = |reason: String| LogError::InvalidUri {
-            uri: uri.to_owned(),
+            uri: redact_uri(uri),
             reason,
         };
         let config_error = |source| LogError::StoreConfig {
-            uri: uri.to_owned(),
+            uri: redact_uri(uri),
             source,
         };
         let unknown = |key: &str| LogError::UnknownOption {
-            uri: uri.to_owned(),
+            uri: redact_uri(uri),
             key: key.to_owned(),
         };
         let object_root =
@@ -252,7 +271,7 @@ impl TableLocation {
 /// Parses a user-given table URI into a URL; local paths become absolute `file://` URLs.
 fn parse_table_url(uri: &str) -> LogResult<Url> {
     let invalid = |reason: String| LogError::InvalidUri {
-        uri: uri.to_owned(),
+        uri: redact_uri(uri),
         reason,
     };
     if uri.trim().is_empty() {
@@ -321,6 +340,27 @@ mod tests {
         ]);
         let loc = TableLocation::parse_with_options("s3://bucket/prefix/table", &options).unwrap();
         assert_eq!(loc.root().as_ref(), "prefix/table");
+    }
+
+    #[test]
+    fn uris_are_shown_without_their_secrets() {
+        assert_eq!(
+            redact_uri("s3://AKIA:SECRET@bucket/t"),
+            "s3://AKIA:***@bucket/t"
+        );
+        assert_eq!(
+            redact_uri("az://container/t?sv=2020-01-01&sig=SECRET%2Fx"),
+            "az://container/t?sv=***&sig=***"
+        );
+        assert_eq!(redact_uri("/local/path?not=a&url"), "/local/path?not=a&url");
+        let err = TableLocation::parse("https://acct.blob.core.windows.net/c/t?sig=SECRET")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("SECRET"), "{err}");
+        let options = BTreeMap::from([("azure_storage_account_name".to_owned(), "a".to_owned())]);
+        if let Ok(location) = TableLocation::parse_with_options("az://c/t?sig=SECRET", &options) {
+            assert!(!location.to_string().contains("SECRET"));
+        }
     }
 
     #[test]

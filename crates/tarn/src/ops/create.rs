@@ -164,7 +164,7 @@ impl CreateBuilder {
             }
             Some(snapshot) => {
                 return Err(Error::TableExists {
-                    table: self.table.location().url().to_string(),
+                    table: self.table.location().to_string(),
                     version: snapshot.version(),
                 });
             }

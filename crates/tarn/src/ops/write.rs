@@ -379,7 +379,7 @@ impl WriteBuilder {
     fn prepare_new_table(&self, input: &SchemaRef) -> Result<Prepared> {
         if self.replace_where.is_some() {
             return Err(Error::Log(LogError::NotATable {
-                location: self.table.location().url().to_string(),
+                location: self.table.location().to_string(),
                 reason: "overwrite-where replaces rows of an existing table; there is no table \
                          to replace rows in"
                     .to_owned(),

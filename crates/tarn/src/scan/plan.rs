@@ -91,7 +91,7 @@ pub(crate) fn resolve_path(
                     reason: format!(
                         "it is outside the table's store ({}); tarn reads data files from the \
                          table's own store only",
-                        location.url()
+                        location
                     ),
                 }
                 .into());
