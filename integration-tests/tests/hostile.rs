@@ -113,6 +113,9 @@ fn first_add(table: &Path) -> Value {
         .unwrap()
 }
 
+/// A change to one `add` action.
+type AddEdit = fn(&mut serde_json::Map<String, Value>);
+
 /// Edits the first `add` of version 0.
 fn edit_first_add(table: &Path, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) {
     let mut actions = read_commit(table, 0);
@@ -244,7 +247,7 @@ fn a_data_path_leaving_the_table_with_dot_dot_is_refused() {
 
 #[test]
 fn negative_and_impossible_numbers_are_corrupt_commits_naming_the_file() {
-    let cases: [(&str, fn(&mut serde_json::Map<String, Value>)); 4] = [
+    let cases: [(&str, AddEdit); 4] = [
         ("size -5 is negative", |add| {
             add.insert("size".into(), Value::from(-5));
         }),
