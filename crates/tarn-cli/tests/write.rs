@@ -834,3 +834,56 @@ fn six_writers_started_at_once_on_a_path_with_no_table_all_land() {
         assert_eq!(described["partition_columns"], json!(["day"]));
     }
 }
+
+#[test]
+fn huge_and_deep_where_expressions_answer_or_fail_cleanly() {
+    let ws = Workspace::new();
+    let table = events_table(&ws, None);
+    tarn_ok(&["write", &table, &ws.file("ok.csv", EVENTS_CSV)]);
+    // A 300-term OR answers.
+    let or: Vec<String> = (0..300).map(|i| format!("id = {i}")).collect();
+    let out = tarn_ok(&[
+        "cat",
+        &table,
+        "--where",
+        &or.join(" OR "),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    // Deep nesting and a 200-term sum are an error, never a crash.
+    let deep = format!("{}id = 1{}", "(".repeat(10_000), ")".repeat(10_000));
+    let sum = format!("{} > 0", vec!["id"; 200].join(" + "));
+    for filter in [deep, sum] {
+        for command in [
+            vec!["cat", table.as_str(), "--where", &filter],
+            vec!["files", table.as_str(), "--where", &filter],
+            vec!["delete", table.as_str(), "--where", &filter],
+        ] {
+            let err = tarn_err(&command);
+            assert!(err.contains("levels deep"), "{err}");
+        }
+    }
+    assert_eq!(describe(&table)["version"], 1);
+}
+
+#[test]
+fn a_file_without_a_nullable_column_fills_it_with_nulls_in_every_format() {
+    let ws = Workspace::new();
+    let table = events_table(&ws, None);
+    let csv = ws.file("no-amount.csv", "id,day,kind,ts\n7,2026-01-03,a,\n");
+    let ndjson = ws.file(
+        "no-amount.ndjson",
+        "{\"id\": 8, \"day\": \"2026-01-03\", \"kind\": \"b\"}\n",
+    );
+    tarn_ok(&["write", &table, &csv]);
+    tarn_ok(&["write", &table, &ndjson, "--merge-schema"]);
+    tarn_ok(&["write", &table, &csv, "--merge-schema"]);
+    let rows = rows(&table, &[]);
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["amount"].is_null()), "{rows:?}");
+    // A NOT NULL column cannot be left out.
+    let no_id = ws.file("no-id.csv", "day,kind\n2026-01-03,a\n");
+    let err = tarn_err(&["write", &table, &no_id]);
+    assert!(err.contains("`id`") && err.contains("NOT NULL"), "{err}");
+}
