@@ -887,3 +887,22 @@ fn a_file_without_a_nullable_column_fills_it_with_nulls_in_every_format() {
     let err = tarn_err(&["write", &table, &no_id]);
     assert!(err.contains("`id`") && err.contains("NOT NULL"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn input_that_is_not_a_regular_file_is_refused_at_once() {
+    let ws = Workspace::new();
+    let fifo = ws.path("in.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for input in [fifo.as_str(), "/dev/zero", "/dev/null"] {
+        let err = tarn_err(&["write", &ws.path("t"), input, "--format", "csv"]);
+        assert!(err.contains("not a regular file"), "{input}: {err}");
+    }
+    assert!(!std::path::Path::new(&ws.path("t")).exists());
+}

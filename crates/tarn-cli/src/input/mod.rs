@@ -118,6 +118,16 @@ impl Input {
                             &display,
                             std::io::Error::other("it is a directory"),
                         ))
+                    } else if !m.is_file() {
+                        // A pipe or a device: it cannot be read twice (types are inferred from
+                        // a first pass), and `/dev/zero` never ends.
+                        Err(open_error(
+                            &display,
+                            std::io::Error::other(
+                                "it is not a regular file (a pipe or a device); input is read \
+                                 twice, so write it to a file first",
+                            ),
+                        ))
                     } else {
                         Ok(m.len())
                     }
