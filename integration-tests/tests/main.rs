@@ -20,6 +20,7 @@ mod scan_fixtures;
 mod scan_pruning;
 mod scan_shredded_variants;
 mod time_travel;
+mod transactions;
 mod write_concurrency;
 mod write_errors;
 mod write_interop;

@@ -4,22 +4,26 @@
 //! A commit is a put-if-absent of the next version; when another writer got there first, the
 //! losing transaction reads the winning commits and asks [`check_conflict`] whether its own
 //! actions are still valid on top of them. If so it retries at the next version unchanged
-//! (rebase); if not, it fails naming the winning version and the reason. The rules follow
-//! Delta's write-serializable isolation (PROTOCOL.md leaves isolation to writers; this is what
-//! Spark and delta-rs enforce):
+//! (rebase); if not, it fails naming the winning version and the reason. The rules are Spark's
+//! `ConflictChecker`'s (PROTOCOL.md leaves isolation to writers), at the transaction's
+//! [`IsolationLevel`]:
 //!
 //! - a change of protocol or metadata by the winner conflicts with everything;
-//! - a transaction that changes metadata conflicts with any concurrent data change;
-//! - blind appends (transactions that read nothing) never conflict with data changes;
-//! - files the winner added that the transaction's read predicate may match conflict (the
-//!   transaction would have seen them: a delete must not miss rows appended under it);
-//! - files the winner removed with `dataChange = true` that the transaction read conflict;
-//! - a file removed by both conflicts, whatever `dataChange` says (compaction included);
+//! - a transaction that changes metadata or protocol conflicts with any concurrent data change;
+//! - files the winner added with `dataChange = true` that the transaction's read predicate may
+//!   match conflict (the transaction would have seen them: a delete must not miss rows written
+//!   under it) — except, at [`IsolationLevel::WriteSerializable`], files a blind append added
+//!   (the result is then the serial order "this transaction, then the append"), and at
+//!   [`IsolationLevel::SnapshotIsolation`] any added file;
+//! - a file the transaction read that the winner removed conflicts, whatever `dataChange` says
+//!   (a compaction replaced it; the transaction's rewrite of it would resurrect or duplicate
+//!   rows), and a transaction that read the whole table conflicts with any remove;
+//! - a file removed by both conflicts, whatever `dataChange` says;
 //! - the same `txn` application id or the same metadata domain written by both conflicts.
 //!
-//! The rules must never let two transactions both succeed where serial execution would
-//! lose or duplicate a row. They may be conservative (a spurious conflict costs a retry by
-//! the caller), never lenient.
+//! The rules must never let two transactions both succeed where no serial execution gives
+//! the result. They may be conservative (a spurious conflict costs a retry by the caller),
+//! never lenient.
 
 use std::collections::BTreeSet;
 
@@ -52,13 +56,74 @@ impl ReadPredicate for WholeTable {
     }
 }
 
+/// How strictly a transaction is isolated from concurrent ones (Delta's
+/// `delta.isolationLevel`; recorded in `commitInfo.isolationLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IsolationLevel {
+    /// The result equals some serial order of all transactions, reads included: a blind
+    /// append of rows a delete's predicate matches makes the delete fail.
+    Serializable,
+    /// The result equals some serial order of the writes: a delete may commit past a blind
+    /// append of rows its predicate matches (the append ordered after it). Delta's default.
+    #[default]
+    WriteSerializable,
+    /// Only the files a transaction read and removed matter; files added meanwhile never
+    /// conflict. For transactions that change no data (compaction), as Spark records them.
+    SnapshotIsolation,
+}
+
+impl IsolationLevel {
+    /// The name Delta uses: `Serializable`, `WriteSerializable`, `SnapshotIsolation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IsolationLevel::Serializable => "Serializable",
+            IsolationLevel::WriteSerializable => "WriteSerializable",
+            IsolationLevel::SnapshotIsolation => "SnapshotIsolation",
+        }
+    }
+
+    /// The table's level, from `delta.isolationLevel` (`Serializable` or `WriteSerializable`;
+    /// absent means `WriteSerializable`). Any other value is an error naming it.
+    pub fn from_table_property(value: Option<&str>) -> Result<Self, crate::ProtocolError> {
+        match value {
+            None => Ok(IsolationLevel::WriteSerializable),
+            Some(v) if v.eq_ignore_ascii_case("WriteSerializable") => {
+                Ok(IsolationLevel::WriteSerializable)
+            }
+            Some(v) if v.eq_ignore_ascii_case("Serializable") => Ok(IsolationLevel::Serializable),
+            Some(other) => Err(crate::ProtocolError::InvalidTableProperty {
+                property: ISOLATION_LEVEL_KEY.to_owned(),
+                value: other.to_owned(),
+                reason: "expected Serializable or WriteSerializable".to_owned(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for IsolationLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Table property: the isolation level of data-changing transactions.
+pub const ISOLATION_LEVEL_KEY: &str = "delta.isolationLevel";
+
 /// What data a transaction depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadScope {
     /// Read nothing: a blind append.
     Nothing,
-    /// Read the rows its [`ReadPredicate`] describes.
+    /// Read exactly the files in [`TransactionFootprint::read_files`] and nothing else
+    /// (compaction reads its inputs): files added meanwhile are none of its business.
+    Files,
+    /// Read the rows its [`ReadPredicate`] describes, found in
+    /// [`TransactionFootprint::read_files`].
     Predicate,
+    /// Read every row.
+    WholeTable,
 }
 
 /// The parts of a transaction that conflicts depend on.
@@ -66,8 +131,12 @@ pub enum ReadScope {
 pub struct TransactionFootprint {
     /// The version the transaction read.
     pub read_version: Version,
-    /// Whether it read table data (and so depends on which files exist).
+    /// What it read.
     pub read_scope: ReadScope,
+    /// The files it read (log paths): a concurrent remove of one conflicts.
+    pub read_files: BTreeSet<String>,
+    /// How strictly it is isolated.
+    pub isolation_level: IsolationLevel,
     /// Paths of the files it removes.
     pub removed_paths: BTreeSet<String>,
     /// Whether it changes the table's metadata.
@@ -86,11 +155,28 @@ impl TransactionFootprint {
         Self {
             read_version,
             read_scope: ReadScope::Nothing,
+            read_files: BTreeSet::new(),
+            isolation_level: IsolationLevel::WriteSerializable,
             removed_paths: BTreeSet::new(),
             changes_metadata: false,
             changes_protocol: false,
             txn_app_ids: BTreeSet::new(),
             domains: BTreeSet::new(),
+        }
+    }
+
+    /// A footprint at `read_version` that read `scope` (with `read_files`) at `level`.
+    pub fn reading(
+        read_version: Version,
+        scope: ReadScope,
+        read_files: BTreeSet<String>,
+        level: IsolationLevel,
+    ) -> Self {
+        Self {
+            read_scope: scope,
+            read_files,
+            isolation_level: level,
+            ..Self::blind_append(read_version)
         }
     }
 }
@@ -110,7 +196,7 @@ pub enum ConflictReason {
         /// The added file.
         path: String,
     },
-    /// The winner removed (changed) a file this transaction read.
+    /// The winner removed (changed or compacted) a file this transaction read.
     ConcurrentDeleteRead {
         /// The removed file.
         path: String,
@@ -178,6 +264,9 @@ pub struct WinningCommit {
     pub domains: BTreeSet<String>,
     /// Its `commitInfo.txnId`, to recognise a commit of our own after an ambiguous failure.
     pub txn_id: Option<String>,
+    /// Whether its `commitInfo` says it is a blind append (it read nothing and only added
+    /// files). Unknown counts as not blind.
+    pub is_blind_append: bool,
 }
 
 impl WinningCommit {
@@ -199,7 +288,10 @@ impl WinningCommit {
                 Action::DomainMetadata(domain) => {
                     commit.domains.insert(domain.domain);
                 }
-                Action::CommitInfo(info) => commit.txn_id = info.txn_id,
+                Action::CommitInfo(info) => {
+                    commit.is_blind_append = info.is_blind_append == Some(true);
+                    commit.txn_id = info.txn_id;
+                }
                 Action::Cdc(_) | Action::Sidecar(_) | Action::CheckpointMetadata(_) => {}
             }
         }
@@ -214,7 +306,7 @@ impl WinningCommit {
 
 /// Decides whether a transaction with footprint `mine`, reading what `reads` describes, may
 /// commit after `winner`. `Ok` means it may retry at the next version with its actions
-/// unchanged.
+/// unchanged. See the module documentation for the rules.
 pub fn check_conflict(
     mine: &TransactionFootprint,
     reads: &dyn ReadPredicate,
@@ -226,30 +318,40 @@ pub fn check_conflict(
     if winner.changed_metadata {
         return Err(ConflictReason::MetadataChanged);
     }
-    if (mine.changes_metadata || mine.changes_protocol) && winner.changes_data() {
+    let changes_table = mine.changes_metadata || mine.changes_protocol;
+    if changes_table && winner.changes_data() {
         return Err(ConflictReason::MetadataChangeRaced);
     }
+    // Files added that the transaction should have read.
+    let adds_matter = matches!(
+        mine.read_scope,
+        ReadScope::Predicate | ReadScope::WholeTable
+    );
+    let winners_adds_matter = match mine.isolation_level {
+        IsolationLevel::Serializable => true,
+        IsolationLevel::WriteSerializable => changes_table || !winner.is_blind_append,
+        IsolationLevel::SnapshotIsolation => false,
+    };
+    if adds_matter && winners_adds_matter {
+        for add in winner.adds.iter().filter(|a| a.data_change) {
+            if mine.read_scope == ReadScope::WholeTable || reads.may_match_added(add) {
+                return Err(ConflictReason::ConcurrentAppend {
+                    path: add.path.clone(),
+                });
+            }
+        }
+    }
+    // Files removed that the transaction read or removed itself, whatever `dataChange` says.
     for remove in &winner.removes {
         if mine.removed_paths.contains(&remove.path) {
             return Err(ConflictReason::ConcurrentDeleteDelete {
                 path: remove.path.clone(),
             });
         }
-    }
-    if mine.read_scope == ReadScope::Predicate {
-        for add in winner.adds.iter().filter(|a| a.data_change) {
-            if reads.may_match_added(add) {
-                return Err(ConflictReason::ConcurrentAppend {
-                    path: add.path.clone(),
-                });
-            }
-        }
-        for remove in winner.removes.iter().filter(|r| r.data_change) {
-            if reads.may_match_removed(remove) {
-                return Err(ConflictReason::ConcurrentDeleteRead {
-                    path: remove.path.clone(),
-                });
-            }
+        if mine.read_scope == ReadScope::WholeTable || mine.read_files.contains(&remove.path) {
+            return Err(ConflictReason::ConcurrentDeleteRead {
+                path: remove.path.clone(),
+            });
         }
     }
     if let Some(app_id) = mine.txn_app_ids.intersection(&winner.txn_app_ids).next() {
@@ -319,11 +421,31 @@ mod tests {
         }
     }
 
-    fn reading(read_version: Version, removed: &[&str]) -> TransactionFootprint {
+    /// A predicate read at WriteSerializable that read `read` and removes `removed`.
+    fn reading_files(
+        read_version: Version,
+        read: &[&str],
+        removed: &[&str],
+    ) -> TransactionFootprint {
         TransactionFootprint {
-            read_scope: ReadScope::Predicate,
             removed_paths: removed.iter().map(|s| (*s).to_owned()).collect(),
-            ..TransactionFootprint::blind_append(read_version)
+            ..TransactionFootprint::reading(
+                read_version,
+                ReadScope::Predicate,
+                read.iter().map(|s| (*s).to_owned()).collect(),
+                IsolationLevel::WriteSerializable,
+            )
+        }
+    }
+
+    fn reading(read_version: Version, removed: &[&str]) -> TransactionFootprint {
+        reading_files(read_version, removed, removed)
+    }
+
+    fn blind(actions: Vec<Action>) -> WinningCommit {
+        WinningCommit {
+            is_blind_append: true,
+            ..winner(actions)
         }
     }
 
@@ -435,17 +557,19 @@ mod tests {
             Action::Remove(remove("d1-a", "d1", true)),
             Action::Add(add("d1-b", "d1", true)),
         ]);
+        // The winner's rewrite of d1 added a file the predicate covers (checked first, as
+        // Spark does) and removed the file this transaction removes.
         assert_eq!(
             check_conflict(&mine, &Day("d1"), &same),
-            Err(ConflictReason::ConcurrentDeleteDelete {
-                path: "d1-a".into()
+            Err(ConflictReason::ConcurrentAppend {
+                path: "d1-b".into()
             })
         );
     }
 
     #[test]
-    fn removing_a_file_that_was_read_conflicts_unless_it_was_a_compaction() {
-        let update = reading(4, &[]);
+    fn removing_a_file_that_was_read_conflicts_even_when_it_was_a_compaction() {
+        let update = reading_files(4, &["f"], &[]);
         assert_eq!(
             check_conflict(
                 &update,
@@ -454,17 +578,116 @@ mod tests {
             ),
             Err(ConflictReason::ConcurrentDeleteRead { path: "f".into() })
         );
+        // A compaction replaced the file the update read: the update's rewrite of it would
+        // bring back rows, or drop the compacted copy's (Spark conflicts here too).
         let compaction = winner(vec![
             Action::Remove(remove("f", "d1", false)),
             Action::Add(add("g", "d1", false)),
         ]);
-        assert_eq!(check_conflict(&update, &Day("d1"), &compaction), Ok(()));
-        // But a compaction that removed a file this transaction removes too conflicts.
+        assert_eq!(
+            check_conflict(&update, &Day("d1"), &compaction),
+            Err(ConflictReason::ConcurrentDeleteRead { path: "f".into() })
+        );
+        // A file it did not read is none of its business.
+        let elsewhere = winner(vec![
+            Action::Remove(remove("h", "d1", false)),
+            Action::Add(add("i", "d1", false)),
+        ]);
+        assert_eq!(check_conflict(&update, &Day("d1"), &elsewhere), Ok(()));
+        // A compaction that removed a file this transaction removes too conflicts.
         let removing = reading(4, &["f"]);
         assert_eq!(
             check_conflict(&removing, &Day("d1"), &compaction),
             Err(ConflictReason::ConcurrentDeleteDelete { path: "f".into() })
         );
+    }
+
+    #[test]
+    fn a_whole_table_read_conflicts_with_any_remove() {
+        // The RESTORE-past-a-type-widening anomaly: a restore read the whole table; a
+        // compaction rewrote a file meanwhile (dataChange = false). Committing the restore
+        // would re-add the old file next to its compacted copy.
+        let restore = TransactionFootprint {
+            changes_metadata: true,
+            ..TransactionFootprint::reading(
+                4,
+                ReadScope::WholeTable,
+                BTreeSet::new(),
+                IsolationLevel::WriteSerializable,
+            )
+        };
+        let compaction = winner(vec![
+            Action::Remove(remove("f", "d1", false)),
+            Action::Add(add("g", "d1", false)),
+        ]);
+        assert_eq!(
+            check_conflict(&restore, &WholeTable, &compaction),
+            Err(ConflictReason::ConcurrentDeleteRead { path: "f".into() })
+        );
+    }
+
+    #[test]
+    fn isolation_levels_decide_which_appends_a_read_conflicts_with() {
+        let append = vec![Action::Add(add("new", "d1", true))];
+        let mut delete = reading_files(4, &["old"], &["old"]);
+        // WriteSerializable: a blind append goes after the delete in the serial order.
+        assert_eq!(
+            check_conflict(&delete, &Day("d1"), &blind(append.clone())),
+            Ok(())
+        );
+        // ... but rows an update rewrote (not a blind append) were read by no one.
+        assert_eq!(
+            check_conflict(&delete, &Day("d1"), &winner(append.clone())),
+            Err(ConflictReason::ConcurrentAppend { path: "new".into() })
+        );
+        // Serializable: the delete should have seen the appended rows.
+        delete.isolation_level = IsolationLevel::Serializable;
+        assert_eq!(
+            check_conflict(&delete, &Day("d1"), &blind(append.clone())),
+            Err(ConflictReason::ConcurrentAppend { path: "new".into() })
+        );
+        // SnapshotIsolation (a compaction): appended files never matter.
+        delete.isolation_level = IsolationLevel::SnapshotIsolation;
+        assert_eq!(check_conflict(&delete, &Day("d1"), &winner(append)), Ok(()));
+    }
+
+    #[test]
+    fn a_compaction_conflicts_only_when_one_of_its_inputs_goes() {
+        let compaction = TransactionFootprint {
+            removed_paths: BTreeSet::from(["a".to_owned(), "b".to_owned()]),
+            ..TransactionFootprint::reading(
+                4,
+                ReadScope::Files,
+                BTreeSet::from(["a".to_owned(), "b".to_owned()]),
+                IsolationLevel::SnapshotIsolation,
+            )
+        };
+        let appends = winner(vec![Action::Add(add("c", "d1", true))]);
+        assert_eq!(check_conflict(&compaction, &WholeTable, &appends), Ok(()));
+        let other_delete = winner(vec![Action::Remove(remove("x", "d1", true))]);
+        assert_eq!(
+            check_conflict(&compaction, &WholeTable, &other_delete),
+            Ok(())
+        );
+        let input_deleted = winner(vec![Action::Remove(remove("b", "d1", true))]);
+        assert_eq!(
+            check_conflict(&compaction, &WholeTable, &input_deleted),
+            Err(ConflictReason::ConcurrentDeleteDelete { path: "b".into() })
+        );
+    }
+
+    #[test]
+    fn the_table_isolation_level_is_read_from_its_property() {
+        assert_eq!(
+            IsolationLevel::from_table_property(None).unwrap(),
+            IsolationLevel::WriteSerializable
+        );
+        assert_eq!(
+            IsolationLevel::from_table_property(Some("Serializable")).unwrap(),
+            IsolationLevel::Serializable
+        );
+        assert!(IsolationLevel::from_table_property(Some("SnapshotIsolation")).is_err());
+        assert!(IsolationLevel::from_table_property(Some("nonsense")).is_err());
     }
 
     #[test]

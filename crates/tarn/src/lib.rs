@@ -32,5 +32,5 @@ pub use table::{Snapshot, Table};
 pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
 pub use tarn_protocol as protocol;
 pub use tarn_protocol::log_path::Version;
-pub use transaction::CommitSummary;
+pub use transaction::{CommitSummary, IsolationLevel, ReadSet, Transaction};
 pub use write::{DataWriter, WriteOutput, WriterOptions};

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use chrono::Utc;
 use tarn_log::LogError;
 use tarn_log::commit::CommitOptions;
-use tarn_protocol::actions::{Action, Metadata, Protocol};
+use tarn_protocol::actions::{Metadata, Protocol};
 use tarn_protocol::features::{TableFeature, protocol_for_new_table};
-use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
+use tarn_protocol::schema::{DataType as DeltaType, StructType};
 
-use super::{remove_file, validate_properties};
+use super::validate_properties;
 use crate::error::{Error, Result};
 use crate::table::Table;
-use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::transaction::{CommitSummary, ReadSet, Transaction};
 
 /// Builds a new table. Obtained from [`Table::create`].
 ///
@@ -128,38 +128,26 @@ impl CreateBuilder {
             Err(Error::Log(LogError::NotATable { .. })) => None,
             Err(err) => return Err(err),
         };
-        let location = Arc::clone(self.table.location_arc());
-        let mut protocol = protocol_for_new_table(&metadata)?;
+        let protocol = protocol_for_new_table(&metadata)?;
         let mut tx = match &existing {
-            None => Transaction::new(
-                location,
-                None,
+            None => Transaction::create_table(
+                Arc::clone(self.table.location_arc()),
+                protocol,
+                metadata.clone(),
                 schema,
-                metadata.partition_columns.clone(),
-                ColumnMappingMode::None,
                 "CREATE TABLE",
             ),
             Some(snapshot) if self.replace => {
-                tarn_protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())?;
+                let mut tx =
+                    snapshot.transaction("CREATE OR REPLACE TABLE", ReadSet::WholeTable)?;
                 super::check_not_append_only(snapshot.metadata(), "replacing the table")?;
+                for file in snapshot.files().iter() {
+                    tx.remove_file(&file, true);
+                }
                 // A protocol never goes down: readers of the old table must keep refusing what
                 // they could not read.
-                protocol = max_protocol(snapshot.protocol(), &protocol);
-                let mut tx = Transaction::new(
-                    location,
-                    Some(snapshot.version()),
-                    snapshot.schema().clone(),
-                    snapshot.partition_columns().to_vec(),
-                    snapshot.column_mapping_mode(),
-                    "CREATE OR REPLACE TABLE",
-                );
-                tx.reads = Reads::WholeTable;
-                let removes = snapshot
-                    .files()
-                    .iter()
-                    .map(|f| remove_file(&f, true))
-                    .collect();
-                tx.remove_files(removes);
+                tx.set_protocol(max_protocol(snapshot.protocol(), &protocol));
+                tx.set_metadata(metadata.clone());
                 tx
             }
             Some(snapshot) => {
@@ -177,9 +165,7 @@ impl CreateBuilder {
             "properties",
             serde_json::to_string(&metadata.configuration).unwrap_or_default(),
         );
-        tx.actions.push(Action::Protocol(protocol));
-        tx.actions.push(Action::Metadata(metadata));
-        tx.commit(&self.commit_options).await
+        tx.with_commit_options(self.commit_options).commit().await
     }
 }
 

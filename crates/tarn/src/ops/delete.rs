@@ -1,7 +1,5 @@
 //! `DELETE FROM table WHERE predicate`: one commit that removes the matching rows.
 
-use std::sync::Arc;
-
 use tarn_log::commit::CommitOptions;
 
 use super::check_not_append_only;
@@ -9,7 +7,7 @@ use super::rewrite::{RowChange, rewrite};
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::table::Table;
-use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::transaction::{CommitSummary, ReadSet};
 use crate::write::WriterOptions;
 
 /// Deletes the rows that match a predicate. Obtained from [`Table::delete`].
@@ -56,7 +54,9 @@ impl DeleteBuilder {
     /// Deletes the rows and commits. Commits nothing when no row matches.
     pub async fn execute(self) -> Result<CommitSummary> {
         let snapshot = self.table.snapshot().await?;
-        tarn_protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())?;
+        // What was read is known after the rewrite; the transaction is made first so that
+        // an unwritable table fails before any file is written.
+        let mut tx = snapshot.transaction("DELETE", ReadSet::WholeTable)?;
         check_not_append_only(snapshot.metadata(), "DELETE")?;
         let schema = snapshot.schema().clone();
         let predicate = match &self.predicate {
@@ -71,26 +71,24 @@ impl DeleteBuilder {
         if outcome.removes.is_empty() {
             return Ok(CommitSummary::nothing("DELETE"));
         }
-        let mut tx = Transaction::new(
-            Arc::clone(snapshot.location()),
-            Some(snapshot.version()),
-            schema,
-            snapshot.partition_columns().to_vec(),
-            snapshot.column_mapping_mode(),
-            "DELETE",
-        );
-        tx.read_metadata = Some(snapshot.metadata().clone());
         tx.parameter(
             "predicate",
             serde_json::to_string(&[predicate.to_string()]).unwrap_or_default(),
         );
-        tx.reads = Reads::Predicate(predicate);
-        tx.summary.rows_deleted = outcome.rows_matched;
-        tx.summary.rows_copied = outcome.rows_copied;
-        tx.summary.rows_written = outcome.rows_written;
-        let adds = outcome.adds.clone();
-        tx.remove_files(outcome.removes);
-        tx.add_files(outcome.adds);
-        super::commit_or_discard(tx, &self.commit_options, &adds).await
+        tx.set_reads(ReadSet::Predicate {
+            predicate,
+            files: outcome.read_files,
+        });
+        let summary = tx.summary_mut();
+        summary.rows_deleted = outcome.rows_matched;
+        summary.rows_copied = outcome.rows_copied;
+        summary.rows_written = outcome.rows_written;
+        for remove in outcome.removes {
+            tx.remove(remove);
+        }
+        for add in outcome.adds {
+            tx.add_file(add);
+        }
+        tx.with_commit_options(self.commit_options).commit().await
     }
 }

@@ -15,9 +15,7 @@ mod write;
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
-use tarn_log::FileView;
-use tarn_protocol::actions::{Metadata, Remove};
+use tarn_protocol::actions::Metadata;
 
 pub use checkpoint::{CheckpointBuilder, CheckpointSummary};
 pub use create::CreateBuilder;
@@ -26,25 +24,9 @@ pub use restore::RestoreBuilder;
 pub use update::{UpdateBuilder, parse_assignment};
 pub use write::{WriteBuilder, WriteMode};
 
-use crate::error::{Error, Result};
+pub(crate) use rewrite::delete_data_files;
 
-/// The `remove` action that takes an active file out of the table.
-pub(crate) fn remove_file(file: &FileView<'_>, data_change: bool) -> Remove {
-    let add = file.to_add();
-    Remove {
-        path: add.path,
-        deletion_timestamp: Some(Utc::now().timestamp_millis()),
-        data_change,
-        extended_file_metadata: Some(true),
-        partition_values: Some(add.partition_values),
-        size: Some(add.size),
-        stats: None,
-        tags: add.tags,
-        deletion_vector: add.deletion_vector,
-        base_row_id: add.base_row_id,
-        default_row_commit_version: add.default_row_commit_version,
-    }
-}
+use crate::error::{Error, Result};
 
 /// Table properties a writer must be able to read back, checked when a table is created or
 /// its properties change: numbers parse, booleans are booleans, constraints are predicates.
@@ -101,44 +83,6 @@ pub(crate) fn check_not_append_only(metadata: &Metadata, operation: &str) -> Res
         });
     }
     Ok(())
-}
-
-/// Commits a transaction; if it definitely did not commit (a conflict, or no attempt
-/// left), deletes the data files it wrote. After any other failure (the store failed
-/// mid-commit) the files are left for vacuum: the commit may have landed.
-pub(crate) async fn commit_or_discard(
-    tx: crate::transaction::Transaction,
-    options: &tarn_log::commit::CommitOptions,
-    written: &[tarn_protocol::actions::Add],
-) -> Result<crate::transaction::CommitSummary> {
-    let location = std::sync::Arc::clone(&tx.location);
-    match tx.commit(options).await {
-        Ok(summary) => Ok(summary),
-        Err(err) => {
-            discard_after_failed_commit(&location, &err, written).await;
-            Err(err)
-        }
-    }
-}
-
-/// Deletes the data files of a commit that failed, if it definitely did not land (a
-/// conflict, no attempt left, a table created by someone else); after any other failure the
-/// commit may have landed, so the files stay (vacuum removes them if it did not).
-pub(crate) async fn discard_after_failed_commit(
-    location: &tarn_log::TableLocation,
-    err: &Error,
-    written: &[tarn_protocol::actions::Add],
-) {
-    if matches!(
-        err,
-        Error::Log(
-            tarn_log::LogError::CommitConflict { .. }
-                | tarn_log::LogError::CommitAttemptsExhausted { .. }
-                | tarn_log::LogError::TableAlreadyExists { .. }
-        )
-    ) {
-        rewrite::delete_data_files(location, written).await;
-    }
 }
 
 #[cfg(test)]

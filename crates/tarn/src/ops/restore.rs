@@ -2,21 +2,18 @@
 //! of an earlier version.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
 use object_store::ObjectStoreExt as _;
 
 use tarn_log::commit::CommitOptions;
-use tarn_protocol::actions::Action;
 use tarn_protocol::log_path::Version;
 
 use super::create::max_protocol;
-use super::remove_file;
 use crate::error::{Error, Result};
 use crate::table::Table;
-use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::transaction::{CommitSummary, ReadSet};
 
 /// Restores the table to an earlier version. Obtained from [`Table::restore`].
 ///
@@ -49,7 +46,7 @@ impl RestoreBuilder {
     /// Restores and commits.
     pub async fn execute(self) -> Result<CommitSummary> {
         let current = self.table.snapshot().await?;
-        tarn_protocol::features::check_writable(current.protocol(), current.metadata())?;
+        let mut tx = current.transaction("RESTORE", ReadSet::WholeTable)?;
         if self.version >= current.version() {
             return Err(Error::InvalidArgument {
                 reason: format!(
@@ -72,16 +69,6 @@ impl RestoreBuilder {
         let now: HashSet<_> = current.files().iter().map(|f| key(&f)).collect();
         let then: HashSet<_> = target.files().iter().map(|f| key(&f)).collect();
 
-        let mut tx = Transaction::new(
-            Arc::clone(current.location()),
-            Some(current.version()),
-            current.schema().clone(),
-            current.partition_columns().to_vec(),
-            current.column_mapping_mode(),
-            "RESTORE",
-        );
-        tx.read_metadata = Some(current.metadata().clone());
-        tx.reads = Reads::WholeTable;
         tx.parameter("version", self.version.to_string());
         let adds: Vec<_> = target
             .files()
@@ -100,26 +87,24 @@ impl RestoreBuilder {
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
-        let removes: Vec<_> = current
-            .files()
-            .iter()
-            .filter(|f| !then.contains(&key(f)))
-            .map(|f| remove_file(&f, true))
-            .collect();
+        for file in current.files().iter().filter(|f| !then.contains(&key(f))) {
+            tx.remove_file(&file, true);
+        }
         if current.metadata() != target.metadata() {
-            tx.actions.push(Action::Metadata(target.metadata().clone()));
+            tx.set_metadata(target.metadata().clone());
         }
         let protocol = max_protocol(current.protocol(), target.protocol());
         if &protocol != current.protocol() {
-            tx.actions.push(Action::Protocol(protocol));
+            tx.set_protocol(protocol);
         }
-        tx.summary.rows_written = adds
+        tx.summary_mut().rows_written = adds
             .iter()
             .filter_map(|a| num_records(a.stats.as_deref()))
             .sum();
-        tx.remove_files(removes);
-        tx.add_files(adds);
-        tx.commit(&self.commit_options).await
+        for add in adds {
+            tx.add_existing_file(add);
+        }
+        tx.with_commit_options(self.commit_options).commit().await
     }
 }
 

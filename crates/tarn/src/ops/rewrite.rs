@@ -18,12 +18,12 @@ use tarn_log::TableLocation;
 use tarn_protocol::actions::{Add, Remove};
 use tarn_protocol::schema::DataType as DeltaType;
 
-use super::remove_file;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::scan::plan::stats_columns;
 use crate::scan::stats::file_bounds;
 use crate::table::Snapshot;
+use crate::transaction::remove_action;
 use crate::write::{DataWriter, WriterOptions};
 
 /// What happens to the rows a predicate selects.
@@ -39,6 +39,9 @@ pub(crate) enum RowChange {
 /// The files a rewrite removes and adds, and its row counts.
 #[derive(Debug, Default)]
 pub(crate) struct RewriteOutcome {
+    /// The log paths of the files that could hold selected rows (the scan's candidates):
+    /// what the operation read, for its conflict check.
+    pub(crate) read_files: std::collections::BTreeSet<String>,
     pub(crate) removes: Vec<Remove>,
     pub(crate) adds: Vec<Add>,
     /// Rows the predicate selected (deleted or updated).
@@ -113,6 +116,9 @@ async fn rewrite_into(
     }
     let candidate_paths: std::collections::HashSet<&str> =
         candidates.files().iter().map(|t| t.log_path()).collect();
+    outcome
+        .read_files
+        .extend(candidate_paths.iter().map(|p| (*p).to_owned()));
     // Statistics were loaded for planning if the predicate needed them.
     let snapshot = if snapshot.has_statistics() {
         snapshot.clone()
@@ -152,7 +158,7 @@ async fn rewrite_into(
             let rows =
                 file.num_records().unwrap_or(0) - file.deletion_vector_cardinality().unwrap_or(0);
             outcome.rows_matched += u64::try_from(rows).unwrap_or(0);
-            outcome.removes.push(remove_file(file, true));
+            outcome.removes.push(remove_action(file, true));
         } else {
             to_read.push(task.log_path());
         }
@@ -221,7 +227,7 @@ async fn rewrite_into(
             RowChange::Update(_) => written - matched,
         };
         outcome.adds.extend(output.adds);
-        outcome.removes.push(remove_file(file, true));
+        outcome.removes.push(remove_action(file, true));
     }
     Ok(())
 }

@@ -1,8 +1,6 @@
 //! `UPDATE table SET col = expr, ... WHERE predicate`: one commit that rewrites the files
 //! holding matching rows.
 
-use std::sync::Arc;
-
 use tarn_log::commit::CommitOptions;
 
 use super::check_not_append_only;
@@ -10,7 +8,7 @@ use super::rewrite::{RowChange, rewrite};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::table::Table;
-use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::transaction::{CommitSummary, ReadSet};
 use crate::write::WriterOptions;
 
 /// Sets columns of the rows that match a predicate. Obtained from [`Table::update`].
@@ -76,7 +74,7 @@ impl UpdateBuilder {
             });
         }
         let snapshot = self.table.snapshot().await?;
-        tarn_protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())?;
+        let mut tx = snapshot.transaction("UPDATE", ReadSet::WholeTable)?;
         check_not_append_only(snapshot.metadata(), "UPDATE")?;
         let schema = snapshot.schema().clone();
         let predicate = match &self.predicate {
@@ -121,15 +119,6 @@ impl UpdateBuilder {
         if outcome.removes.is_empty() {
             return Ok(CommitSummary::nothing("UPDATE"));
         }
-        let mut tx = Transaction::new(
-            Arc::clone(snapshot.location()),
-            Some(snapshot.version()),
-            schema,
-            snapshot.partition_columns().to_vec(),
-            snapshot.column_mapping_mode(),
-            "UPDATE",
-        );
-        tx.read_metadata = Some(snapshot.metadata().clone());
         tx.parameter(
             "predicate",
             serde_json::to_string(&[predicate.to_string()]).unwrap_or_default(),
@@ -142,14 +131,21 @@ impl UpdateBuilder {
                 .collect::<Vec<_>>()
                 .join(", "),
         );
-        tx.reads = Reads::Predicate(predicate);
-        tx.summary.rows_updated = outcome.rows_matched;
-        tx.summary.rows_copied = outcome.rows_copied;
-        tx.summary.rows_written = outcome.rows_written;
-        let adds = outcome.adds.clone();
-        tx.remove_files(outcome.removes);
-        tx.add_files(outcome.adds);
-        super::commit_or_discard(tx, &self.commit_options, &adds).await
+        tx.set_reads(ReadSet::Predicate {
+            predicate,
+            files: outcome.read_files,
+        });
+        let summary = tx.summary_mut();
+        summary.rows_updated = outcome.rows_matched;
+        summary.rows_copied = outcome.rows_copied;
+        summary.rows_written = outcome.rows_written;
+        for remove in outcome.removes {
+            tx.remove(remove);
+        }
+        for add in outcome.adds {
+            tx.add_file(add);
+        }
+        tx.with_commit_options(self.commit_options).commit().await
     }
 }
 

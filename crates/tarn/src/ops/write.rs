@@ -6,22 +6,20 @@ use std::sync::Arc;
 
 use arrow_array::{Array as _, RecordBatch};
 use arrow_schema::SchemaRef;
-use chrono::Utc;
 use futures::{Stream, StreamExt};
 use tarn_log::LogError;
 use tarn_log::commit::CommitOptions;
-use tarn_protocol::actions::{Action, Add, Txn};
-use tarn_protocol::features::{TableFeature, check_writable, protocol_for_new_table};
-use tarn_protocol::schema::{ColumnMappingMode, StructType};
+use tarn_protocol::actions::Add;
+use tarn_protocol::features::{TableFeature, protocol_for_new_table};
+use tarn_protocol::schema::StructType;
 
 use super::check_not_append_only;
 use super::create::{max_protocol, new_metadata};
-use super::remove_file;
 use super::rewrite::{RewriteOutcome, RowChange, delete_data_files, rewrite};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::table::{Snapshot, Table};
-use crate::transaction::{CommitSummary, Reads, Transaction};
+use crate::transaction::{CommitSummary, ReadSet, Transaction};
 use crate::write::{DataWriter, WriterOptions, merged_schema};
 
 /// What a write does with the rows already in the table.
@@ -210,7 +208,7 @@ impl WriteBuilder {
             None => WriterOptions::default(),
         };
         let output = write_all(
-            &tx.location,
+            tx.location(),
             &table_schema,
             &partition_columns,
             &properties,
@@ -219,8 +217,11 @@ impl WriteBuilder {
             batches,
         )
         .await?;
-        let mut written: Vec<Add> = output.adds;
-        tx.summary.rows_written = output.num_rows;
+        let written: Vec<Add> = output.adds;
+        tx.summary_mut().rows_written = output.num_rows;
+        for add in &written {
+            tx.add_file(add.clone());
+        }
 
         // What the write replaces.
         if let Some(snapshot) = &existing
@@ -228,67 +229,70 @@ impl WriteBuilder {
         {
             match &replace_where {
                 None => {
-                    let removes = snapshot
-                        .files()
-                        .iter()
-                        .map(|f| remove_file(&f, true))
-                        .collect();
-                    tx.remove_files(removes);
+                    for file in snapshot.files().iter() {
+                        tx.remove_file(&file, true);
+                    }
                 }
                 Some(predicate) => {
                     let outcome: RewriteOutcome =
                         match rewrite(snapshot, predicate, &RowChange::Delete, &options).await {
                             Ok(outcome) => outcome,
                             Err(err) => {
-                                delete_data_files(&tx.location, &written).await;
+                                tx.abort().await;
                                 return Err(err);
                             }
                         };
-                    tx.summary.rows_deleted = outcome.rows_matched;
-                    tx.summary.rows_copied = outcome.rows_copied;
-                    tx.summary.rows_written += outcome.rows_written;
-                    tx.remove_files(outcome.removes);
-                    written.extend(outcome.adds);
+                    let summary = tx.summary_mut();
+                    summary.rows_deleted = outcome.rows_matched;
+                    summary.rows_copied = outcome.rows_copied;
+                    summary.rows_written += outcome.rows_written;
+                    tx.set_reads(ReadSet::Predicate {
+                        predicate: predicate.clone(),
+                        files: outcome.read_files,
+                    });
+                    for remove in outcome.removes {
+                        tx.remove(remove);
+                    }
+                    for add in outcome.adds {
+                        tx.add_file(add);
+                    }
                 }
             }
         }
-        self.finish_transaction(
-            &mut tx,
-            &partition_columns,
-            replace_where.as_ref(),
-            &written,
-        );
+        self.finish_transaction(&mut tx, &partition_columns, replace_where.as_ref());
+        let tx = tx.with_commit_options(self.commit_options.clone());
         if existing.is_some() {
-            return super::commit_or_discard(tx, &self.commit_options, &written).await;
+            return tx.commit().await;
         }
         // Creating the table: another writer may create it first. Its table takes the rows
         // as an append when it is the table this write would have made.
-        let location = Arc::clone(&tx.location);
-        match tx.commit(&self.commit_options).await {
+        let location = Arc::clone(tx.location());
+        match tx.commit_keeping_files().await {
             Err(Error::Log(LogError::TableAlreadyExists { .. })) => {
-                let rows = output.num_rows;
-                match self
+                let joined = self
                     .join_created_table(
                         (&table_schema, &partition_columns, &properties),
                         &schema,
                         &written,
-                        rows,
+                        output.num_rows,
                     )
-                    .await
-                {
-                    Ok(summary) => Ok(summary),
-                    Err(err) => {
-                        // `commit_or_discard` cleaned up after a failed commit already;
-                        // deleting again is harmless, and covers failures before it.
-                        if !matches!(&err, Error::Log(LogError::CommitOutcomeUnknown { .. })) {
-                            delete_data_files(&location, &written).await;
-                        }
-                        Err(err)
+                    .await;
+                if joined.is_err() {
+                    // Before the join's own commit (which cleans up after itself when it
+                    // definitely failed), nothing else would delete them.
+                    if !matches!(
+                        &joined,
+                        Err(Error::Log(LogError::CommitOutcomeUnknown { .. }))
+                    ) {
+                        delete_data_files(&location, &written).await;
                     }
                 }
+                joined
             }
             Err(err) => {
-                super::discard_after_failed_commit(&location, &err, &written).await;
+                if !matches!(&err, Error::Log(LogError::CommitOutcomeUnknown { .. })) {
+                    delete_data_files(&location, &written).await;
+                }
                 Err(err)
             }
             Ok(summary) => Ok(summary),
@@ -302,14 +306,9 @@ impl WriteBuilder {
         tx: &mut Transaction,
         partition_columns: &[String],
         replace_where: Option<&Expr>,
-        written: &[Add],
     ) {
         if let Some((app_id, version)) = &self.txn {
-            tx.actions.push(Action::Txn(Txn {
-                app_id: app_id.clone(),
-                version: *version,
-                last_updated: Some(Utc::now().timestamp_millis()),
-            }));
+            tx.set_app_transaction(app_id.clone(), *version);
             tx.parameter("txnAppId", app_id.clone());
             tx.parameter("txnVersion", version.to_string());
         }
@@ -321,7 +320,6 @@ impl WriteBuilder {
         if let Some(predicate) = replace_where {
             tx.parameter("predicate", predicate.to_string());
         }
-        tx.add_files(written.to_vec());
     }
 
     /// Another writer created the table while this write was creating it: commits the files
@@ -363,17 +361,19 @@ impl WriteBuilder {
             partition_columns,
             ..
         } = self.prepare_existing(&snapshot, input)?;
-        tx.summary.rows_written = rows;
-        if self.mode == WriteMode::Overwrite {
-            let removes = snapshot
-                .files()
-                .iter()
-                .map(|f| remove_file(&f, true))
-                .collect();
-            tx.remove_files(removes);
+        tx.summary_mut().rows_written = rows;
+        for add in written {
+            tx.add_file(add.clone());
         }
-        self.finish_transaction(&mut tx, &partition_columns, None, written);
-        super::commit_or_discard(tx, &self.commit_options, written).await
+        if self.mode == WriteMode::Overwrite {
+            for file in snapshot.files().iter() {
+                tx.remove_file(&file, true);
+            }
+        }
+        self.finish_transaction(&mut tx, &partition_columns, None);
+        tx.with_commit_options(self.commit_options.clone())
+            .commit()
+            .await
     }
 
     fn prepare_new_table(&self, input: &SchemaRef) -> Result<Prepared> {
@@ -394,18 +394,15 @@ impl WriteBuilder {
             None,
         )?;
         let protocol = protocol_for_new_table(&metadata)?;
-        let mut tx = Transaction::new(
-            Arc::clone(self.table.location_arc()),
-            None,
-            schema.clone(),
-            metadata.partition_columns.clone(),
-            ColumnMappingMode::None,
-            "WRITE",
-        );
         let partition_columns = metadata.partition_columns.clone();
         let properties = metadata.configuration.clone();
-        tx.actions.push(Action::Protocol(protocol));
-        tx.actions.push(Action::Metadata(metadata));
+        let tx = Transaction::create_table(
+            Arc::clone(self.table.location_arc()),
+            protocol,
+            metadata,
+            schema.clone(),
+            "WRITE",
+        );
         Ok(Prepared {
             tx,
             schema,
@@ -416,7 +413,12 @@ impl WriteBuilder {
     }
 
     fn prepare_existing(&self, snapshot: &Snapshot, input: &SchemaRef) -> Result<Prepared> {
-        check_writable(snapshot.protocol(), snapshot.metadata())?;
+        // What an overwrite-where read is narrowed to the files its rewrite read, later.
+        let reads = match (&self.mode, &self.replace_where) {
+            (WriteMode::Append, _) => ReadSet::Nothing,
+            (WriteMode::Overwrite, _) => ReadSet::WholeTable,
+        };
+        let mut tx = snapshot.transaction("WRITE", reads)?;
         let partition_columns = snapshot.partition_columns().to_vec();
         if let Some(requested) = &self.partition_columns
             && requested != &partition_columns
@@ -432,15 +434,6 @@ impl WriteBuilder {
         if self.mode == WriteMode::Overwrite {
             check_not_append_only(snapshot.metadata(), "an overwrite")?;
         }
-        let mut tx = Transaction::new(
-            Arc::clone(snapshot.location()),
-            Some(snapshot.version()),
-            snapshot.schema().clone(),
-            partition_columns.clone(),
-            snapshot.column_mapping_mode(),
-            "WRITE",
-        );
-        tx.read_metadata = Some(snapshot.metadata().clone());
         let mut schema = snapshot.schema().clone();
         let mut metadata = snapshot.metadata().clone();
         if self.merge_schema {
@@ -491,9 +484,9 @@ impl WriteBuilder {
         if &metadata != snapshot.metadata() {
             let protocol = max_protocol(snapshot.protocol(), &protocol_for_new_table(&metadata)?);
             if &protocol != snapshot.protocol() {
-                tx.actions.push(Action::Protocol(protocol));
+                tx.set_protocol(protocol);
             }
-            tx.actions.push(Action::Metadata(metadata));
+            tx.set_metadata(metadata);
         }
         let replace_where = match &self.replace_where {
             Some(predicate) => {
@@ -501,11 +494,6 @@ impl WriteBuilder {
                 Some(predicate.resolve(&schema)?)
             }
             None => None,
-        };
-        tx.reads = match (&self.mode, &replace_where) {
-            (WriteMode::Append, _) => Reads::Nothing,
-            (WriteMode::Overwrite, None) => Reads::WholeTable,
-            (WriteMode::Overwrite, Some(predicate)) => Reads::Predicate(predicate.clone()),
         };
         Ok(Prepared {
             tx,

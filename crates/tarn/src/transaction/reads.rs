@@ -1,0 +1,147 @@
+//! What a transaction read: the [`ReadSet`] every transaction declares, and how a predicate
+//! read is matched against other writers' files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tarn_protocol::actions::{Add, Remove};
+use tarn_protocol::conflict::{ReadPredicate, ReadScope};
+use tarn_protocol::partition::parse_partition_value;
+use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
+
+use crate::expr::Expr;
+use crate::scan::plan::stats_columns;
+use crate::scan::stats::{BoundsView, StatsColumn, file_bounds};
+
+/// What a transaction read of the table, which decides the concurrent commits it conflicts
+/// with. Every transaction declares one ([`crate::Snapshot::transaction`] takes it): there is
+/// no default, so an operation cannot become a blind append by forgetting it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ReadSet {
+    /// Nothing: a blind append. It conflicts with no data change.
+    Nothing,
+    /// Exactly these files (their log paths) and no other rows: compaction reads its inputs.
+    /// Only a concurrent removal of one of them conflicts.
+    Files(BTreeSet<String>),
+    /// The rows `predicate` (resolved against the table schema) selects, found in `files`
+    /// (the files that could hold them: the scan's candidates). Files added meanwhile that
+    /// the predicate may match conflict (as the isolation level says), and so does a
+    /// concurrent removal of one of `files`.
+    Predicate {
+        /// The predicate.
+        predicate: Expr,
+        /// The log paths of the files read.
+        files: BTreeSet<String>,
+    },
+    /// Every row: any concurrent data change conflicts.
+    WholeTable,
+}
+
+impl ReadSet {
+    /// [`ReadSet::Files`] of these paths.
+    pub fn files<I, S>(paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ReadSet::Files(paths.into_iter().map(Into::into).collect())
+    }
+
+    /// [`ReadSet::Predicate`] of this predicate, read in these files.
+    pub fn predicate<I, S>(predicate: Expr, files: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ReadSet::Predicate {
+            predicate,
+            files: files.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The conflict rules' view: what was read, and which files.
+    pub(crate) fn scope(&self) -> (ReadScope, BTreeSet<String>) {
+        match self {
+            ReadSet::Nothing => (ReadScope::Nothing, BTreeSet::new()),
+            ReadSet::Files(files) => (ReadScope::Files, files.clone()),
+            ReadSet::Predicate { files, .. } => (ReadScope::Predicate, files.clone()),
+            ReadSet::WholeTable => (ReadScope::WholeTable, BTreeSet::new()),
+        }
+    }
+}
+
+/// Whether another writer's files could hold rows a transaction read: its predicate
+/// evaluated on the files' partition values and statistics, `true` whenever unsure.
+pub(crate) struct PredicateReads {
+    predicate: Option<Expr>,
+    whole_table: bool,
+    /// Partition columns: (logical name, physical name, type).
+    partitions: Vec<(String, String, tarn_protocol::schema::PrimitiveType)>,
+    stats: Vec<StatsColumn>,
+}
+
+impl PredicateReads {
+    pub(crate) fn new(
+        reads: &ReadSet,
+        schema: &StructType,
+        partition_columns: &[String],
+        mapping: ColumnMappingMode,
+    ) -> Self {
+        let partitions = partition_columns
+            .iter()
+            .filter_map(|name| {
+                let field = schema.field(name)?;
+                let DeltaType::Primitive(ty) = field.data_type else {
+                    return None;
+                };
+                Some((name.clone(), field.physical_name(mapping).to_owned(), ty))
+            })
+            .collect();
+        let (predicate, whole_table) = match reads {
+            ReadSet::Nothing | ReadSet::Files(_) => (None, false),
+            ReadSet::WholeTable => (None, true),
+            ReadSet::Predicate { predicate, .. } => (Some(predicate.clone()), false),
+        };
+        let stats = predicate
+            .as_ref()
+            .map(|p| stats_columns(p, schema, partition_columns, mapping))
+            .unwrap_or_default();
+        Self {
+            predicate,
+            whole_table,
+            partitions,
+            stats,
+        }
+    }
+
+    fn may_match(
+        &self,
+        partition_values: Option<&BTreeMap<String, Option<String>>>,
+        stats: Option<&str>,
+    ) -> bool {
+        let Some(predicate) = &self.predicate else {
+            return self.whole_table;
+        };
+        let mut view: BoundsView = file_bounds(stats, None, &self.stats);
+        if let Some(values) = partition_values {
+            for (logical, physical, ty) in &self.partitions {
+                let raw = values.get(physical).and_then(|v| v.as_deref());
+                match parse_partition_value(logical, raw, *ty) {
+                    Ok(value) => view.add_partition_value(logical, &value),
+                    Err(_) => return true,
+                }
+            }
+        }
+        predicate.could_match(&view)
+    }
+}
+
+impl ReadPredicate for PredicateReads {
+    fn may_match_added(&self, add: &Add) -> bool {
+        self.may_match(Some(&add.partition_values), add.stats.as_deref())
+    }
+
+    fn may_match_removed(&self, remove: &Remove) -> bool {
+        self.may_match(remove.partition_values.as_ref(), remove.stats.as_deref())
+    }
+}
