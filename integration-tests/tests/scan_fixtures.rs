@@ -207,3 +207,54 @@ fn column_mapped_table_reads_the_physical_columns_under_logical_names() {
     assert_eq!(column_names(&actual), ["Company Very Short", "Super Name"]);
     assert_eq!(canonical_rows(&actual), expected);
 }
+
+#[test]
+fn a_scan_of_chosen_files_reads_exactly_them_with_their_deletion_vectors() {
+    block_on(async {
+        for name in ["table-with-dv-small", "delta-0.8.0-partitioned"] {
+            let table = Table::open(fixture_table(name).to_str().unwrap())
+                .await
+                .unwrap();
+            let snapshot = table.snapshot().await.unwrap();
+            let all: Vec<RecordBatch> = snapshot
+                .scan()
+                .build()
+                .await
+                .unwrap()
+                .execute()
+                .try_collect()
+                .await
+                .unwrap();
+            let mut pieces = Vec::new();
+            for file in snapshot.files().iter() {
+                let scan = snapshot
+                    .scan()
+                    .with_files([file.path()])
+                    .build()
+                    .await
+                    .unwrap();
+                assert_eq!(scan.files().len(), 1, "{name}");
+                let batches: Vec<RecordBatch> = scan.execute().try_collect().await.unwrap();
+                if let Some(records) = file.num_records() {
+                    let expected = records - file.deletion_vector_cardinality().unwrap_or(0);
+                    assert_eq!(
+                        row_count(&batches) as i64,
+                        expected,
+                        "{name} {}",
+                        file.path()
+                    );
+                }
+                pieces.extend(batches);
+            }
+            // The chosen files together are the table.
+            assert_eq!(canonical_rows(&pieces), canonical_rows(&all), "{name}");
+            let err = snapshot
+                .scan()
+                .with_files(["no-such-file.parquet"])
+                .build()
+                .await
+                .unwrap_err();
+            assert!(matches!(err, tarn::Error::InvalidArgument { .. }), "{err}");
+        }
+    });
+}

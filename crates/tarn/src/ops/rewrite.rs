@@ -16,12 +16,10 @@ use arrow_schema::DataType;
 use object_store::ObjectStoreExt as _;
 use tarn_log::TableLocation;
 use tarn_protocol::actions::{Add, Remove};
-use tarn_protocol::schema::DataType as DeltaType;
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::scan::plan::stats_columns;
-use crate::scan::stats::file_bounds;
+use crate::scan::file_predicate::{FileFacts, FilePredicate};
 use crate::table::Snapshot;
 use crate::transaction::remove_action;
 use crate::write::{DataWriter, WriterOptions};
@@ -136,24 +134,19 @@ async fn rewrite_into(
     let schema = snapshot.schema().clone();
     let partition_columns = snapshot.partition_columns().to_vec();
     let mapping = snapshot.column_mapping_mode();
-    let stats = stats_columns(predicate, &schema, &partition_columns, mapping);
-    let partitions: Vec<(String, String, tarn_protocol::schema::PrimitiveType)> = snapshot
-        .partition_column_names()
-        .into_iter()
-        .filter_map(
-            |(logical, physical)| match schema.field(logical)?.data_type {
-                DeltaType::Primitive(ty) => Some((logical.to_owned(), physical.to_owned(), ty)),
-                _ => None,
-            },
-        )
-        .collect();
+    let file_predicate =
+        FilePredicate::new(predicate.clone(), &schema, &partition_columns, mapping);
     let mut to_read: Vec<&str> = Vec::new();
     for task in candidates.files() {
         let Some(file) = files.get(task.log_path()) else {
             continue;
         };
         if matches!(change, RowChange::Delete)
-            && every_row_matches(predicate, file, &stats, &partitions)
+            && file_predicate.all_match(&FileFacts {
+                partition_value: &|name| file.partition_value(name).flatten(),
+                stats: file.stats(),
+                num_records: file.num_records(),
+            })
         {
             let rows =
                 file.num_records().unwrap_or(0) - file.deletion_vector_cardinality().unwrap_or(0);
@@ -322,47 +315,4 @@ fn convert_exactly(value: &ArrayRef, target: &DataType) -> std::result::Result<A
         return Err(format!("the value {shown} does not fit exactly"));
     }
     Ok(converted)
-}
-
-/// Whether the file's partition values and statistics prove the predicate true on every
-/// row: it can be false on none, and null on none (every column it reads has no nulls, and
-/// it has no null literal or arithmetic that could produce one).
-fn every_row_matches(
-    predicate: &Expr,
-    file: &tarn_log::FileView<'_>,
-    stats: &[crate::scan::stats::StatsColumn],
-    partitions: &[(String, String, tarn_protocol::schema::PrimitiveType)],
-) -> bool {
-    if !null_free_shape(predicate) {
-        return false;
-    }
-    let mut view = file_bounds(file.stats(), file.num_records(), stats);
-    for (logical, physical, ty) in partitions {
-        let raw = file.partition_value(physical).flatten();
-        match tarn_protocol::partition::parse_partition_value(logical, raw, *ty) {
-            Ok(value) => view.add_partition_value(logical, &value),
-            Err(_) => return false,
-        }
-    }
-    use crate::expr::StatsView;
-    let no_nulls = predicate
-        .referenced_columns()
-        .iter()
-        .all(|column| view.null_count(column) == Some(0));
-    no_nulls && !Expr::Not(Box::new(predicate.clone())).could_match(&view)
-}
-
-/// Whether the predicate can be null only through a null column value: comparisons, IN,
-/// IS NULL, AND/OR/NOT over columns and non-null literals.
-fn null_free_shape(expr: &Expr) -> bool {
-    match expr {
-        Expr::Column(_) => true,
-        Expr::Literal(scalar) => !scalar.is_null(),
-        Expr::Null | Expr::Arithmetic { .. } | Expr::Negate(_) => false,
-        Expr::Compare { left, right, .. } => null_free_shape(left) && null_free_shape(right),
-        Expr::In { expr, list, .. } => null_free_shape(expr) && list.iter().all(null_free_shape),
-        Expr::IsNull { .. } => true,
-        Expr::And(operands) | Expr::Or(operands) => operands.iter().all(null_free_shape),
-        Expr::Not(inner) => null_free_shape(inner),
-    }
 }

@@ -12,6 +12,7 @@
 //! no particular order.
 
 mod convert;
+pub(crate) mod file_predicate;
 mod metrics;
 mod partition_array;
 pub(crate) mod plan;
@@ -41,6 +42,7 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::table::Snapshot;
 use convert::output_field;
+use file_predicate::FilePredicate;
 use reader::{ReadPlan, WorkColumn, read_file};
 
 /// Files read at once by default.
@@ -56,6 +58,7 @@ pub struct ScanBuilder {
     columns: Option<Vec<String>>,
     filter: Option<Expr>,
     limit: Option<usize>,
+    files: Option<BTreeSet<String>>,
     concurrency: usize,
     batch_size: usize,
 }
@@ -67,6 +70,7 @@ impl ScanBuilder {
             columns: None,
             filter: None,
             limit: None,
+            files: None,
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: DEFAULT_BATCH_SIZE,
         }
@@ -92,6 +96,19 @@ impl ScanBuilder {
     /// Returns at most `limit` rows, and stops reading once it has them.
     pub fn with_limit(mut self, limit: usize) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// Reads only these active files (their paths exactly as the log writes them), with their
+    /// deletion vectors applied, as compaction reads its inputs. A path that is not an active
+    /// file of the snapshot fails the build ([`Error::InvalidArgument`]). Combines with a
+    /// filter, a projection and a limit.
+    pub fn with_files<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.files = Some(paths.into_iter().map(Into::into).collect());
         self
     }
 
@@ -198,11 +215,13 @@ impl ScanBuilder {
             );
 
         let mode = self.snapshot.column_mapping_mode();
-        let stats_columns = match &filter {
-            Some(filter) => plan::stats_columns(filter, &schema, &partition_columns, mode),
-            None => Vec::new(),
-        };
-        let snapshot = if stats_columns.is_empty() || self.snapshot.has_statistics() {
+        let file_predicate = filter
+            .as_ref()
+            .map(|filter| FilePredicate::new(filter.clone(), &schema, &partition_columns, mode));
+        let needs_stats = file_predicate
+            .as_ref()
+            .is_some_and(|p| !p.stats_columns().is_empty());
+        let snapshot = if !needs_stats || self.snapshot.has_statistics() {
             self.snapshot.clone()
         } else {
             self.snapshot.with_statistics().await?
@@ -218,8 +237,8 @@ impl ScanBuilder {
             &location,
             &work_columns,
             &partition_names,
-            filter.as_ref(),
-            &stats_columns,
+            file_predicate.as_ref(),
+            self.files.as_ref(),
         )?;
         // Without a filter, a limit needs only as many files as cover it; a file whose row
         // count is unknown ends the count (everything up to it, and it, is kept).

@@ -4,6 +4,7 @@
 //! statistics, that no row can satisfy the filter. Pruning by partition is counted apart from
 //! pruning by statistics so that `--explain` can say which did the work.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use object_store::path::Path;
@@ -14,9 +15,10 @@ use tarn_protocol::partition::parse_partition_value;
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
 use url::Url;
 
+use super::file_predicate::{FileFacts, FilePredicate};
 use super::reader::{FileTask, WorkColumn};
-use super::stats::{BoundsView, StatsColumn, file_bounds};
-use crate::error::Result;
+use super::stats::StatsColumn;
+use crate::error::{Error, Result};
 use crate::expr::Expr;
 
 /// The outcome of planning.
@@ -113,13 +115,24 @@ pub(crate) fn plan_files(
     location: &Arc<TableLocation>,
     work_columns: &[WorkColumn],
     partition_names: &[(String, String)],
-    filter: Option<&Expr>,
-    stats_columns: &[StatsColumn],
+    filter: Option<&FilePredicate>,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<FilePlan> {
     let mut plan = FilePlan {
-        total: files.len(),
+        total: only.map_or(files.len(), BTreeSet::len),
         ..FilePlan::default()
     };
+    if let Some(only) = only {
+        let active: BTreeSet<&str> = files.iter().map(|f| f.path()).collect();
+        if let Some(missing) = only.iter().find(|p| !active.contains(p.as_str())) {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "{missing:?} is not an active file of the table at this version, so it \
+                     cannot be scanned"
+                ),
+            });
+        }
+    }
     // (work column index, logical name, physical name, type) of every partition column read.
     let partitions: Vec<(usize, &str, &str, tarn_protocol::schema::PrimitiveType)> = work_columns
         .iter()
@@ -139,32 +152,30 @@ pub(crate) fn plan_files(
         })
         .collect();
     for file in files.iter() {
+        if only.is_some_and(|only| !only.contains(file.path())) {
+            continue;
+        }
         let mut values = Vec::with_capacity(partitions.len());
         for (index, logical, physical, ty) in &partitions {
             let raw = file.partition_value(physical).flatten();
             values.push((*index, parse_partition_value(logical, raw, *ty)?));
         }
         if let Some(filter) = filter {
-            let mut view = BoundsView {
+            // Partition values first, then statistics, to count what each pruned.
+            let lookup = |name: &str| file.partition_value(name).flatten();
+            let mut facts = FileFacts {
+                partition_value: &lookup,
+                stats: None,
                 num_records: file.num_records(),
-                ..BoundsView::default()
             };
-            for (index, value) in &values {
-                view.add_partition_value(work_columns[*index].name(), value);
-            }
-            if !filter.could_match(&view) {
+            if !filter.may_match(&facts) {
                 plan.pruned_by_partition += 1;
                 continue;
             }
-            if !stats_columns.is_empty() {
-                let mut view = file_bounds(file.stats(), file.num_records(), stats_columns);
-                for (index, value) in &values {
-                    view.add_partition_value(work_columns[*index].name(), value);
-                }
-                if !filter.could_match(&view) {
-                    plan.pruned_by_stats += 1;
-                    continue;
-                }
+            facts.stats = file.stats();
+            if !filter.stats_columns().is_empty() && !filter.may_match(&facts) {
+                plan.pruned_by_stats += 1;
+                continue;
             }
         }
         let (path, display) = resolve_path(location, &file)?;

@@ -5,12 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tarn_protocol::actions::{Add, Remove};
 use tarn_protocol::conflict::{ReadPredicate, ReadScope};
-use tarn_protocol::partition::parse_partition_value;
-use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
+use tarn_protocol::schema::{ColumnMappingMode, StructType};
 
 use crate::expr::Expr;
-use crate::scan::plan::stats_columns;
-use crate::scan::stats::{BoundsView, StatsColumn, file_bounds};
+use crate::scan::file_predicate::{FileFacts, FilePredicate};
 
 /// What a transaction read of the table, which decides the concurrent commits it conflicts
 /// with. Every transaction declares one ([`crate::Snapshot::transaction`] takes it): there is
@@ -70,14 +68,11 @@ impl ReadSet {
     }
 }
 
-/// Whether another writer's files could hold rows a transaction read: its predicate
-/// evaluated on the files' partition values and statistics, `true` whenever unsure.
+/// Whether another writer's files could hold rows a transaction read: its predicate asked of
+/// the files' partition values and statistics, `true` whenever unsure.
 pub(crate) struct PredicateReads {
-    predicate: Option<Expr>,
+    predicate: Option<FilePredicate>,
     whole_table: bool,
-    /// Partition columns: (logical name, physical name, type).
-    partitions: Vec<(String, String, tarn_protocol::schema::PrimitiveType)>,
-    stats: Vec<StatsColumn>,
 }
 
 impl PredicateReads {
@@ -87,30 +82,24 @@ impl PredicateReads {
         partition_columns: &[String],
         mapping: ColumnMappingMode,
     ) -> Self {
-        let partitions = partition_columns
-            .iter()
-            .filter_map(|name| {
-                let field = schema.field(name)?;
-                let DeltaType::Primitive(ty) = field.data_type else {
-                    return None;
-                };
-                Some((name.clone(), field.physical_name(mapping).to_owned(), ty))
-            })
-            .collect();
-        let (predicate, whole_table) = match reads {
-            ReadSet::Nothing | ReadSet::Files(_) => (None, false),
-            ReadSet::WholeTable => (None, true),
-            ReadSet::Predicate { predicate, .. } => (Some(predicate.clone()), false),
-        };
-        let stats = predicate
-            .as_ref()
-            .map(|p| stats_columns(p, schema, partition_columns, mapping))
-            .unwrap_or_default();
-        Self {
-            predicate,
-            whole_table,
-            partitions,
-            stats,
+        match reads {
+            ReadSet::Nothing | ReadSet::Files(_) => Self {
+                predicate: None,
+                whole_table: false,
+            },
+            ReadSet::WholeTable => Self {
+                predicate: None,
+                whole_table: true,
+            },
+            ReadSet::Predicate { predicate, .. } => Self {
+                predicate: Some(FilePredicate::new(
+                    predicate.clone(),
+                    schema,
+                    partition_columns,
+                    mapping,
+                )),
+                whole_table: false,
+            },
         }
     }
 
@@ -122,17 +111,16 @@ impl PredicateReads {
         let Some(predicate) = &self.predicate else {
             return self.whole_table;
         };
-        let mut view: BoundsView = file_bounds(stats, None, &self.stats);
-        if let Some(values) = partition_values {
-            for (logical, physical, ty) in &self.partitions {
-                let raw = values.get(physical).and_then(|v| v.as_deref());
-                match parse_partition_value(logical, raw, *ty) {
-                    Ok(value) => view.add_partition_value(logical, &value),
-                    Err(_) => return true,
-                }
-            }
-        }
-        predicate.could_match(&view)
+        let Some(values) = partition_values else {
+            // A remove without partition values: nothing is known of its rows.
+            return true;
+        };
+        let lookup = |name: &str| values.get(name).and_then(|v| v.as_deref());
+        predicate.may_match(&FileFacts {
+            partition_value: &lookup,
+            stats,
+            num_records: None,
+        })
     }
 }
 
