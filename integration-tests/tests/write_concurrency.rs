@@ -918,7 +918,7 @@ fn racing_data_deletes_and_appends(level: &str) {
                     // delete's read and its commit must have made it fail. (WriteSerializable
                     // orders the blind append after the delete instead.)
                     assert!(
-                        !serializable || !(read < high_version && high_version < version),
+                        !(serializable && read < high_version && high_version < version),
                         "round {round}: the delete read v{read} and committed v{version} past \
                          the append of matching rows at v{high_version}"
                     );
