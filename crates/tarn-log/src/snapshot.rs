@@ -461,6 +461,14 @@ impl Snapshot {
         &self.metadata.configuration
     }
 
+    /// The tombstones this version still carries at `now_ms` (milliseconds since the epoch):
+    /// the newest `remove` of each file that is no longer active and was removed within
+    /// `delta.deletedFileRetentionDuration` before `now_ms`. Read from the log (snapshots do
+    /// not keep removes). `now_ms` is the caller's clock: this decides nothing by itself.
+    pub async fn tombstones(&self, now_ms: i64) -> LogResult<Vec<tarn_protocol::actions::Remove>> {
+        crate::checkpoint::retained_tombstones(self, now_ms).await
+    }
+
     /// The active files.
     pub fn files(&self) -> &ActiveFiles {
         &self.files

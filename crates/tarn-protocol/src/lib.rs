@@ -10,7 +10,8 @@
 //! - [`log_segment`]: which checkpoint and commits define a version;
 //! - [`replay`]: reconciling actions newest-first into the state of a version;
 //! - [`conflict`]: whether a transaction may commit after concurrent commits;
-//! - [`partition`]: partition values, their types and their path encoding.
+//! - [`partition`]: partition values, their types and their path encoding;
+//! - [`retention`]: how long removed files and log files are kept, and what has expired.
 //!
 //! The protocol is PROTOCOL.md in the public `delta-io/delta` repository; section names in the
 //! docs below refer to it.
@@ -24,6 +25,7 @@ pub mod log_path;
 pub mod log_segment;
 pub mod partition;
 pub mod replay;
+pub mod retention;
 pub mod scalar;
 pub mod schema;
 

@@ -40,6 +40,9 @@ use tarn_protocol::log_path::{
     CheckpointFormat, CheckpointName, LogFileKind, SIDECAR_DIR, Version,
 };
 use tarn_protocol::log_segment::{CheckpointPlan, Listed};
+use tarn_protocol::retention::{
+    DEFAULT_DELETED_FILE_RETENTION_MS, DELETED_FILE_RETENTION_KEY, parse_interval_ms,
+};
 
 use super::keys::FileKeys;
 use super::layout::{decode_json_lines, remove_type};
@@ -52,10 +55,6 @@ use crate::location::TableLocation;
 use crate::parquet_io::ObjectFileReader;
 use crate::segment::LogFile;
 
-/// Table property: how long a tombstone is kept.
-const RETENTION_KEY: &str = "delta.deletedFileRetentionDuration";
-/// Default of [`RETENTION_KEY`]: one week.
-const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Commit files fetched at once.
 const COMMIT_CONCURRENCY: usize = 4;
 /// Rows decoded per batch.
@@ -68,53 +67,16 @@ pub(super) struct Tombstones {
     pub(super) count: usize,
 }
 
-/// Reads a CalendarInterval duration as Delta table properties write them (`interval 1
-/// week`, `7 days`, `interval 1 day 12 hours`) into milliseconds. Sub-millisecond units round
-/// up. `None` for anything else, including negative durations and months (not a fixed length).
-pub(super) fn parse_interval_ms(text: &str) -> Option<i64> {
-    let mut words = text.split_whitespace().peekable();
-    if words
-        .peek()
-        .is_some_and(|w| w.eq_ignore_ascii_case("interval"))
-    {
-        words.next();
-    }
-    let mut total: i64 = 0;
-    let mut any = false;
-    while let Some(number) = words.next() {
-        let unit = words.next()?.to_ascii_lowercase();
-        let unit = unit.strip_suffix('s').unwrap_or(&unit);
-        let n: i64 = number.parse().ok()?;
-        if n < 0 {
-            return None;
-        }
-        let ms = match unit {
-            "week" => n.checked_mul(7 * 24 * 3600 * 1000)?,
-            "day" => n.checked_mul(24 * 3600 * 1000)?,
-            "hour" => n.checked_mul(3600 * 1000)?,
-            "minute" => n.checked_mul(60 * 1000)?,
-            "second" => n.checked_mul(1000)?,
-            "millisecond" => n,
-            "microsecond" => n.checked_add(999)? / 1000,
-            "nanosecond" => n.checked_add(999_999)? / 1_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(ms)?;
-        any = true;
-    }
-    any.then_some(total)
-}
-
 /// The deletion time at or before which a tombstone has expired, or `None` when tombstones
 /// must all be kept (a retention tarn cannot read).
 pub(super) fn expiry_cutoff(state: &TableState, now_ms: i64) -> Option<i64> {
-    let retention = match state.properties().get(RETENTION_KEY) {
-        None => DEFAULT_RETENTION_MS,
+    let retention = match state.properties().get(DELETED_FILE_RETENTION_KEY) {
+        None => DEFAULT_DELETED_FILE_RETENTION_MS,
         Some(text) => match parse_interval_ms(text) {
             Some(ms) => ms,
             None => {
                 tracing::warn!(
-                    property = RETENTION_KEY,
+                    property = DELETED_FILE_RETENTION_KEY,
                     value = %text,
                     "cannot read the tombstone retention; keeping every tombstone"
                 );
@@ -540,6 +502,36 @@ fn select(
     Ok(tombstones)
 }
 
+/// The tombstones of `snapshot` that have not expired at `now_ms` (milliseconds since the
+/// epoch): the newest `remove` of each logical file that is not active, removed after `now_ms`
+/// minus `delta.deletedFileRetentionDuration` (see the module doc), as a checkpoint of the
+/// snapshot would carry them (`dataChange = false`). Read from the snapshot's log segment.
+pub(crate) async fn retained_tombstones(
+    snapshot: &crate::Snapshot,
+    now_ms: i64,
+) -> LogResult<Vec<tarn_protocol::actions::Remove>> {
+    let state = TableState::of_snapshot(snapshot);
+    let candidates = collect_candidates(&state).await?;
+    let cutoff = expiry_cutoff(&state, now_ms);
+    let tombstones = select_tombstones(
+        &state,
+        candidates,
+        Active::Files(snapshot.files().clone()),
+        cutoff,
+    )
+    .await?;
+    let shown = state.location().to_string();
+    let mut removes = Vec::with_capacity(tombstones.count);
+    for array in &tombstones.arrays {
+        removes.extend(struct_rows::<tarn_protocol::actions::Remove>(
+            array,
+            state.version(),
+            &shown,
+        )?);
+    }
+    Ok(removes)
+}
+
 /// Sets `dataChange = false`: a tombstone in a checkpoint changes no data by itself, which is
 /// how Delta-Spark writes them.
 fn without_data_change(array: ArrayRef) -> Result<ArrayRef, ArrowError> {
@@ -559,26 +551,6 @@ fn without_data_change(array: ArrayRef) -> Result<ArrayRef, ArrowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn intervals() {
-        let day = 24 * 3600 * 1000;
-        assert_eq!(parse_interval_ms("interval 1 week"), Some(7 * day));
-        assert_eq!(parse_interval_ms("interval 7 days"), Some(7 * day));
-        assert_eq!(parse_interval_ms("INTERVAL 2 Hours"), Some(2 * 3600 * 1000));
-        assert_eq!(parse_interval_ms("30 days"), Some(30 * day));
-        assert_eq!(
-            parse_interval_ms("interval 1 day 12 hours"),
-            Some(day + 12 * 3600 * 1000)
-        );
-        assert_eq!(parse_interval_ms("interval 0 seconds"), Some(0));
-        assert_eq!(parse_interval_ms("interval 1500 microseconds"), Some(2));
-        assert_eq!(parse_interval_ms("interval 1 month"), None);
-        assert_eq!(parse_interval_ms("interval -1 day"), None);
-        assert_eq!(parse_interval_ms("interval"), None);
-        assert_eq!(parse_interval_ms("one week"), None);
-        assert_eq!(parse_interval_ms("interval 1"), None);
-    }
 
     #[test]
     fn action_names_from_lines() {

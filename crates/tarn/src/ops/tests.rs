@@ -676,3 +676,28 @@ async fn write_properties_change_an_existing_table_in_the_same_commit() {
     }
     assert_eq!(table.snapshot().await.unwrap().version(), 2);
 }
+
+#[tokio::test]
+async fn a_snapshot_lists_its_tombstones_until_they_expire() {
+    let (_dir, table) = new_table().await;
+    table
+        .write()
+        .execute_batches(vec![batch(&["a"], &[Some(1)])])
+        .await
+        .unwrap();
+    let first = table.snapshot().await.unwrap();
+    let path = first.files().iter().next().unwrap().path().to_owned();
+    table.delete().execute().await.unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let tombstones = snapshot.tombstones(now).await.unwrap();
+    assert_eq!(tombstones.len(), 1);
+    assert_eq!(tombstones[0].path, path);
+    assert!(tombstones[0].deletion_timestamp.unwrap() <= now);
+    // The default retention is a week.
+    let day = tarn_protocol::retention::DAY_MS;
+    assert_eq!(snapshot.tombstones(now + 6 * day).await.unwrap().len(), 1);
+    assert!(snapshot.tombstones(now + 8 * day).await.unwrap().is_empty());
+    // The version before the delete has none.
+    assert!(first.tombstones(now).await.unwrap().is_empty());
+}
