@@ -1,0 +1,1 @@
+//! Space-filling curves over several columns (placeholder; see the curve task).

@@ -1,0 +1,12 @@
+//! Keeping tarn tables healthy, the way a maintenance job runs it beside live writers.
+//!
+//! Every operation here is builder -> plan -> execute (STYLE.md): the plan is a value computed
+//! by pure functions from a snapshot (what will be read, written and committed), printable as
+//! a dry run, and executing it reads, writes and commits through `tarn`'s public API only —
+//! [`tarn::Snapshot::transaction`], [`tarn::ScanBuilder::with_files`], [`tarn::DataWriter`] —
+//! as any program could. The safety rules are `spec/maintenance.md`.
+//!
+//! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
+//!   columns, for sorted and clustered layouts.
+
+pub mod curve;
