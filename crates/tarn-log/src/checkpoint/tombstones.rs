@@ -36,14 +36,12 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use tarn_protocol::actions::{Action, Sidecar, dv_unique_id};
-use tarn_protocol::log_path::{
-    CheckpointFormat, CheckpointName, LogFileKind, SIDECAR_DIR, Version,
-};
+use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
 use tarn_protocol::log_segment::{CheckpointPlan, Listed};
 
 use super::keys::FileKeys;
 use super::layout::{decode_json_lines, remove_type};
-use super::read::corrupt;
+use super::read::{corrupt, sidecar_path};
 use super::rows::struct_rows;
 use super::state::TableState;
 use crate::error::{LogError, LogResult};
@@ -228,18 +226,6 @@ async fn commit_removes(
         })
     })
     .await?
-}
-
-/// Resolves a sidecar's path: relative to `_delta_log/_sidecars/`, or an absolute URI in the
-/// table's own store.
-fn sidecar_path(location: &TableLocation, version: Version, sidecar: &str) -> LogResult<Path> {
-    if sidecar.contains("://") {
-        let url = url::Url::parse(sidecar)
-            .map_err(|e| corrupt(version, sidecar, format!("sidecar path is not a URI: {e}")))?;
-        return Path::from_url_path(url.path())
-            .map_err(|e| corrupt(version, sidecar, format!("sidecar path: {e}")));
-    }
-    Ok(location.log_dir().join(SIDECAR_DIR).join(sidecar))
 }
 
 /// Converts a checkpoint's `remove` column into the checkpoint `remove` type, through JSON so

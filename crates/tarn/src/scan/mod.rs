@@ -212,10 +212,10 @@ impl ScanBuilder {
             .into_iter()
             .map(|(l, p)| (l.to_owned(), p.to_owned()))
             .collect();
-        let location = Arc::clone(snapshot.location());
+        let resolver = snapshot.path_resolver();
         let mut file_plan = plan::plan_files(
             snapshot.files(),
-            &location,
+            &resolver,
             &work_columns,
             &partition_names,
             filter.as_ref(),
@@ -249,7 +249,7 @@ impl ScanBuilder {
         );
         Ok(Scan {
             read_plan: Arc::new(ReadPlan {
-                location,
+                resolver,
                 mode,
                 work_columns,
                 work_schema,
