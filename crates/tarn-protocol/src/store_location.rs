@@ -213,9 +213,10 @@ impl AbsoluteUri {
     /// Parses an absolute URI or `/`-rooted path from the log, strictly.
     ///
     /// Errors (the reason, for the caller to wrap): not a URI; a query or fragment (a file is
-    /// named by its path alone); a path starting with `//` (it would name a host); escapes
-    /// that are malformed or not UTF-8; a `..` that climbs above the store's root; a path
-    /// naming no file (the store's root).
+    /// named by its path alone); control characters or surrounding spaces (a URL parser drops
+    /// some of them silently, so the text would not mean what it shows); a path starting with
+    /// `//` (it would name a host); escapes that are malformed or not UTF-8; a `..` that
+    /// climbs above the store's root; a path naming no file (the store's root).
     pub fn parse(text: &str) -> Result<Self, String> {
         let (store, segments) = parse_strict(text)?;
         if segments.is_empty() {
