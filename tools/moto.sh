@@ -5,15 +5,18 @@
 #
 #   moto_start PYTHON     starts moto (tools/interop/moto_serial.py, requests one at a time) on
 #                         127.0.0.1:<free port> in the background,
-#                         waits until it answers, creates the bucket, and exports
-#                         TARN_TEST_S3_ENDPOINT=http://127.0.0.1:PORT and TARN_TEST_S3_BUCKET
+#                         waits until it answers, creates the buckets, and exports
+#                         TARN_TEST_S3_ENDPOINT=http://127.0.0.1:PORT, TARN_TEST_S3_BUCKET and
+#                         TARN_TEST_S3_ARCHIVE_BUCKET (a second bucket: tables whose files
+#                         live in another bucket)
 #   moto_stop             stops it (safe to call twice, or when it never started)
 #
 # Run directly, it starts moto in the foreground for a manual test session:
 #
 #   tools/moto.sh [PYTHON]    prints the exports to paste into another shell; Ctrl-C stops it
 #
-# PYTHON defaults to $TARN_PYTHON. The bucket is TARN_TEST_S3_BUCKET (default tarn-test).
+# PYTHON defaults to $TARN_PYTHON. The buckets are TARN_TEST_S3_BUCKET (default tarn-test) and
+# TARN_TEST_S3_ARCHIVE_BUCKET (default tarn-test-archive).
 # moto's request log goes to a temporary file, printed if moto fails to start.
 
 _moto_pid=""
@@ -26,10 +29,11 @@ moto_start() {
     echo "moto_start: no Python with moto installed (give the venv's python, or set TARN_PYTHON)" >&2
     return 1
   fi
-  local bin interop bucket port attempt
+  local bin interop bucket archive_bucket port attempt
   bin="$(dirname "$python")"
   interop="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/interop"
   bucket="${TARN_TEST_S3_BUCKET:-tarn-test}"
+  archive_bucket="${TARN_TEST_S3_ARCHIVE_BUCKET:-tarn-test-archive}"
   _moto_log="$(mktemp "${TMPDIR:-/tmp}/tarn-moto.XXXXXX")"
   for attempt in 1 2 3; do
     # A free port now; another process could take it before moto binds, hence the retries.
@@ -38,9 +42,13 @@ moto_start() {
     "$python" "$interop/moto_serial.py" 127.0.0.1 "$port" >"$_moto_log" 2>&1 &
     _moto_pid=$!
     if "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
-        --bucket "$bucket" --timeout 30 && kill -0 "$_moto_pid" 2>/dev/null; then
+        --bucket "$bucket" --timeout 30 \
+        && "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
+          --bucket "$archive_bucket" --timeout 30 \
+        && kill -0 "$_moto_pid" 2>/dev/null; then
       export TARN_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
       export TARN_TEST_S3_BUCKET="$bucket"
+      export TARN_TEST_S3_ARCHIVE_BUCKET="$archive_bucket"
       # If this shell dies without running its traps (SIGKILL), stop moto anyway.
       local shell_pid=$$ moto_pid=$_moto_pid
       ( while kill -0 "$shell_pid" 2>/dev/null && kill -0 "$moto_pid" 2>/dev/null; do
@@ -82,6 +90,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   moto_start "${1:-}"
   echo "export TARN_TEST_S3_ENDPOINT=$TARN_TEST_S3_ENDPOINT"
   echo "export TARN_TEST_S3_BUCKET=$TARN_TEST_S3_BUCKET"
+  echo "export TARN_TEST_S3_ARCHIVE_BUCKET=$TARN_TEST_S3_ARCHIVE_BUCKET"
   echo "moto is running (pid $_moto_pid); Ctrl-C stops it" >&2
   wait "$_moto_pid"
 fi

@@ -17,6 +17,7 @@
 #                          runs tools/interop/*.py
 #   TARN_TEST_S3_ENDPOINT  http://127.0.0.1:PORT, a moto S3 server started for this run and
 #   TARN_TEST_S3_BUCKET    stopped when the script exits, with this bucket created
+#   TARN_TEST_S3_ARCHIVE_BUCKET  and this second one (tables whose files live in another bucket)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,7 +83,7 @@ cargo build --workspace --all-targets --locked
 
 step "tests"
 moto_start "$TARN_PYTHON"
-echo "moto S3 at $TARN_TEST_S3_ENDPOINT, bucket $TARN_TEST_S3_BUCKET"
+echo "moto S3 at $TARN_TEST_S3_ENDPOINT, buckets $TARN_TEST_S3_BUCKET and $TARN_TEST_S3_ARCHIVE_BUCKET"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
   # nextest does not run doctests.

@@ -19,6 +19,7 @@ mod scan_errors;
 mod scan_fixtures;
 mod scan_pruning;
 mod scan_shredded_variants;
+mod store_registry;
 mod time_travel;
 mod transactions;
 mod write_concurrency;

@@ -9,6 +9,7 @@ mod progress;
 mod schema_arg;
 mod secrets;
 mod sink;
+mod store_args;
 mod timestamp_arg;
 mod value_text;
 
@@ -33,6 +34,26 @@ struct Cli {
         global = true
     )]
     storage_options: Vec<String>,
+
+    /// Another location the table's log may name files in (an archive bucket, a second local
+    /// directory), reached with the table's `-o` options. Repeatable.
+    #[arg(long = "store", value_name = "PREFIX", global = true)]
+    stores: Vec<String>,
+
+    /// A storage option of its own for a location the table's log may name files in: registers
+    /// PREFIX with these options instead of the table's. Repeatable.
+    #[arg(
+        long = "store-option",
+        num_args = 2,
+        value_names = ["PREFIX", "KEY=VALUE"],
+        global = true
+    )]
+    store_options: Vec<String>,
+
+    /// Do not trust the table: the locations it declares in its own log (the `tarn.archive`
+    /// domain) are refused like any other unregistered location.
+    #[arg(long, global = true)]
+    untrusted: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -250,9 +271,18 @@ pub(crate) fn parse_pairs(
 
 async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> {
     let options = parse_options(&cli.storage_options)?;
+    let stores = store_args::registry(&cli.stores, &cli.store_options, &options)?;
+    let declared = store_args::declared_locations(cli.untrusted);
     let open = |uri: String| {
-        let options = options.clone();
-        async move { tarn::Table::open_with_options(&uri, &options).await }
+        let (options, stores) = (options.clone(), stores.clone());
+        async move {
+            tarn::Table::builder(&uri)
+                .with_storage_options(options)
+                .with_stores(stores)
+                .with_declared_locations(declared)
+                .open()
+                .await
+        }
     };
     match cli.command {
         Command::Describe {

@@ -11,8 +11,9 @@ use tarn_protocol::log_path::Version;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogError {
-    /// The table URI cannot be parsed or uses an unsupported scheme.
-    #[error("invalid table URI {uri:?}: {reason}")]
+    /// A table URI, or a location registered beside a table, cannot be parsed or uses an
+    /// unsupported scheme.
+    #[error("invalid URI {uri:?}: {reason}")]
     InvalidUri {
         /// The URI as given.
         uri: String,
@@ -141,6 +142,33 @@ pub enum LogError {
         /// What is wrong.
         #[source]
         source: Box<ProtocolError>,
+    },
+    /// A file the log names (a data file, a deletion vector, a checkpoint sidecar) is outside
+    /// the table's root and every location registered for the table, or is a relative path
+    /// that climbs out with `..`. Nothing was opened (spec/format.md, "File paths").
+    #[error(
+        "{path} is outside the table {table} and every location registered for it; tarn opens no file there"
+    )]
+    PathOutsideTable {
+        /// The path as the log names it (credentials shown as `***`).
+        path: String,
+        /// The table location.
+        table: String,
+    },
+    /// A file the log names is on a store (scheme and bucket, container or host) that no
+    /// location is registered on for this table. Nothing was opened. If the table's files
+    /// are meant to be there, register the location (`StoreRegistry::register`; the CLI's
+    /// `--store PREFIX`).
+    #[error(
+        "{path} is on {store}, where no location is registered for the table {table}; register the location (tarn: --store PREFIX) if the table's files belong there"
+    )]
+    UnregisteredStore {
+        /// The path as the log names it (credentials shown as `***`).
+        path: String,
+        /// The store: `scheme://authority`.
+        store: String,
+        /// The table location.
+        table: String,
     },
     /// An object store request failed.
     #[error("storage error on {path}: {source}")]

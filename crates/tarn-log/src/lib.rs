@@ -4,6 +4,7 @@
 //! reconcile, which features are readable) are made by pure functions in `tarn-protocol`.
 //!
 //! - [`location`]: table URIs to stores (local, memory, S3, GCS, Azure);
+//! - [`stores`]: the store registry and the one resolver of every path a log names;
 //! - [`local_store`]: the local file system, serving regular files only;
 //! - [`segment`]: listing `_delta_log`, the `_last_checkpoint` hint, log segments;
 //! - [`mod@commit`]: put-if-absent commits with conflict check, rebase and retry;
@@ -26,6 +27,7 @@ pub mod location;
 pub mod parquet_io;
 pub mod segment;
 pub mod snapshot;
+pub mod stores;
 mod timestamps;
 
 pub use checkpoint::{
@@ -38,4 +40,5 @@ pub use files::{ActiveFiles, FileView};
 pub use history::{CommitEntry, history};
 pub use location::TableLocation;
 pub use snapshot::{Snapshot, SnapshotOptions, version_range};
+pub use stores::{DeclaredLocations, PathResolver, ResolvedPath, StoreRegistry};
 pub use timestamps::{version_at_timestamp, version_timestamp};

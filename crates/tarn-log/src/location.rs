@@ -1,10 +1,11 @@
-//! Table locations: from a URI (and options) to an object store and the table's root in it.
+//! Table locations: from a URI (and options) to an object store and the table's root in it,
+//! with the locations registered beside it.
 //!
 //! Supported forms: a local path (absolute or relative), `file://`, `memory://`, `s3://` (and
-//! `s3a://`), `gs://`, `az://`, `abfs://` and `abfss://`. Cloud stores are configured the way
-//! object_store's builders read the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`), then
-//! overridden by an explicit options map whose keys are the builders' config keys
-//! (`aws_endpoint`, `allow_http`, `google_service_account`, `azure_storage_account_name`, ...).
+//! `s3a://`), `gs://`, `az://`, `abfs://` and `abfss://`. How a URI and its options become a
+//! store is [`crate::stores`]' job; this module keeps the result, the table's root, and the
+//! table's store registry ([`StoreRegistry`]) through which every path its log names is
+//! resolved ([`crate::stores::PathResolver`]).
 //!
 //! This module never guesses credentials: what object_store's builder does with the
 //! configuration it is given is the whole story. Tests must pass explicit dummy credentials so
@@ -12,34 +13,47 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use object_store::ObjectStore;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::memory::InMemory;
 use object_store::path::Path;
 use tarn_protocol::log_path::{LOG_DIR, Version, commit_file_name};
+use tarn_protocol::store_location::{StoreKey, StoreLocation};
 use url::Url;
 
-use crate::error::{LogError, LogResult};
-use crate::local_store::RegularFileStore;
+use crate::error::LogResult;
+use crate::stores::build::{build_store, parse_location_url};
+use crate::stores::{DeclaredLocations, StoreRegistry};
 
 /// Where a table lives: the object store holding it and the table's root path in that store.
+///
+/// It also carries what decides which other files the table's log may name: the table's
+/// [`StoreRegistry`], whether the locations the table itself declares are trusted
+/// ([`DeclaredLocations`]), and the table's storage options, with which the stores of
+/// declared locations are built.
 #[derive(Clone)]
 pub struct TableLocation {
     url: Url,
     store: Arc<dyn ObjectStore>,
     root: Path,
+    /// The root as a normalised location, for deciding what is inside the table.
+    root_location: StoreLocation,
+    stores: Arc<StoreRegistry>,
+    declared: DeclaredLocations,
+    /// The table's own storage options (secrets among them: never shown).
+    options: Arc<BTreeMap<String, String>>,
+    /// Stores built for locations the table declares, by store; shared by clones.
+    declared_stores: Arc<Mutex<HashMap<StoreKey, Arc<dyn ObjectStore>>>>,
 }
 
 impl fmt::Debug for TableLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TableLocation")
-            .field("url", &self.url.as_str())
+            .field("url", &redact_uri(self.url.as_str()))
             .field("root", &self.root.as_ref())
-            .finish()
+            .field("stores", &self.stores)
+            .field("declared", &self.declared)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,6 +77,11 @@ pub fn redact_uri(uri: &str) -> String {
     let Ok(mut url) = Url::parse(uri) else {
         return uri.to_owned();
     };
+    // Nothing to hide: the text as given, not as the URL parser would rewrite it (it removes
+    // `..` segments, which an error about a path must show as written).
+    if url.password().is_none() && url.query().is_none() {
+        return uri.to_owned();
+    }
     if url.password().is_some() {
         let _unchanged_on_error = url.set_password(Some("***"));
     }
@@ -75,13 +94,6 @@ pub fn redact_uri(uri: &str) -> String {
     url.to_string()
 }
 
-/// In-process `memory://` stores, keyed by their host, so that every `Table::open` of the same
-/// `memory://name/...` URI in a process sees the same objects.
-fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
-    static STORES: OnceLock<Mutex<HashMap<String, Arc<InMemory>>>> = OnceLock::new();
-    STORES.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
 impl TableLocation {
     /// Resolves a table URI with configuration from the environment only.
     pub fn parse(uri: &str) -> LogResult<Self> {
@@ -91,96 +103,78 @@ impl TableLocation {
     /// Resolves a table URI, with explicit store options taking precedence over the
     /// environment. An option key the store does not understand is an error.
     pub fn parse_with_options(uri: &str, options: &BTreeMap<String, String>) -> LogResult<Self> {
-        let url = parse_table_url(uri)?;
-        let invalid = |reason: String| LogError::InvalidUri {
-            uri: redact_uri(uri),
-            reason,
-        };
-        let config_error = |source| LogError::StoreConfig {
-            uri: redact_uri(uri),
-            source,
-        };
-        let unknown = |key: &str| LogError::UnknownOption {
-            uri: redact_uri(uri),
-            key: key.to_owned(),
-        };
-        let object_root =
-            || Path::from_url_path(url.path()).map_err(|e| invalid(format!("bad path: {e}")));
-        let (store, root): (Arc<dyn ObjectStore>, Path) = match url.scheme() {
-            "file" => {
-                if let Some(key) = options.keys().next() {
-                    return Err(unknown(key));
-                }
-                let path = url
-                    .to_file_path()
-                    .map_err(|()| invalid("not a local file path".to_owned()))?;
-                let root = Path::from_absolute_path(&path)
-                    .map_err(|e| invalid(format!("bad local path: {e}")))?;
-                (Arc::new(RegularFileStore::new()), root)
-            }
-            "memory" => {
-                if let Some(key) = options.keys().next() {
-                    return Err(unknown(key));
-                }
-                let host = url.host_str().unwrap_or_default().to_owned();
-                let store = {
-                    let mut stores = memory_stores()
-                        .lock()
-                        .map_err(|_| invalid("memory store registry poisoned".to_owned()))?;
-                    Arc::clone(
-                        stores
-                            .entry(host)
-                            .or_insert_with(|| Arc::new(InMemory::new())),
-                    )
-                };
-                (store, object_root()?)
-            }
-            "s3" | "s3a" => {
-                let mut builder = AmazonS3Builder::from_env().with_url(url.as_str());
-                for (key, value) in options {
-                    let key: AmazonS3ConfigKey = key.parse().map_err(|_| unknown(key))?;
-                    builder = builder.with_config(key, value);
-                }
-                (
-                    Arc::new(builder.build().map_err(config_error)?),
-                    object_root()?,
-                )
-            }
-            "gs" => {
-                let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url.as_str());
-                for (key, value) in options {
-                    let key: GoogleConfigKey = key.parse().map_err(|_| unknown(key))?;
-                    builder = builder.with_config(key, value);
-                }
-                (
-                    Arc::new(builder.build().map_err(config_error)?),
-                    object_root()?,
-                )
-            }
-            "az" | "azure" | "abfs" | "abfss" | "adl" => {
-                let mut builder = MicrosoftAzureBuilder::from_env().with_url(url.as_str());
-                for (key, value) in options {
-                    let key: AzureConfigKey = key.parse().map_err(|_| unknown(key))?;
-                    builder = builder.with_config(key, value);
-                }
-                (
-                    Arc::new(builder.build().map_err(config_error)?),
-                    object_root()?,
-                )
-            }
-            other => {
-                return Err(invalid(format!(
-                    "unsupported scheme {other:?} (supported: local paths, file, memory, s3, gs, az, abfss)"
-                )));
-            }
-        };
-        Ok(Self { url, store, root })
+        let url = parse_location_url(uri)?;
+        let (store, root) = build_store(uri, &url, options)?;
+        let mut location = Self::from_store(url, store, root);
+        location.options = Arc::new(options.clone());
+        Ok(location)
     }
 
     /// Builds a location from an existing store and a root path in it (for embedding tarn
     /// over a custom or wrapped store, e.g. in tests that inject faults).
+    ///
+    /// `url` says where the table is (it decides which absolute paths in the log are inside
+    /// the table); `root` is that place as a path in `store`. No other location is
+    /// registered; locations the table declares are trusted and built without options.
     pub fn from_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
-        Self { url, store, root }
+        Self {
+            root_location: StoreLocation::of_url(&url),
+            url,
+            store,
+            root,
+            stores: Arc::new(StoreRegistry::new()),
+            declared: DeclaredLocations::default(),
+            options: Arc::new(BTreeMap::new()),
+            declared_stores: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// This location with `stores` as the locations registered beside the table (replacing
+    /// any registered before). The table's root is always a location of its own.
+    pub fn with_stores(mut self, stores: StoreRegistry) -> Self {
+        self.stores = Arc::new(stores);
+        self
+    }
+
+    /// This location with locations the table declares (`tarn.archive`) trusted or refused.
+    /// Refuse them for a table from a source you do not trust: its log could otherwise name
+    /// any file under a location it declares itself.
+    pub fn with_declared_locations(mut self, declared: DeclaredLocations) -> Self {
+        self.declared = declared;
+        self
+    }
+
+    /// The locations registered beside the table.
+    pub fn stores(&self) -> &StoreRegistry {
+        &self.stores
+    }
+
+    /// Whether locations the table declares are trusted.
+    pub fn declared_locations(&self) -> DeclaredLocations {
+        self.declared
+    }
+
+    /// The table's root as a normalised location.
+    pub fn root_location(&self) -> &StoreLocation {
+        &self.root_location
+    }
+
+    /// The store for a location the table declares: built once per store (bucket,
+    /// container, host) with the table's own storage options, then shared by every path on it.
+    pub(crate) fn declared_store(&self, prefix: &StoreLocation) -> LogResult<Arc<dyn ObjectStore>> {
+        let key = prefix.store().clone();
+        if let Ok(stores) = self.declared_stores.lock()
+            && let Some(store) = stores.get(&key)
+        {
+            return Ok(Arc::clone(store));
+        }
+        let uri = prefix.to_uri();
+        let url = parse_location_url(&uri)?;
+        let (store, _) = build_store(&uri, &url, &self.options)?;
+        if let Ok(mut stores) = self.declared_stores.lock() {
+            stores.insert(key, Arc::clone(&store));
+        }
+        Ok(store)
     }
 
     /// The table URL (a `file://` URL for local paths).
@@ -246,61 +240,41 @@ impl TableLocation {
     }
 
     /// Path of an object relative to the table root, given as decoded `/`-separated segments
-    /// (a data file path from the log after percent-decoding).
+    /// (a data file path from the log after percent-decoding). Empty segments are skipped.
     ///
     /// Every store, the local filesystem included, uses a path's segments as the literal
     /// object (or file) name, so the segments are joined as they are: the object read is the
     /// one whose name is the decoded segment, which is what Spark and other writers created.
     /// Only a segment object_store cannot represent literally (`.`, `..`, control characters)
-    /// is escaped instead.
+    /// is escaped instead. This joins; it does not decide what may be opened: paths from a log
+    /// go through [`crate::stores::PathResolver`], which refuses `..`.
     pub fn child_path(&self, relative: &str) -> Path {
-        let segments = relative.split('/').filter(|segment| !segment.is_empty());
-        let mut joined = self.root.as_ref().to_owned();
-        for segment in segments.clone() {
-            if !joined.is_empty() {
-                joined.push('/');
-            }
-            joined.push_str(segment);
-        }
-        Path::parse(&joined).unwrap_or_else(|_| {
-            segments.fold(self.root.clone(), |path, segment| path.join(segment))
-        })
+        join_segments(&self.root, relative.split('/'))
     }
 }
 
-/// Parses a user-given table URI into a URL; local paths become absolute `file://` URLs.
-fn parse_table_url(uri: &str) -> LogResult<Url> {
-    let invalid = |reason: String| LogError::InvalidUri {
-        uri: redact_uri(uri),
-        reason,
-    };
-    if uri.trim().is_empty() {
-        return Err(invalid("empty URI".to_owned()));
+/// `base` joined with the non-empty `segments`, each taken literally where object_store can
+/// represent it and escaped where it cannot (see [`TableLocation::child_path`]).
+pub(crate) fn join_segments<'a>(
+    base: &Path,
+    segments: impl Iterator<Item = &'a str> + Clone,
+) -> Path {
+    let segments = segments.filter(|segment| !segment.is_empty());
+    let mut joined = base.as_ref().to_owned();
+    for segment in segments.clone() {
+        if !joined.is_empty() {
+            joined.push('/');
+        }
+        joined.push_str(segment);
     }
-    let looks_like_url = uri.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
-    });
-    let mut url = if looks_like_url {
-        Url::parse(uri).map_err(|e| invalid(e.to_string()))?
-    } else {
-        let path = std::path::absolute(uri).map_err(|e| invalid(e.to_string()))?;
-        Url::from_directory_path(&path)
-            .map_err(|()| invalid("cannot express the path as a URL".to_owned()))?
-    };
-    // A table is a directory: normalise away a trailing slash so paths join cleanly.
-    if url.path().len() > 1 && url.path().ends_with('/') {
-        let trimmed = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&trimmed);
-    }
-    Ok(url)
+    Path::parse(&joined)
+        .unwrap_or_else(|_| segments.fold(base.clone(), |path, segment| path.join(segment)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::LogError;
 
     #[test]
     fn local_paths_become_file_urls() {

@@ -19,6 +19,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use tarn_protocol::actions::{CommitInfo, DomainMetadata, Metadata, Protocol, Txn};
+use tarn_protocol::archive_domain::ArchiveConfiguration;
 use tarn_protocol::features::check_log_readable;
 use tarn_protocol::log_path::{LogFileKind, Version};
 use tarn_protocol::log_segment::{Listed, plan_segment};
@@ -31,6 +32,7 @@ use crate::error::{LogError, LogResult};
 use crate::files::{ActiveFiles, BatchKeys};
 use crate::location::TableLocation;
 use crate::segment::{LogFile, LogSegment, list_log, load_segment, segment_error};
+use crate::stores::PathResolver;
 use crate::timestamps::{read_commit_info, version_at_timestamp};
 
 /// How many commit files to fetch and parse at once.
@@ -487,6 +489,17 @@ impl Snapshot {
     /// Domain metadata, by domain (removed domains excluded).
     pub fn domain_metadata(&self) -> &BTreeMap<String, DomainMetadata> {
         &self.domain_metadata
+    }
+
+    /// The resolver for every path this version's log names: the table's root, the locations
+    /// registered with its [`TableLocation`], and the locations the table declares in its
+    /// `tarn.archive` domain as of this version, if the location trusts them.
+    pub fn path_resolver(&self) -> PathResolver {
+        PathResolver::with_archive_configuration(
+            Arc::clone(&self.location),
+            self.version(),
+            ArchiveConfiguration::of_domains(&self.domain_metadata),
+        )
     }
 
     /// The `commitInfo` of the snapshot's version, when the commit file was read (it is not

@@ -13,11 +13,13 @@
 //! again.
 //!
 //! This module never joins a path to a table location and never touches storage; it only says
-//! what the string in the log means. An absolute URI is returned exactly as written, for the
-//! store layer to resolve.
+//! what the string in the log means. An absolute URI keeps its text as written and is parsed
+//! and normalised ([`AbsoluteUri`]), for the store registry (`tarn_log::stores`) to decide
+//! whether it may be opened and through which store.
 
 use crate::error::ProtocolError;
 use crate::partition::{percent_decode, push_percent};
+pub use crate::store_location::AbsoluteUri;
 
 /// Where a data file named in the log lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,12 +28,12 @@ pub enum DataFilePath {
     /// `date=2020-01-01 12%3A00/part-0.parquet` (`%3A` here is part of the directory's name).
     /// Never empty, never starting with `/`, never containing a `..` segment.
     Relative(String),
-    /// An absolute URI exactly as it appears in the log: one with a scheme
+    /// An absolute URI as it appears in the log, parsed: one with a scheme
     /// (`s3://bucket/t/part-0.parquet`, `file:///tmp/t/part-0.parquet`,
     /// `abfss://c@a.dfs.core.windows.net/t/part-0.parquet`) or a path from the root of the
     /// table's file system (`/mnt/t/part-0.parquet`). Shallow clones and tarn's archive tier
     /// write these.
-    Absolute(String),
+    Absolute(AbsoluteUri),
 }
 
 impl DataFilePath {
@@ -42,10 +44,14 @@ impl DataFilePath {
     /// UTF-8); characters that should have been encoded but were not (a space, `#`, non-ASCII
     /// text) are taken literally, since some writers leave them raw.
     ///
+    /// An absolute path is parsed and normalised by [`AbsoluteUri::parse`] (percent-decoded
+    /// once, `.` and `..` segments applied); whether it may be opened is not decided here.
+    ///
     /// Errors: an empty path; a `%` not followed by two hex digits; escapes that are not UTF-8;
     /// a relative path that decodes to an absolute one (`%2Ftmp/x`) or climbs out of the table
     /// with a `..` segment — tarn never resolves a file outside the table root from a relative
-    /// path.
+    /// path; an absolute one that is not a URI, has a query or fragment, climbs above its
+    /// store's root or names no file.
     pub fn parse(path_in_log: &str) -> Result<Self, ProtocolError> {
         let invalid = |reason: &str| ProtocolError::InvalidDataFilePath {
             path: path_in_log.to_owned(),
@@ -55,7 +61,9 @@ impl DataFilePath {
             return Err(invalid("the path is empty"));
         }
         if path_in_log.starts_with('/') || has_scheme(path_in_log) {
-            return Ok(DataFilePath::Absolute(path_in_log.to_owned()));
+            return AbsoluteUri::parse(path_in_log)
+                .map(DataFilePath::Absolute)
+                .map_err(|reason| invalid(&reason));
         }
         let decoded = percent_decode(path_in_log).map_err(|reason| invalid(&reason))?;
         if decoded.starts_with('/') {
@@ -79,7 +87,8 @@ impl DataFilePath {
     /// The decoded relative path or the absolute URI.
     pub fn as_str(&self) -> &str {
         match self {
-            DataFilePath::Relative(path) | DataFilePath::Absolute(path) => path,
+            DataFilePath::Relative(path) => path,
+            DataFilePath::Absolute(uri) => uri.as_str(),
         }
     }
 
@@ -89,7 +98,7 @@ impl DataFilePath {
     pub fn to_path_in_log(&self) -> String {
         match self {
             DataFilePath::Relative(path) => encode_relative_path(path),
-            DataFilePath::Absolute(uri) => uri.clone(),
+            DataFilePath::Absolute(uri) => uri.as_str().to_owned(),
         }
     }
 }
@@ -223,7 +232,7 @@ mod tests {
             "x+y.z-w:opaque",
         ] {
             let parsed = DataFilePath::parse(uri).unwrap();
-            assert_eq!(parsed, DataFilePath::Absolute(uri.to_owned()));
+            assert_eq!(parsed.as_str(), uri);
             assert!(parsed.is_absolute());
             assert_eq!(parsed.to_path_in_log(), uri);
         }
@@ -241,6 +250,9 @@ mod tests {
             "../p.parquet",
             "a/../../p.parquet",
             "a/%2E%2E/p.parquet",
+            "s3://b/t/%2E%2E%2F%2E%2E%2F%2E%2E%2Fx",
+            "/t/x?y",
+            "s3://b/",
         ] {
             assert!(
                 matches!(

@@ -161,4 +161,13 @@ pub enum ProtocolError {
         /// What is wrong.
         reason: String,
     },
+    /// The configuration of a `domainMetadata` domain tarn reads (e.g. `tarn.archive`) does
+    /// not have the form the domain defines.
+    #[error("invalid configuration of domain `{domain}`: {reason}")]
+    InvalidDomainMetadata {
+        /// The domain's name.
+        domain: String,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -11,12 +11,15 @@
 //! - [`replay`]: reconciling actions newest-first into the state of a version;
 //! - [`conflict`]: whether a transaction may commit after concurrent commits;
 //! - [`partition`]: partition values, their types and their path encoding;
-//! - [`retention`]: how long removed files and log files are kept, and what has expired.
+//! - [`retention`]: how long removed files and log files are kept, and what has expired;
+//! - [`data_path`] and [`store_location`]: what a file path in the log names, normalised;
+//! - [`archive_domain`]: the `tarn.archive` domain's configuration (declared locations).
 //!
 //! The protocol is PROTOCOL.md in the public `delta-io/delta` repository; section names in the
 //! docs below refer to it.
 
 pub mod actions;
+pub mod archive_domain;
 pub mod conflict;
 pub mod data_path;
 pub mod error;
@@ -28,5 +31,6 @@ pub mod replay;
 pub mod retention;
 pub mod scalar;
 pub mod schema;
+pub mod store_location;
 
 pub use error::ProtocolError;

@@ -28,8 +28,11 @@ pub use error::{BoxError, Error, Result};
 pub use expr::Expr;
 pub use ops::{WriteBuilder, WriteMode};
 pub use scan::{Scan, ScanBuilder, ScanStream};
-pub use table::{Snapshot, Table};
-pub use tarn_log::{ActiveFiles, CommitEntry, FileView, LogError, TableLocation};
+pub use table::{Snapshot, Table, TableBuilder};
+pub use tarn_log::{
+    ActiveFiles, CommitEntry, DeclaredLocations, FileView, LogError, PathResolver, ResolvedPath,
+    StoreRegistry, TableLocation,
+};
 pub use tarn_protocol as protocol;
 pub use tarn_protocol::log_path::Version;
 pub use transaction::{CommitSummary, IsolationLevel, ReadSet, Transaction};

@@ -5,7 +5,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use tarn_log::{CommitEntry, TableLocation};
+use tarn_log::{CommitEntry, DeclaredLocations, StoreRegistry, TableLocation};
 use tarn_protocol::log_path::Version;
 
 use crate::error::Result;
@@ -37,6 +37,18 @@ impl Table {
         Ok(Self::from_location(TableLocation::parse_with_options(
             uri, options,
         )?))
+    }
+
+    /// A table at `uri` opened with more than storage options: the locations registered
+    /// beside it (where its log may name files besides its root) and whether the locations it
+    /// declares itself are trusted. See [`TableBuilder`].
+    pub fn builder(uri: &str) -> TableBuilder {
+        TableBuilder {
+            uri: uri.to_owned(),
+            storage_options: BTreeMap::new(),
+            stores: StoreRegistry::new(),
+            declared: DeclaredLocations::default(),
+        }
     }
 
     /// A table at an already resolved location (e.g. over a custom store).
@@ -129,6 +141,84 @@ impl Table {
     /// The commits still in the log, newest first, at most `limit` of them.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<CommitEntry>> {
         Ok(tarn_log::history(&self.location, limit).await?)
+    }
+}
+
+/// How to open a table: its URI, storage options, registered locations and trust in the
+/// locations it declares. Obtained from [`Table::builder`].
+///
+/// ```no_run
+/// # async fn example() -> tarn::Result<()> {
+/// use std::collections::BTreeMap;
+/// use tarn::{StoreRegistry, Table};
+///
+/// let options = BTreeMap::from([("aws_region".to_owned(), "eu-west-1".to_owned())]);
+/// let mut stores = StoreRegistry::new();
+/// // The archive bucket, reached with the table's options.
+/// stores.register("s3://archive-bucket/events/", &options)?;
+/// let table = Table::builder("s3://bucket/events")
+///     .with_storage_options(options)
+///     .with_stores(stores)
+///     .open()
+///     .await?;
+/// # let _ = table;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TableBuilder {
+    uri: String,
+    storage_options: BTreeMap<String, String>,
+    stores: StoreRegistry,
+    declared: DeclaredLocations,
+}
+
+impl std::fmt::Debug for TableBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Option values may be credentials: only their keys are shown.
+        f.debug_struct("TableBuilder")
+            .field("uri", &tarn_log::location::redact_uri(&self.uri))
+            .field("storage_options", &self.storage_options.keys())
+            .field("stores", &self.stores)
+            .field("declared", &self.declared)
+            .finish()
+    }
+}
+
+impl TableBuilder {
+    /// Storage options for the table's store (object_store config keys such as
+    /// `aws_endpoint`), over the environment. Locations the table declares are reached with
+    /// them too.
+    pub fn with_storage_options(mut self, options: BTreeMap<String, String>) -> Self {
+        self.storage_options = options;
+        self
+    }
+
+    /// The locations besides the table's root where its log may name files.
+    pub fn with_stores(mut self, stores: StoreRegistry) -> Self {
+        self.stores = stores;
+        self
+    }
+
+    /// Whether the locations the table declares (`tarn.archive`) count as registered.
+    pub fn with_declared_locations(mut self, declared: DeclaredLocations) -> Self {
+        self.declared = declared;
+        self
+    }
+
+    /// For a table from a source you do not trust: the locations it declares are refused
+    /// like any unregistered location, so its log can name files only under its root and
+    /// the locations registered here.
+    pub fn untrusted(self) -> Self {
+        self.with_declared_locations(DeclaredLocations::Refuse)
+    }
+
+    /// Opens the table (no I/O yet). Errors as [`Table::open_with_options`].
+    pub async fn open(self) -> Result<Table> {
+        let location = TableLocation::parse_with_options(&self.uri, &self.storage_options)?
+            .with_stores(self.stores)
+            .with_declared_locations(self.declared);
+        Ok(Table::from_location(location))
     }
 }
 

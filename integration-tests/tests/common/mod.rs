@@ -4,6 +4,7 @@ pub mod delta_table;
 pub mod every_type;
 pub mod gate_store;
 pub mod python;
+pub mod recording_store;
 pub mod rows;
 pub mod s3;
 pub mod sample_table;

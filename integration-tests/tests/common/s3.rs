@@ -1,5 +1,6 @@
 //! The moto S3 emulator that `tools/test.sh` starts on 127.0.0.1 (`tools/moto.sh`): its
-//! endpoint and bucket come from `TARN_TEST_S3_ENDPOINT` and `TARN_TEST_S3_BUCKET`.
+//! endpoint and buckets come from `TARN_TEST_S3_ENDPOINT`, `TARN_TEST_S3_BUCKET` and
+//! `TARN_TEST_S3_ARCHIVE_BUCKET` (a second bucket, for tables whose files live elsewhere).
 //!
 //! Every option object_store needs is passed explicitly — endpoint, plain HTTP, dummy keys and
 //! a region — so that no test falls back to credential discovery (the cloud instance-metadata
@@ -14,7 +15,8 @@ fn required_env(name: &str) -> String {
         Ok(value) if !value.is_empty() => value,
         _ => panic!(
             "{name} is not set: run tools/test.sh, which starts the moto S3 emulator on \
-             127.0.0.1 and exports TARN_TEST_S3_ENDPOINT and TARN_TEST_S3_BUCKET"
+             127.0.0.1 and exports TARN_TEST_S3_ENDPOINT, TARN_TEST_S3_BUCKET and \
+             TARN_TEST_S3_ARCHIVE_BUCKET"
         ),
     }
 }
@@ -32,6 +34,11 @@ pub fn s3_endpoint() -> String {
 /// The bucket `tools/test.sh` created in the emulator.
 pub fn s3_bucket() -> String {
     required_env("TARN_TEST_S3_BUCKET")
+}
+
+/// The second bucket `tools/test.sh` created in the emulator.
+pub fn s3_archive_bucket() -> String {
+    required_env("TARN_TEST_S3_ARCHIVE_BUCKET")
 }
 
 /// Storage options (object_store config keys) for the emulator: endpoint, `allow_http`, dummy

@@ -5,6 +5,8 @@
 //! `stats_parsed` unless a checkpoint has no JSON stats. Rows are filtered against the replay of
 //! newer commits as they are decoded, so a checkpoint is never held whole in memory.
 
+use std::sync::Arc;
+
 use arrow_array::BooleanArray;
 use arrow_select::filter::filter_record_batch;
 use futures::future::BoxFuture;
@@ -14,6 +16,7 @@ use object_store::path::Path;
 use tarn_protocol::actions::{
     CheckpointMetadata, DomainMetadata, Metadata, Protocol, Sidecar, Txn,
 };
+use tarn_protocol::data_path::DataFilePath;
 use tarn_protocol::log_path::{
     CheckpointFormat, CheckpointName, LogFileKind, SIDECAR_DIR, Version,
 };
@@ -26,6 +29,7 @@ use crate::error::{LogError, LogResult};
 use crate::files::{ActiveFiles, BatchKeys};
 use crate::location::TableLocation;
 use crate::segment::LogFile;
+use crate::stores::PathResolver;
 
 /// How many checkpoint parts or sidecars to read at once.
 const PART_CONCURRENCY: usize = 8;
@@ -144,7 +148,7 @@ async fn read_checkpoint_inner(
     }
     let sidecar_parts: Vec<PartState> = futures::stream::iter(sidecars.iter().cloned())
         .map(|sidecar| async move {
-            let path = sidecar_path(location, &sidecar.path)?;
+            let path = sidecar_path(location, version, &sidecar.path)?;
             // The size recorded in the sidecar action is not trusted for locating the footer:
             // one HEAD per sidecar is cheap, and a wrong size would make a readable file look
             // corrupt.
@@ -167,22 +171,23 @@ async fn read_checkpoint_inner(
     Ok(state)
 }
 
-/// Resolves a sidecar's path: relative to `_delta_log/_sidecars/`, or an absolute URI in the
-/// table's own store.
-pub(super) fn sidecar_path(location: &TableLocation, sidecar: &str) -> LogResult<Path> {
-    if sidecar.contains("://") {
-        let url = url::Url::parse(sidecar).map_err(|e| LogError::CorruptCheckpoint {
-            version: 0,
-            path: sidecar.to_owned(),
-            reason: format!("sidecar path is not a valid URI: {e}"),
-        })?;
-        return Path::from_url_path(url.path()).map_err(|e| LogError::CorruptCheckpoint {
-            version: 0,
-            path: sidecar.to_owned(),
-            reason: format!("sidecar path: {e}"),
-        });
+/// Resolves a sidecar's path: a file name in `_delta_log/_sidecars/`, or an absolute URI
+/// (or `/`-rooted path) inside the table's root. Sidecars are part of the log, so a
+/// registered or declared location does not count for them: anywhere else is
+/// `PathOutsideTable` (or `UnregisteredStore`), and nothing is opened there.
+pub(super) fn sidecar_path(
+    location: &TableLocation,
+    version: Version,
+    sidecar: &str,
+) -> LogResult<Path> {
+    if !(sidecar.contains("://") || sidecar.starts_with('/')) {
+        return Ok(location.log_dir().join(SIDECAR_DIR).join(sidecar));
     }
-    Ok(location.log_dir().join(SIDECAR_DIR).join(sidecar))
+    let path = DataFilePath::parse(sidecar)
+        .map_err(|e| corrupt(version, sidecar, format!("sidecar path: {e}")))?;
+    PathResolver::for_location(Arc::new(location.clone()))
+        .resolve_in_table(&path)
+        .map(|resolved| resolved.path().clone())
 }
 
 impl PartReader<'_> {

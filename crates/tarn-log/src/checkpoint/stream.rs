@@ -352,7 +352,7 @@ async fn fetch_files(state: &TableState, raw: &tokio::sync::mpsc::Sender<Raw>) -
         }
     }
     for sidecar in sidecars {
-        let path = sidecar_path(location, &sidecar.path)?;
+        let path = sidecar_path(location, checkpoint.version, &sidecar.path)?;
         let size = location
             .store()
             .head(&path)

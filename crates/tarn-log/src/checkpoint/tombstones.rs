@@ -36,9 +36,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use tarn_protocol::actions::{Action, Sidecar, dv_unique_id};
-use tarn_protocol::log_path::{
-    CheckpointFormat, CheckpointName, LogFileKind, SIDECAR_DIR, Version,
-};
+use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
 use tarn_protocol::log_segment::{CheckpointPlan, Listed};
 use tarn_protocol::retention::{
     DEFAULT_DELETED_FILE_RETENTION_MS, DELETED_FILE_RETENTION_KEY, parse_interval_ms,
@@ -46,7 +44,7 @@ use tarn_protocol::retention::{
 
 use super::keys::FileKeys;
 use super::layout::{decode_json_lines, remove_type};
-use super::read::corrupt;
+use super::read::{corrupt, sidecar_path};
 use super::rows::struct_rows;
 use super::state::TableState;
 use crate::error::{LogError, LogResult};
@@ -190,18 +188,6 @@ async fn commit_removes(
         })
     })
     .await?
-}
-
-/// Resolves a sidecar's path: relative to `_delta_log/_sidecars/`, or an absolute URI in the
-/// table's own store.
-fn sidecar_path(location: &TableLocation, version: Version, sidecar: &str) -> LogResult<Path> {
-    if sidecar.contains("://") {
-        let url = url::Url::parse(sidecar)
-            .map_err(|e| corrupt(version, sidecar, format!("sidecar path is not a URI: {e}")))?;
-        return Path::from_url_path(url.path())
-            .map_err(|e| corrupt(version, sidecar, format!("sidecar path: {e}")));
-    }
-    Ok(location.log_dir().join(SIDECAR_DIR).join(sidecar))
 }
 
 /// Converts a checkpoint's `remove` column into the checkpoint `remove` type, through JSON so

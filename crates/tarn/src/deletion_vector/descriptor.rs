@@ -4,13 +4,14 @@
 //! `<table root>/<prefix>/deletion_vector_<uuid>.bin` (no directory when there is no prefix);
 //! for `p` it is an absolute URI in the format of an `add` path; for `i` it is the bitmap.
 //!
-//! This module decides which object a descriptor points at. It never resolves a file outside
-//! the table's own object store: an absolute path on another store is an error, not a read
-//! through some other client.
+//! This module decides which path a descriptor names; the table's [`PathResolver`] decides
+//! whether that path may be opened and through which store, as it does for data files (a
+//! `u` prefix that climbs out with `..`, or a `p` path outside the table and its registered
+//! locations, is refused there).
 
-use object_store::path::Path;
-use tarn_log::TableLocation;
+use tarn_log::{PathResolver, ResolvedPath};
 use tarn_protocol::actions::{DeletionVectorDescriptor, DeletionVectorStorage};
+use tarn_protocol::data_path::DataFilePath;
 use url::Url;
 use uuid::Uuid;
 
@@ -116,49 +117,42 @@ pub fn descriptor_absolute_url(
     }
 }
 
-/// The object of a file-backed vector in the table's store; `None` for an inline vector.
+/// The file of a file-backed vector, resolved through the table's `resolver`; `None` for an
+/// inline vector.
 ///
-/// Errors (`DeletionVector`) for a malformed id or path, and for a `p` path on a different
-/// store (scheme, bucket or host) than the table's.
+/// Errors: `DeletionVector` for a malformed id, or a `p` path that is not an absolute URI;
+/// the resolver's errors (`PathOutsideTable`, `UnregisteredStore`, ...) for a file it will
+/// not open.
 pub fn descriptor_object_path(
-    location: &TableLocation,
+    resolver: &PathResolver,
     descriptor: &DeletionVectorDescriptor,
-) -> Result<Option<Path>> {
-    match storage(descriptor)? {
-        DeletionVectorStorage::Inline => Ok(None),
+) -> Result<Option<ResolvedPath>> {
+    let path = match storage(descriptor)? {
+        DeletionVectorStorage::Inline => return Ok(None),
         DeletionVectorStorage::RelativeUuid => {
-            let relative = descriptor_relative_path(descriptor)?;
-            Ok(Some(location.child_path(&relative)))
+            // The prefix is a directory name taken literally (no percent-decoding); the
+            // resolver refuses it if it climbs out of the table.
+            DataFilePath::Relative(descriptor_relative_path(descriptor)?)
         }
         DeletionVectorStorage::AbsolutePath => {
             let uri = &descriptor.path_or_inline_dv;
-            let url = absolute_url(location.url(), uri)?;
             let invalid = |reason: String| Error::DeletionVector {
                 path: uri.clone(),
                 reason,
                 source: None,
             };
-            let table = location.url();
-            if !same_store(table, &url) {
-                return Err(invalid(format!(
-                    "the file is outside the table's object store ({}://{}); only deletion \
-                     vectors in the table's own store can be read",
-                    table.scheme(),
-                    table.host_str().unwrap_or_default()
-                )));
+            match DataFilePath::parse(uri) {
+                Ok(absolute @ DataFilePath::Absolute(_)) => absolute,
+                Ok(DataFilePath::Relative(_)) => {
+                    return Err(invalid(
+                        "not an absolute URI (storage type \"p\" needs one)".to_owned(),
+                    ));
+                }
+                Err(e) => return Err(invalid(format!("not an absolute URI: {e}"))),
             }
-            let path = if url.scheme() == "file" {
-                let file = url
-                    .to_file_path()
-                    .map_err(|()| invalid("not a local file path".to_owned()))?;
-                Path::from_absolute_path(&file)
-            } else {
-                Path::from_url_path(url.path())
-            };
-            path.map(Some)
-                .map_err(|e| invalid(format!("not a valid object path: {e}")))
         }
-    }
+    };
+    Ok(Some(resolver.resolve(&path)?))
 }
 
 impl DeletionVector {
@@ -202,20 +196,6 @@ fn absolute_url(table_url: &Url, uri: &str) -> Result<Url> {
     })
 }
 
-/// Whether two URLs are served by the same object store client: same scheme (`s3a` is
-/// `s3`), host (bucket, container, account) and port.
-fn same_store(table: &Url, file: &Url) -> bool {
-    fn scheme(url: &Url) -> &str {
-        match url.scheme() {
-            "s3a" => "s3",
-            other => other,
-        }
-    }
-    scheme(table) == scheme(file)
-        && table.host_str() == file.host_str()
-        && table.port_or_known_default() == file.port_or_known_default()
-}
-
 fn storage(descriptor: &DeletionVectorDescriptor) -> Result<DeletionVectorStorage> {
     descriptor.storage().map_err(|e| Error::DeletionVector {
         path: descriptor.path_or_inline_dv.clone(),
@@ -240,9 +220,25 @@ fn require_relative(descriptor: &DeletionVectorDescriptor) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use proptest::prelude::*;
+    use tarn_log::{LogError, TableLocation};
 
     use super::*;
+
+    fn resolver(uri: &str) -> PathResolver {
+        PathResolver::for_location(Arc::new(TableLocation::parse(uri).unwrap()))
+    }
+
+    fn object(resolver: &PathResolver, d: &DeletionVectorDescriptor) -> String {
+        descriptor_object_path(resolver, d)
+            .unwrap()
+            .unwrap()
+            .path()
+            .as_ref()
+            .to_owned()
+    }
 
     fn descriptor(storage_type: &str, path: &str) -> DeletionVectorDescriptor {
         DeletionVectorDescriptor {
@@ -291,12 +287,8 @@ mod tests {
             descriptor_relative_path(&d).unwrap(),
             "deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin"
         );
-        let location = TableLocation::parse("memory://dv-descriptor/t").unwrap();
         assert_eq!(
-            descriptor_object_path(&location, &d)
-                .unwrap()
-                .unwrap()
-                .as_ref(),
+            object(&resolver("memory://dv-descriptor/t"), &d),
             "t/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin"
         );
     }
@@ -325,66 +317,62 @@ mod tests {
     }
 
     #[test]
-    fn absolute_paths_in_the_table_store() {
-        let location = TableLocation::parse("memory://dv-abs/tables/t").unwrap();
-        let d = descriptor("p", "memory://dv-abs/elsewhere/dv%20file.bin");
-        assert_eq!(
-            descriptor_object_path(&location, &d)
-                .unwrap()
-                .unwrap()
-                .as_ref(),
-            "elsewhere/dv file.bin"
-        );
-        let d = descriptor("p", "/root/dv.bin");
-        assert_eq!(
-            descriptor_object_path(&location, &d)
-                .unwrap()
-                .unwrap()
-                .as_ref(),
-            "root/dv.bin"
-        );
-        let local = TableLocation::parse("/tmp/tarn-dv/t").unwrap();
-        let d = descriptor("p", "file:///tmp/tarn-dv/other/x.bin");
-        assert_eq!(
-            descriptor_object_path(&local, &d)
-                .unwrap()
-                .unwrap()
-                .as_ref(),
-            "tmp/tarn-dv/other/x.bin"
-        );
+    fn absolute_paths_in_the_table_root() {
+        let memory = resolver("memory://dv-abs/tables/t");
+        let d = descriptor("p", "memory://dv-abs/tables/t/dvs/dv%20file.bin");
+        assert_eq!(object(&memory, &d), "tables/t/dvs/dv file.bin");
+        let d = descriptor("p", "/tables/t/dv.bin");
+        assert_eq!(object(&memory, &d), "tables/t/dv.bin");
+        let local = resolver("/tmp/tarn-dv/t");
+        let d = descriptor("p", "file:///tmp/tarn-dv/t/x.bin");
+        assert_eq!(object(&local, &d), "tmp/tarn-dv/t/x.bin");
     }
 
     #[test]
-    fn absolute_paths_in_other_stores_are_errors() {
-        let location = TableLocation::parse("memory://dv-abs-other/t").unwrap();
+    fn paths_outside_the_table_are_refused_before_any_read() {
+        let memory = resolver("memory://dv-abs-other/t");
+        for outside in [
+            "memory://dv-abs-other/elsewhere/x.bin",
+            "/elsewhere/x.bin",
+            "memory://dv-abs-other/t/../x.bin",
+        ] {
+            let err = descriptor_object_path(&memory, &descriptor("p", outside)).unwrap_err();
+            assert!(
+                matches!(err, Error::Log(LogError::PathOutsideTable { .. })),
+                "{outside}: {err}"
+            );
+        }
         for other in [
             "memory://another-host/t/x.bin",
             "s3://dv-abs-other/t/x.bin",
             "file:///t/x.bin",
         ] {
-            let err = descriptor_object_path(&location, &descriptor("p", other)).unwrap_err();
+            let err = descriptor_object_path(&memory, &descriptor("p", other)).unwrap_err();
             assert!(
-                err.to_string().contains("outside the table's object store"),
+                matches!(err, Error::Log(LogError::UnregisteredStore { .. })),
                 "{other}: {err}"
             );
         }
-        let err = descriptor_object_path(&location, &descriptor("p", "not a uri")).unwrap_err();
+        // A `u` prefix that climbs out of the table.
+        let climbing = descriptor("u", "../outsidevBn[lx{q8@P<9BNH/isA");
+        let err = descriptor_object_path(&memory, &climbing).unwrap_err();
+        assert!(
+            matches!(err, Error::Log(LogError::PathOutsideTable { .. })),
+            "{err}"
+        );
+        let err = descriptor_object_path(&memory, &descriptor("p", "not a uri")).unwrap_err();
         assert!(err.to_string().contains("not an absolute URI"), "{err}");
     }
 
     #[test]
-    fn s3a_and_s3_are_the_same_store() {
-        let table = Url::parse("s3://bucket/t").unwrap();
-        assert!(same_store(&table, &Url::parse("s3a://bucket/x").unwrap()));
-        assert!(!same_store(&table, &Url::parse("s3://other/x").unwrap()));
-    }
-
-    #[test]
     fn inline_vectors_have_no_file() {
-        let location = TableLocation::parse("memory://dv-inline/t").unwrap();
+        let resolver = resolver("memory://dv-inline/t");
         let d = descriptor("i", "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L");
-        assert_eq!(descriptor_object_path(&location, &d).unwrap(), None);
-        assert_eq!(descriptor_absolute_url(location.url(), &d).unwrap(), None);
+        assert!(descriptor_object_path(&resolver, &d).unwrap().is_none());
+        assert_eq!(
+            descriptor_absolute_url(resolver.location().url(), &d).unwrap(),
+            None
+        );
     }
 
     proptest! {

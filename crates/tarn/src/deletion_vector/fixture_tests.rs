@@ -83,9 +83,12 @@ async fn every_logged_deletion_vector_loads() {
     for table in all_tables() {
         let location = location(&table);
         for (id, descriptor) in logged_descriptors(&table) {
-            let dv = load_deletion_vector(&location, &descriptor)
-                .await
-                .unwrap_or_else(|e| panic!("{table} {id}: {e}"));
+            let dv = load_deletion_vector(
+                &tarn_log::PathResolver::for_location(std::sync::Arc::new(location.clone())),
+                &descriptor,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{table} {id}: {e}"));
             assert_eq!(dv.len(), descriptor.cardinality as u64, "{table} {id}");
             assert!(
                 !dv.is_empty(),
@@ -128,7 +131,7 @@ async fn active_files_at_every_version() {
             for file in snapshot.files().iter() {
                 let records = file.num_records().unwrap();
                 if let Some(descriptor) = file.deletion_vector() {
-                    let dv = load_deletion_vector(opened.location(), &descriptor)
+                    let dv = load_deletion_vector(&snapshot.path_resolver(), &descriptor)
                         .await
                         .unwrap_or_else(|e| panic!("{table} v{version}: {e}"));
                     assert_eq!(dv.len(), descriptor.cardinality as u64);
@@ -204,7 +207,7 @@ async fn single_file(table: &str) -> (PathBuf, DeletionVector) {
     let files: Vec<_> = snapshot.files().iter().collect();
     assert_eq!(files.len(), 1);
     let descriptor = files[0].deletion_vector().unwrap();
-    let dv = load_deletion_vector(opened.location(), &descriptor)
+    let dv = load_deletion_vector(&snapshot.path_resolver(), &descriptor)
         .await
         .unwrap();
     (table_dir(table).join(files[0].path()), dv)

@@ -1,9 +1,8 @@
 //! Loading the deletion vector a descriptor names: decoding an inline vector, or reading one
 //! frame of a DV file with a single ranged GET and verifying it.
 
-use object_store::path::Path;
 use object_store::{GetOptions, ObjectStoreExt};
-use tarn_log::TableLocation;
+use tarn_log::{PathResolver, ResolvedPath};
 use tarn_protocol::actions::{DeletionVectorDescriptor, DeletionVectorStorage};
 
 use super::bitmap::{DeletionVector, decode_bitmap_array};
@@ -28,12 +27,15 @@ const INLINE: &str = "inline";
 /// Then checks the size prefix against `sizeInBytes`, the checksum, the magic number and the
 /// bitmap's structure, and that the number of rows equals `cardinality`.
 ///
+/// The file is found through the table's `resolver` (`Snapshot::path_resolver`), which
+/// refuses a file outside the table and its registered locations before anything is read.
+///
 /// Errors: `DeletionVector` naming the file (or `inline`) and the first check that failed
 /// (`file not found`, `checksum mismatch: expected X, computed Y`, `truncated: ...`,
 /// `wrong magic number: ...`, `cardinality mismatch: ...`); `Storage` when the store fails
-/// for another reason.
+/// for another reason; the resolver's `PathOutsideTable` and `UnregisteredStore`.
 pub async fn load_deletion_vector(
-    location: &TableLocation,
+    resolver: &PathResolver,
     descriptor: &DeletionVectorDescriptor,
 ) -> Result<DeletionVector> {
     let storage = descriptor.storage().map_err(|e| Error::DeletionVector {
@@ -44,14 +46,14 @@ pub async fn load_deletion_vector(
     match storage {
         DeletionVectorStorage::Inline => load_inline(descriptor),
         DeletionVectorStorage::RelativeUuid | DeletionVectorStorage::AbsolutePath => {
-            let path = descriptor_object_path(location, descriptor)?.ok_or_else(|| {
+            let file = descriptor_object_path(resolver, descriptor)?.ok_or_else(|| {
                 Error::DeletionVector {
                     path: descriptor.path_or_inline_dv.clone(),
                     reason: "a file-backed vector resolved to no file".to_owned(),
                     source: None,
                 }
             })?;
-            load_from_file(location, &path, descriptor).await
+            load_from_file(&file, descriptor).await
         }
     }
 }
@@ -73,11 +75,10 @@ fn load_inline(descriptor: &DeletionVectorDescriptor) -> Result<DeletionVector> 
 }
 
 async fn load_from_file(
-    location: &TableLocation,
-    path: &Path,
+    file: &ResolvedPath,
     descriptor: &DeletionVectorDescriptor,
 ) -> Result<DeletionVector> {
-    let display = location.display_path(path);
+    let (path, display) = (file.path(), file.display().to_owned());
     let error = |reason: String| Error::DeletionVector {
         path: display.clone(),
         reason,
@@ -99,7 +100,7 @@ async fn load_from_file(
     // The first vector's frame starts right after the version byte: read that too.
     let start = if offset == 1 { 0 } else { offset };
     let end = offset + size + FRAME_OVERHEAD;
-    let store = location.store();
+    let store = file.store();
     let (bytes, file_size) = match store
         .get_opts(path, GetOptions::new().with_range(Some(start..end)))
         .await

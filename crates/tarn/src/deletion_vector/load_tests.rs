@@ -48,6 +48,11 @@ fn local_copy(edit: impl FnOnce(&mut Vec<u8>)) -> (tempfile::TempDir, TableLocat
     (dir, location)
 }
 
+/// The resolver of a table with nothing registered.
+fn resolver(location: &TableLocation) -> tarn_log::PathResolver {
+    tarn_log::PathResolver::for_location(std::sync::Arc::new(location.clone()))
+}
+
 /// A table location in its own in-memory store.
 fn memory_table() -> TableLocation {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -86,7 +91,7 @@ fn rows(dv: &DeletionVector) -> Vec<u64> {
 #[tokio::test]
 async fn loads_the_small_fixture_in_place() {
     let location = TableLocation::parse(fixture("table-with-dv-small").to_str().unwrap()).unwrap();
-    let dv = load_deletion_vector(&location, &small_descriptor())
+    let dv = load_deletion_vector(&resolver(&location), &small_descriptor())
         .await
         .unwrap();
     assert_eq!(rows(&dv), [0, 9]);
@@ -99,12 +104,12 @@ async fn missing_file() {
     let (dir, location) = local_copy(|_| {});
     std::fs::remove_file(dir.path().join(SMALL_DV)).unwrap();
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert_eq!(reason, "file not found");
     // The message an operator sees names the absolute local path.
-    let err = load_deletion_vector(&location, &small_descriptor())
+    let err = load_deletion_vector(&resolver(&location), &small_descriptor())
         .await
         .unwrap_err()
         .to_string();
@@ -120,7 +125,7 @@ async fn corrupted_checksum() {
     // Byte 20 is inside the bitmap (the frame is bytes 1..45).
     let (_dir, location) = local_copy(|bytes| bytes[20] ^= 0x40);
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert!(
@@ -137,7 +142,7 @@ async fn corrupted_stored_checksum() {
         bytes[last] ^= 0x01;
     });
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert_eq!(
@@ -156,7 +161,7 @@ async fn wrong_magic_with_a_valid_checksum() {
         bytes[41..45].copy_from_slice(&crc.to_be_bytes());
     });
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert_eq!(
@@ -173,7 +178,7 @@ async fn truncated_files() {
     for len in [44, 30, 5, 1] {
         let (_dir, location) = local_copy(|bytes| bytes.truncate(len));
         let reason = reason(
-            load_deletion_vector(&location, &small_descriptor()).await,
+            load_deletion_vector(&resolver(&location), &small_descriptor()).await,
             SMALL_DV,
         );
         assert_eq!(
@@ -190,7 +195,10 @@ async fn truncated_files() {
         offset: Some(100),
         ..small_descriptor()
     };
-    let reason = reason(load_deletion_vector(&location, &past_end).await, SMALL_DV);
+    let reason = reason(
+        load_deletion_vector(&resolver(&location), &past_end).await,
+        SMALL_DV,
+    );
     assert_eq!(
         reason,
         "vector at offset 100: truncated: the file is 45 bytes, the vector needs bytes 100..144"
@@ -203,7 +211,7 @@ async fn truncated_in_memory() {
     let bytes = std::fs::read(fixture("table-with-dv-small").join(SMALL_DV)).unwrap();
     put(&location, SMALL_DV, bytes[..40].to_vec()).await;
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert!(
@@ -219,7 +227,10 @@ async fn cardinality_mismatch() {
         cardinality: 3,
         ..small_descriptor()
     };
-    let reason = reason(load_deletion_vector(&location, &descriptor).await, SMALL_DV);
+    let reason = reason(
+        load_deletion_vector(&resolver(&location), &descriptor).await,
+        SMALL_DV,
+    );
     assert_eq!(
         reason,
         "vector at offset 1: cardinality mismatch: the descriptor says 3 deleted rows, the \
@@ -234,7 +245,10 @@ async fn size_mismatch_and_bad_offsets() {
         size_in_bytes: 35,
         ..small_descriptor()
     };
-    let reason1 = reason(load_deletion_vector(&location, &descriptor).await, SMALL_DV);
+    let reason1 = reason(
+        load_deletion_vector(&resolver(&location), &descriptor).await,
+        SMALL_DV,
+    );
     assert_eq!(
         reason1,
         "vector at offset 1: size mismatch: the descriptor says 35 bytes, the file's size \
@@ -245,7 +259,10 @@ async fn size_mismatch_and_bad_offsets() {
             offset: Some(offset),
             ..small_descriptor()
         };
-        let reason = reason(load_deletion_vector(&location, &descriptor).await, SMALL_DV);
+        let reason = reason(
+            load_deletion_vector(&resolver(&location), &descriptor).await,
+            SMALL_DV,
+        );
         assert!(
             reason.contains(&format!("offset {offset} is not")),
             "{reason}"
@@ -255,7 +272,10 @@ async fn size_mismatch_and_bad_offsets() {
         size_in_bytes: -1,
         ..small_descriptor()
     };
-    let reason = reason(load_deletion_vector(&location, &descriptor).await, SMALL_DV);
+    let reason = reason(
+        load_deletion_vector(&resolver(&location), &descriptor).await,
+        SMALL_DV,
+    );
     assert!(reason.contains("negative sizeInBytes"), "{reason}");
 }
 
@@ -266,7 +286,9 @@ async fn absent_offset_means_the_first_vector() {
         offset: None,
         ..small_descriptor()
     };
-    let dv = load_deletion_vector(&location, &descriptor).await.unwrap();
+    let dv = load_deletion_vector(&resolver(&location), &descriptor)
+        .await
+        .unwrap();
     assert_eq!(rows(&dv), [0, 9]);
 }
 
@@ -274,7 +296,7 @@ async fn absent_offset_means_the_first_vector() {
 async fn unsupported_file_version() {
     let (_dir, location) = local_copy(|bytes| bytes[0] = 2);
     let reason = reason(
-        load_deletion_vector(&location, &small_descriptor()).await,
+        load_deletion_vector(&resolver(&location), &small_descriptor()).await,
         SMALL_DV,
     );
     assert_eq!(
@@ -302,7 +324,9 @@ async fn several_vectors_in_one_file_with_a_prefix() {
     put(&location, &relative, builder.finish()).await;
     for (vector, stored) in vectors.iter().zip(&stored) {
         let descriptor = stored.relative_descriptor("xY", &uuid);
-        let loaded = load_deletion_vector(&location, &descriptor).await.unwrap();
+        let loaded = load_deletion_vector(&resolver(&location), &descriptor)
+            .await
+            .unwrap();
         assert_eq!(&loaded, vector);
     }
 }
@@ -313,33 +337,75 @@ async fn absolute_path_in_the_table_store() {
     let mut builder = DeletionVectorFileBuilder::new();
     let vector = DeletionVector::from_rows([4, 8, 15, 16, 23, 42]).unwrap();
     let stored = builder.push(&vector).unwrap();
-    let path = Path::from("shared-dvs/dv.bin");
-    location
-        .store()
-        .put(&path, builder.finish().into())
-        .await
-        .unwrap();
+    let bytes = builder.finish();
+    let inside = Path::from("t/shared-dvs/dv.bin");
+    let outside = Path::from("shared-dvs/dv.bin");
+    for path in [&inside, &outside] {
+        location
+            .store()
+            .put(path, bytes.clone().into())
+            .await
+            .unwrap();
+    }
     let host = location.url().host_str().unwrap().to_owned();
-    let uri = format!("memory://{host}/{path}");
-    let loaded = load_deletion_vector(&location, &stored.absolute_descriptor(&uri))
+    let uri = format!("memory://{host}/{inside}");
+    let loaded = load_deletion_vector(&resolver(&location), &stored.absolute_descriptor(&uri))
         .await
         .unwrap();
     assert_eq!(loaded, vector);
+    // The same store outside the table's root: refused, though the file is there.
+    let uri = format!("memory://{host}/{outside}");
+    let err = load_deletion_vector(&resolver(&location), &stored.absolute_descriptor(&uri))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Log(tarn_log::LogError::PathOutsideTable { .. })),
+        "{err}"
+    );
 
-    // A local table with an absolute file:// vector beside it.
+    // A local table with an absolute file:// vector inside it (a name with a space), and one
+    // beside it, readable once its directory is registered.
     let dir = tempfile::tempdir().unwrap();
     let table_dir = dir.path().join("table");
     std::fs::create_dir(&table_dir).unwrap();
-    let mut builder = DeletionVectorFileBuilder::new();
-    let stored = builder.push(&vector).unwrap();
-    let file = dir.path().join("dv file.bin");
-    std::fs::write(&file, builder.finish()).unwrap();
     let local = TableLocation::parse(table_dir.to_str().unwrap()).unwrap();
-    let uri = url::Url::from_file_path(&file).unwrap();
-    assert!(uri.as_str().contains("dv%20file.bin"));
-    let loaded = load_deletion_vector(&local, &stored.absolute_descriptor(uri.as_str()))
-        .await
+    for file in [
+        table_dir.join("dv file.bin"),
+        dir.path().join("dv file.bin"),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+    }
+    let inside = url::Url::from_file_path(table_dir.join("dv file.bin")).unwrap();
+    assert!(inside.as_str().contains("dv%20file.bin"));
+    let loaded = load_deletion_vector(
+        &resolver(&local),
+        &stored.absolute_descriptor(inside.as_str()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(loaded, vector);
+    let beside = url::Url::from_file_path(dir.path().join("dv file.bin")).unwrap();
+    let err = load_deletion_vector(
+        &resolver(&local),
+        &stored.absolute_descriptor(beside.as_str()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Log(tarn_log::LogError::PathOutsideTable { .. })),
+        "{err}"
+    );
+    let mut stores = tarn_log::StoreRegistry::new();
+    stores
+        .register(dir.path().to_str().unwrap(), &Default::default())
         .unwrap();
+    let registered = local.clone().with_stores(stores);
+    let loaded = load_deletion_vector(
+        &resolver(&registered),
+        &stored.absolute_descriptor(beside.as_str()),
+    )
+    .await
+    .unwrap();
     assert_eq!(loaded, vector);
 }
 
@@ -352,14 +418,13 @@ async fn absolute_path_in_another_store() {
         cardinality: 2,
     }
     .absolute_descriptor("s3://some-bucket/t/dv.bin");
-    let reason = reason(
-        load_deletion_vector(&location, &descriptor).await,
-        "s3://some-bucket/t/dv.bin",
-    );
-    assert!(
-        reason.contains("outside the table's object store"),
-        "{reason}"
-    );
+    match load_deletion_vector(&resolver(&location), &descriptor).await {
+        Err(Error::Log(tarn_log::LogError::UnregisteredStore { path, store, .. })) => {
+            assert_eq!(path, "s3://some-bucket/t/dv.bin");
+            assert_eq!(store, "s3://some-bucket");
+        }
+        other => panic!("expected UnregisteredStore, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -380,7 +445,9 @@ async fn inline_vectors_from_the_encoder() {
             descriptor.size_in_bytes as usize,
             vector.serialize_bitmap().len()
         );
-        let loaded = load_deletion_vector(&location, &descriptor).await.unwrap();
+        let loaded = load_deletion_vector(&resolver(&location), &descriptor)
+            .await
+            .unwrap();
         assert_eq!(rows(&loaded), rows_in);
     }
 }
@@ -397,7 +464,10 @@ async fn protocol_inline_example() {
         size_in_bytes: 40,
         cardinality: 6,
     };
-    let reason = reason(load_deletion_vector(&location, &protocol).await, "inline");
+    let reason = reason(
+        load_deletion_vector(&resolver(&location), &protocol).await,
+        "inline",
+    );
     assert!(reason.contains("big-endian magic number"), "{reason}");
 
     // The same rows in the portable format: 44 bytes, 55 characters.
@@ -411,7 +481,9 @@ async fn protocol_inline_example() {
             .ends_with("iXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L"),
         "the 32-bit bitmap's text is the protocol's"
     );
-    let loaded = load_deletion_vector(&location, &descriptor).await.unwrap();
+    let loaded = load_deletion_vector(&resolver(&location), &descriptor)
+        .await
+        .unwrap();
     assert_eq!(rows(&loaded), [3, 4, 7, 11, 18, 29]);
 }
 
@@ -456,14 +528,19 @@ async fn broken_inline_vectors() {
         ),
     ];
     for (descriptor, expected) in cases {
-        let reason = reason(load_deletion_vector(&location, &descriptor).await, "inline");
+        let reason = reason(
+            load_deletion_vector(&resolver(&location), &descriptor).await,
+            "inline",
+        );
         assert!(reason.starts_with(expected), "{reason} vs {expected}");
     }
     let unknown = DeletionVectorDescriptor {
         storage_type: "q".to_owned(),
         ..good
     };
-    let err = load_deletion_vector(&location, &unknown).await.unwrap_err();
+    let err = load_deletion_vector(&resolver(&location), &unknown)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown storage type"), "{err}");
 }
 
@@ -498,9 +575,9 @@ proptest! {
             let mut results = Vec::new();
             for (vector, stored) in vectors.iter().zip(&stored) {
                 let from_file =
-                    load_deletion_vector(&location, &stored.relative_descriptor("", &uuid)).await;
+                    load_deletion_vector(&resolver(&location), &stored.relative_descriptor("", &uuid)).await;
                 let inline = vector.inline_descriptor().unwrap();
-                let from_inline = load_deletion_vector(&location, &inline).await;
+                let from_inline = load_deletion_vector(&resolver(&location), &inline).await;
                 results.push((from_file.unwrap(), from_inline.unwrap()));
             }
             results

@@ -11,14 +11,15 @@
 //! the size prefix, the CRC-32, the magic number, the bitmap's structure and the cardinality,
 //! and any mismatch is an [`Error::DeletionVector`](crate::Error::DeletionVector) naming the
 //! file and the check — a scan that gets an error fails instead of resurrecting deleted rows.
-//! It never reads a deletion vector from outside the table's own object store.
+//! It never reads a deletion vector from outside the table and its registered locations: the
+//! file is resolved by the table's [`PathResolver`](tarn_log::PathResolver), as data files are.
 //!
 //! ```no_run
-//! # async fn example(location: &tarn::TableLocation,
+//! # async fn example(snapshot: &tarn::Snapshot,
 //! #     descriptor: &tarn::protocol::actions::DeletionVectorDescriptor) -> tarn::Result<()> {
 //! use tarn::deletion_vector::load_deletion_vector;
 //!
-//! let deleted = load_deletion_vector(location, descriptor).await?;
+//! let deleted = load_deletion_vector(&snapshot.path_resolver(), descriptor).await?;
 //! let live_rows = (0..10u64).filter(|row| !deleted.contains(*row)).count();
 //! # let _ = live_rows;
 //! # Ok(())

@@ -7,6 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use object_store::ObjectStoreExt as _;
 
+use tarn_log::PathResolver;
 use tarn_log::commit::CommitOptions;
 use tarn_protocol::log_path::Version;
 
@@ -77,13 +78,17 @@ impl RestoreBuilder {
             .map(|f| f.to_add())
             .collect();
         // One HEAD per file coming back, a few at a time: a restore over many files is not a
-        // long chain of sequential requests.
-        let paths: Vec<(Table, String)> = adds
+        // long chain of sequential requests. Paths resolve as the restored table will read
+        // them: through the current version's resolver (restore does not bring back domain
+        // metadata, so the locations the table declares stay the current ones), which refuses
+        // a file outside the table and its locations before anything is asked of a store.
+        let resolver = current.path_resolver();
+        let paths: Vec<(PathResolver, String)> = adds
             .iter()
-            .map(|add| (self.table.clone(), add.path.clone()))
+            .map(|add| (resolver.clone(), add.path.clone()))
             .collect();
         futures::stream::iter(paths)
-            .map(|(table, path)| async move { check_exists(&table, &path).await })
+            .map(|(resolver, path)| async move { check_exists(&resolver, &path).await })
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
@@ -113,22 +118,18 @@ fn num_records(stats: Option<&str>) -> Option<u64> {
     value.get("numRecords")?.as_u64()
 }
 
-/// Fails if a data file the restored version needs is gone.
-async fn check_exists(table: &Table, path_in_log: &str) -> Result<()> {
+/// Fails if a data file the restored version needs is gone, or is not one the table may
+/// read.
+async fn check_exists(resolver: &PathResolver, path_in_log: &str) -> Result<()> {
     let path = tarn_protocol::data_path::DataFilePath::parse(path_in_log)?;
-    if path.is_absolute() {
-        // Absolute paths may live in another store; the scan reports them if missing.
-        return Ok(());
-    }
-    let location = table.location();
-    let object = location.child_path(path.as_str());
-    match location.store().head(&object).await {
+    let file = resolver.resolve(&path)?;
+    match file.store().head(file.path()).await {
         Ok(_) => Ok(()),
         Err(object_store::Error::NotFound { .. }) => Err(Error::MissingDataFile {
-            path: location.display_path(&object),
+            path: file.display().to_owned(),
         }),
         Err(source) => Err(Error::Storage {
-            path: location.display_path(&object),
+            path: file.display().to_owned(),
             source,
         }),
     }

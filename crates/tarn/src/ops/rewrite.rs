@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::DataType;
 use object_store::ObjectStoreExt as _;
-use tarn_log::TableLocation;
+use tarn_log::{PathResolver, TableLocation};
 use tarn_protocol::actions::{Add, Remove};
 
 use crate::error::{Error, Result};
@@ -58,19 +58,20 @@ impl RewriteOutcome {
 }
 
 /// Deletes data files written by an operation that will not commit them. Best effort: a file
-/// left behind is unreferenced, and vacuum removes it.
+/// left behind is unreferenced, and vacuum removes it. Only files under the table's root are
+/// deleted: an operation writes nowhere else.
 pub(crate) async fn delete_data_files(location: &TableLocation, adds: &[Add]) {
+    let resolver = PathResolver::for_location(Arc::new(location.clone()));
     let mut deleted = Vec::with_capacity(adds.len());
     for add in adds {
         let Ok(path) = tarn_protocol::data_path::DataFilePath::parse(&add.path) else {
             continue;
         };
-        if path.is_absolute() {
+        let Ok(file) = resolver.resolve_in_table(&path) else {
             continue;
-        }
-        let object = location.child_path(path.as_str());
-        match location.store().delete(&object).await {
-            Ok(()) => deleted.push(object),
+        };
+        match file.store().delete(file.path()).await {
+            Ok(()) => deleted.push(file.path().clone()),
             Err(err) => {
                 tracing::warn!(path = %add.path, error = %err, "cannot delete an uncommitted data file")
             }

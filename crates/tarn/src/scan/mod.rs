@@ -231,10 +231,10 @@ impl ScanBuilder {
             .into_iter()
             .map(|(l, p)| (l.to_owned(), p.to_owned()))
             .collect();
-        let location = Arc::clone(snapshot.location());
+        let resolver = snapshot.path_resolver();
         let mut file_plan = plan::plan_files(
             snapshot.files(),
-            &location,
+            &resolver,
             &work_columns,
             &partition_names,
             file_predicate.as_ref(),
@@ -268,7 +268,7 @@ impl ScanBuilder {
         );
         Ok(Scan {
             read_plan: Arc::new(ReadPlan {
-                location,
+                resolver,
                 mode,
                 work_columns,
                 work_schema,

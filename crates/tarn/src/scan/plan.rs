@@ -7,13 +7,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use object_store::path::Path;
-use tarn_log::{FileView, TableLocation};
-use tarn_protocol::ProtocolError;
+use tarn_log::{FileView, PathResolver, ResolvedPath};
 use tarn_protocol::data_path::DataFilePath;
 use tarn_protocol::partition::parse_partition_value;
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructType};
-use url::Url;
 
 use super::file_predicate::{FileFacts, FilePredicate};
 use super::reader::{FileTask, WorkColumn};
@@ -70,49 +67,16 @@ pub(crate) fn stats_columns(
     columns
 }
 
-/// Resolves a file's `path` from the log to a path in the table's store.
-pub(crate) fn resolve_path(
-    location: &TableLocation,
-    file: &FileView<'_>,
-) -> Result<(Path, String)> {
-    match DataFilePath::parse(file.path())? {
-        DataFilePath::Relative(relative) => {
-            let path = location.child_path(&relative);
-            let display = location.display_path(&path);
-            Ok((path, display))
-        }
-        DataFilePath::Absolute(uri) => {
-            let url = Url::parse(&uri).map_err(|e| ProtocolError::InvalidDataFilePath {
-                path: uri.clone(),
-                reason: format!("not a valid URI: {e}"),
-            })?;
-            let table = location.url();
-            if url.scheme() != table.scheme() || url.host_str() != table.host_str() {
-                return Err(ProtocolError::InvalidDataFilePath {
-                    path: uri,
-                    reason: format!(
-                        "it is outside the table's store ({}); tarn reads data files from the \
-                         table's own store only",
-                        location
-                    ),
-                }
-                .into());
-            }
-            let path = Path::from_url_path(url.path()).map_err(|e| {
-                ProtocolError::InvalidDataFilePath {
-                    path: uri.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-            Ok((path, uri))
-        }
-    }
+/// Resolves a file's `path` from the log through the table's resolver: a store, the path in
+/// it and its display name, or the error that refuses it (nothing is opened here).
+pub(crate) fn resolve_path(resolver: &PathResolver, file: &FileView<'_>) -> Result<ResolvedPath> {
+    Ok(resolver.resolve(&DataFilePath::parse(file.path())?)?)
 }
 
 /// Plans the files of a snapshot.
 pub(crate) fn plan_files(
     files: &tarn_log::ActiveFiles,
-    location: &Arc<TableLocation>,
+    resolver: &PathResolver,
     work_columns: &[WorkColumn],
     partition_names: &[(String, String)],
     filter: Option<&FilePredicate>,
@@ -178,11 +142,12 @@ pub(crate) fn plan_files(
                 continue;
             }
         }
-        let (path, display) = resolve_path(location, &file)?;
+        let resolved = resolve_path(resolver, &file)?;
         plan.tasks.push(FileTask {
             log_path: file.path().to_owned(),
-            path,
-            display,
+            store: Arc::clone(resolved.store()),
+            path: resolved.path().clone(),
+            display: resolved.display().to_owned(),
             size: u64::try_from(file.size()).unwrap_or(0),
             num_records: file.num_records(),
             partition_values: values,

@@ -11,6 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use arrow_select::filter::filter_record_batch;
 use futures::StreamExt;
+use object_store::ObjectStore;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
@@ -21,7 +22,7 @@ use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::basic::Type as PhysicalType;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
-use tarn_log::TableLocation;
+use tarn_log::PathResolver;
 use tarn_log::parquet_io::ObjectFileReader;
 use tarn_protocol::actions::DeletionVectorDescriptor;
 use tarn_protocol::scalar::Scalar;
@@ -59,7 +60,8 @@ impl WorkColumn {
 /// What every file of one scan is read with.
 #[derive(Debug)]
 pub(crate) struct ReadPlan {
-    pub(crate) location: Arc<TableLocation>,
+    /// Resolves deletion vector files (data files were resolved when planned).
+    pub(crate) resolver: PathResolver,
     pub(crate) mode: ColumnMappingMode,
     /// The columns decoded: the projection plus what the filter needs, in table order.
     pub(crate) work_columns: Vec<WorkColumn>,
@@ -79,7 +81,9 @@ pub(crate) struct ReadPlan {
 pub struct FileTask {
     /// The `path` of the file's `add` action, as in the log.
     pub(crate) log_path: String,
-    /// The file's path in the table's store.
+    /// The store the file is in (the table's, or a registered location's).
+    pub(crate) store: Arc<dyn ObjectStore>,
+    /// The file's path in `store`.
     pub(crate) path: Path,
     /// The file as an operator would name it (for errors).
     pub(crate) display: String,
@@ -200,12 +204,8 @@ fn int96_hint(metadata: &ParquetMetaData, schema: &Schema) -> Option<SchemaRef> 
 }
 
 /// Reads the footer and prepares the reader metadata, with the INT96 hint where needed.
-async fn open(plan: &ReadPlan, task: &FileTask) -> Result<(ObjectFileReader, ArrowReaderMetadata)> {
-    let mut file = ObjectFileReader::new(
-        Arc::clone(plan.location.store()),
-        task.path.clone(),
-        task.size,
-    );
+async fn open(task: &FileTask) -> Result<(ObjectFileReader, ArrowReaderMetadata)> {
+    let mut file = ObjectFileReader::new(Arc::clone(&task.store), task.path.clone(), task.size);
     let options = ArrowReaderOptions::new()
         .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
     let metadata = ArrowReaderMetadata::load_async(&mut file, options.clone())
@@ -366,7 +366,7 @@ pub(crate) async fn explain_file(
     task: FileTask,
     metrics: Arc<ScanMetrics>,
 ) -> Result<()> {
-    let (_, metadata) = open(&plan, &task).await?;
+    let (_, metadata) = open(&task).await?;
     let matched = match_columns(&plan, metadata.schema().fields());
     let row_groups = select_row_groups(&plan, &task, &metadata, &matched);
     let total = metadata.metadata().num_row_groups();
@@ -387,7 +387,7 @@ where
     F: FnMut(RecordBatch) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let (file, metadata) = open(&plan, &task).await?;
+    let (file, metadata) = open(&task).await?;
     let file_fields = metadata.schema().fields().clone();
     let matched = match_columns(&plan, &file_fields);
     let row_groups = select_row_groups(&plan, &task, &metadata, &matched);
@@ -397,7 +397,7 @@ where
         return Ok(());
     }
     let deleted = match &task.deletion_vector {
-        Some(descriptor) => load_deletion_vector(&plan.location, descriptor)
+        Some(descriptor) => load_deletion_vector(&plan.resolver, descriptor)
             .await?
             .as_treemap()
             .clone(),
