@@ -159,6 +159,34 @@ fn an_update_that_moves_rows_into_a_delete_conflicts_with_it() {
 }
 
 #[test]
+fn an_update_that_moves_rows_to_another_partition_adds_files_there() {
+    let (log, mut store) = two_partitions();
+    let to_1 = Op::Move {
+        pred: Pred::values(None, Some(2)),
+        to: 1,
+    };
+    let delete_1 = Op::Delete(Pred::part(1));
+    for level in [WS, SER] {
+        // The moved row lands in part=1, which the delete reads: not a blind append.
+        let moved = {
+            let mut probe = store.clone();
+            probe.write_file(0, vec![(0, 0)]);
+            probe.write_file(1, vec![(0, 0)]).path
+        };
+        assert_eq!(
+            outcome(&log, &mut store, &to_1, &delete_1, level),
+            append_conflict(&moved)
+        );
+        // The other way round, the delete of part=1 removed nothing the update read: the
+        // moved row stays (the order "delete, update").
+        assert_eq!(
+            outcome(&log, &mut store, &delete_1, &to_1, level),
+            Outcome::Committed
+        );
+    }
+}
+
+#[test]
 fn deletes_of_the_same_file_conflict_whatever_their_kind() {
     let (log, mut store) = two_partitions();
     // Both remove part=0's file: the copy-on-write delete to rewrite it, the deletion-vector

@@ -4,9 +4,10 @@
 //! A case is a small table partitioned by `part` (three partitions), of a few files of a few
 //! `(id, value)` rows, some deleted by deletion vectors, with a short history behind it (so
 //! that a restore has somewhere to go), and two operations planned on its newest version
-//! ([`operation`]: append, delete, delete with deletion vectors, update, overwrite,
-//! overwrite-where, restore, tarn's compaction, another engine's compaction). Each operation
-//! is planned as tarn's engine plans it: its actions, its footprint, its read predicate.
+//! ([`operation`]: append, delete, delete with deletion vectors, update of a value or of the
+//! partition, overwrite, overwrite-where, restore, tarn's compaction, another engine's
+//! compaction). Each operation is planned as tarn's engine plans it: its actions, its
+//! footprint, its read predicate.
 //!
 //! For each table isolation level (WriteSerializable, Serializable) and each order, `first`
 //! commits, then `second`'s commit is checked against it with [`check_conflict`]. When the
@@ -313,6 +314,7 @@ fn op(base: u32) -> impl Strategy<Value = Op> {
         3 => pred().prop_map(Op::Delete),
         3 => pred().prop_map(Op::DvDelete),
         3 => (pred(), 1i64..6).prop_map(|(pred, add)| Op::Update { pred, add }),
+        1 => (pred(), 0u8..3).prop_map(|(pred, to)| Op::Move { pred, to }),
         1 => vec((0u8..3, 0i64..12), 1..4).prop_map(move |rows| Op::Overwrite {
             rows: (base..).zip(rows).map(|(id, (part, value))| (part, id, value)).collect(),
         }),

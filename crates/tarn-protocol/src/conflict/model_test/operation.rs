@@ -147,6 +147,9 @@ pub(super) enum Op {
     DvDelete(Pred),
     /// `UPDATE SET value = value + add WHERE pred`, copy-on-write.
     Update { pred: Pred, add: i64 },
+    /// `UPDATE SET part = to WHERE pred`, copy-on-write: the rows move to another partition,
+    /// so the update adds files where a partition predicate reads.
+    Move { pred: Pred, to: u8 },
     /// Replace every row by `rows`.
     Overwrite { rows: Vec<Row> },
     /// Replace partition `part`'s rows by `rows` (`replaceWhere part = p`).
@@ -199,6 +202,10 @@ impl Op {
             }
             Op::Update { pred, add } => {
                 let (read, body) = update(&files, store, pred, *add);
+                tarn("UPDATE", Reads::Predicate(*pred, read), body)
+            }
+            Op::Move { pred, to } => {
+                let (read, body) = move_rows(&files, store, pred, *to);
                 tarn("UPDATE", Reads::Predicate(*pred, read), body)
             }
             Op::Overwrite { rows } => {
@@ -266,9 +273,10 @@ impl Op {
         let only = |keep: &dyn Fn(&Row) -> bool| rows.iter().copied().filter(keep).collect();
         match self {
             Op::Append { .. } | Op::Compact { .. } | Op::ForeignCompact { .. } => Vec::new(),
-            Op::Delete(pred) | Op::DvDelete(pred) | Op::Update { pred, .. } => {
-                only(&|&(part, _, value)| pred.matches(part, value))
-            }
+            Op::Delete(pred)
+            | Op::DvDelete(pred)
+            | Op::Update { pred, .. }
+            | Op::Move { pred, .. } => only(&|&(part, _, value)| pred.matches(part, value)),
             Op::OverwriteWhere { part, .. } => only(&|row| row.0 == *part),
             Op::Overwrite { .. } | Op::Restore { .. } => rows.clone(),
         }
@@ -382,6 +390,36 @@ fn update(
             .collect();
         body.push(Action::Remove(remove_action(file, true)));
         body.push(Action::Add(store.write_file(part, rows)));
+    }
+    (read, body)
+}
+
+/// tarn's copy-on-write update of the partition column: matching rows are written to
+/// partition `to`, the others back to their own.
+fn move_rows(
+    files: &[Add],
+    store: &mut Store,
+    pred: &Pred,
+    to: u8,
+) -> (BTreeSet<String>, Vec<Action>) {
+    let mut read = BTreeSet::new();
+    let mut body = Vec::new();
+    for file in candidates(files, pred) {
+        read.insert(file.path.clone());
+        let part = file_part(file).unwrap();
+        let live = store.live(file);
+        if !live.iter().any(|&(_, _, value)| pred.matches(part, value)) {
+            continue;
+        }
+        let mut by_part: BTreeMap<u8, Vec<(u32, i64)>> = BTreeMap::new();
+        for &(_, id, value) in &live {
+            let target = if pred.matches(part, value) { to } else { part };
+            by_part.entry(target).or_default().push((id, value));
+        }
+        body.push(Action::Remove(remove_action(file, true)));
+        for (part, rows) in by_part {
+            body.push(Action::Add(store.write_file(part, rows)));
+        }
     }
     (read, body)
 }
