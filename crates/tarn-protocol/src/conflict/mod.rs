@@ -23,12 +23,17 @@
 //!
 //! The rules must never let two transactions both succeed where no serial execution gives
 //! the result. They may be conservative (a spurious conflict costs a retry by the caller),
-//! never lenient.
+//! never lenient. `model_test/` checks that over generated tables and operations planned as
+//! tarn's engine plans them (appends, deletes with and without deletion vectors, updates,
+//! overwrites, restores, compactions by tarn and by another engine).
 
 use std::collections::BTreeSet;
 
 use crate::actions::{Action, Add, Remove};
 use crate::log_path::Version;
+
+#[cfg(test)]
+mod model_test;
 
 /// What a transaction read, as far as conflicts go. Implemented by the engine, which knows
 /// how to evaluate its predicate on a file's partition values and statistics.
