@@ -41,10 +41,6 @@ pub trait ReadPredicate {
     /// Whether rows of `add` (a file another writer added) could be among the rows the
     /// transaction read. `true` when unsure.
     fn may_match_added(&self, add: &Add) -> bool;
-
-    /// Whether rows of the file `remove` removed could be among the rows the transaction read.
-    /// `true` when unsure.
-    fn may_match_removed(&self, remove: &Remove) -> bool;
 }
 
 /// A read predicate that matches every file: the transaction read the whole table.
@@ -53,10 +49,6 @@ pub struct WholeTable;
 
 impl ReadPredicate for WholeTable {
     fn may_match_added(&self, _: &Add) -> bool {
-        true
-    }
-
-    fn may_match_removed(&self, _: &Remove) -> bool {
         true
     }
 }
@@ -417,12 +409,6 @@ mod tests {
     impl ReadPredicate for Day {
         fn may_match_added(&self, add: &Add) -> bool {
             add.partition_values.get("day") == Some(&Some(self.0.to_owned()))
-        }
-        fn may_match_removed(&self, remove: &Remove) -> bool {
-            remove
-                .partition_values
-                .as_ref()
-                .is_none_or(|pv| pv.get("day") == Some(&Some(self.0.to_owned())))
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tarn_protocol::actions::{Add, Remove};
+use tarn_protocol::actions::Add;
 use tarn_protocol::conflict::{ReadPredicate, ReadScope};
 use tarn_protocol::schema::{ColumnMappingMode, StructType};
 
@@ -127,9 +127,5 @@ impl PredicateReads {
 impl ReadPredicate for PredicateReads {
     fn may_match_added(&self, add: &Add) -> bool {
         self.may_match(Some(&add.partition_values), add.stats.as_deref())
-    }
-
-    fn may_match_removed(&self, remove: &Remove) -> bool {
-        self.may_match(remove.partition_values.as_ref(), remove.stats.as_deref())
     }
 }

@@ -115,13 +115,6 @@ impl ReadPredicate for ModelReads {
     fn may_match_added(&self, add: &Add) -> bool {
         self.may_match(file_part(add), add.stats.as_deref())
     }
-
-    fn may_match_removed(&self, remove: &Remove) -> bool {
-        self.may_match(
-            partition_of(remove.partition_values.as_ref()),
-            remove.stats.as_deref(),
-        )
-    }
 }
 
 /// tarn's `ReadSet`.
