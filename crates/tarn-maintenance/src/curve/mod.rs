@@ -24,9 +24,14 @@
 
 mod grid;
 mod hilbert;
+mod rank;
+#[cfg(test)]
+mod rank_tests;
+mod value_order;
 mod zorder;
 
 pub use grid::Grid;
+pub use rank::ColumnRanker;
 
 use crate::error::{MaintenanceError, Result};
 
