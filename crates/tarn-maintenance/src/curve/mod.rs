@@ -24,14 +24,20 @@
 
 mod grid;
 mod hilbert;
+#[cfg(test)]
+mod layout_tests;
 mod rank;
 #[cfg(test)]
 mod rank_tests;
+mod sample;
+mod sort;
 mod value_order;
 mod zorder;
 
 pub use grid::Grid;
 pub use rank::ColumnRanker;
+pub use sample::DEFAULT_SAMPLE_ROWS;
+pub use sort::CurveSort;
 
 use crate::error::{MaintenanceError, Result};
 
