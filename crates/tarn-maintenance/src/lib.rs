@@ -10,3 +10,6 @@
 //!   columns, for sorted and clustered layouts.
 
 pub mod curve;
+pub mod error;
+
+pub use error::{MaintenanceError, Result};
