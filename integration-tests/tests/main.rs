@@ -14,6 +14,7 @@ mod fixtures;
 mod hostile;
 mod interop_read;
 mod negative;
+mod optimize;
 mod s3_smoke;
 mod scan_errors;
 mod scan_fixtures;

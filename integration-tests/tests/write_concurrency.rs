@@ -16,7 +16,7 @@
 //!   the interleaving, no row is lost, and a conflict is reported only where the rules say.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,59 +33,11 @@ use crate::common::gate_store::gated_table;
 use crate::common::python::{assert_rows_eq, canonical_rows, read_with_delta_rs, rows_of};
 use crate::common::s3::{s3_endpoint, s3_options, s3_table_uri};
 use crate::common::writes::{assert_no_stray_files, commit_info, read_log, scan_batches};
-use crate::common::{block_on, uri};
+use crate::common::{block_on, streaming_writer, uri};
 
 // ---------------------------------------------------------------------------------------------
 // Writer processes
 // ---------------------------------------------------------------------------------------------
-
-/// The `streaming_writer` example binary beside this test binary
-/// (`target/<profile>/examples/`). `tools/test.sh` builds every target before the tests; when
-/// it is missing (a run of this test binary alone), it is built here with cargo.
-fn streaming_writer() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps");
-    let binary = profile_dir.join("examples/streaming_writer");
-    if binary.exists() {
-        return binary;
-    }
-    let profile = profile_dir
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "-p", "tarn", "--example", "streaming_writer"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
-    match profile.as_str() {
-        "debug" => {}
-        "release" => {
-            build.arg("--release");
-        }
-        other => {
-            build.args(["--profile", other]);
-        }
-    }
-    let status = build.status().unwrap_or_else(|e| {
-        panic!(
-            "{} is missing and cargo cannot run ({e}): build it with \
-             `cargo build -p tarn --example streaming_writer`",
-            binary.display()
-        )
-    });
-    assert!(
-        status.success() && binary.exists(),
-        "cargo build -p tarn --example streaming_writer failed"
-    );
-    binary
-}
 
 /// The schema the example writes: `id` (`app:sequence:row`), `day`, `sequence`, `value`.
 fn events_schema() -> Schema {

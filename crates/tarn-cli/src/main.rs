@@ -123,6 +123,8 @@ enum Command {
     Restore(commands::restore::RestoreArgs),
     /// Write a checkpoint of the latest version.
     Checkpoint(commands::checkpoint::CheckpointArgs),
+    /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
+    Optimize(commands::optimize::OptimizeArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
     Demo(commands::demo::DemoArgs),
@@ -133,6 +135,8 @@ enum Command {
 pub(crate) enum CliError {
     #[error(transparent)]
     Tarn(#[from] tarn::Error),
+    #[error(transparent)]
+    Maintenance(#[from] tarn_maintenance::MaintenanceError),
     #[error("{interrupted}{detail}")]
     Interrupted {
         interrupted: interrupt::Interrupted,
@@ -360,6 +364,10 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         Command::Checkpoint(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::checkpoint::run(&table, &args).await?;
+        }
+        Command::Optimize(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::optimize::run(&table, &args).await?;
         }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }

@@ -117,6 +117,66 @@ impl Drop for Progress {
     }
 }
 
+/// A status line on stderr for a long operation whose progress is a text the caller
+/// renders: drawn when stderr is a terminal, at most ten times a second, erased when done.
+#[derive(Debug)]
+pub(crate) struct StatusLine {
+    enabled: bool,
+    last_draw: Option<Instant>,
+    drawn: bool,
+}
+
+impl StatusLine {
+    /// A status line, drawn only if stderr is a terminal.
+    pub(crate) fn new() -> Self {
+        Self {
+            enabled: std::io::stderr().is_terminal(),
+            last_draw: None,
+            drawn: false,
+        }
+    }
+
+    /// Shows `text` (throttled unless `force`).
+    pub(crate) fn show(&mut self, text: &str, force: bool) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        if !force
+            && self
+                .last_draw
+                .is_some_and(|t| now.duration_since(t) < REDRAW_EVERY)
+        {
+            return;
+        }
+        self.last_draw = Some(now);
+        let mut stderr = std::io::stderr().lock();
+        let _ignored = write!(stderr, "\r\x1b[2K{text}").and_then(|()| stderr.flush());
+        self.drawn = true;
+    }
+
+    /// Erases the line.
+    pub(crate) fn finish(&mut self) {
+        if self.enabled && self.drawn {
+            let mut stderr = std::io::stderr().lock();
+            let _ignored = write!(stderr, "\r\x1b[2K").and_then(|()| stderr.flush());
+            self.drawn = false;
+        }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A bar of `width` cells filled to `fraction` (0 to 1): `[#####-----]`.
+pub(crate) fn bar(fraction: f64, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

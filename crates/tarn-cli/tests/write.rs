@@ -760,13 +760,13 @@ fn replace_where_on_a_path_that_is_not_a_table_fails() {
 #[test]
 fn a_table_needing_a_writer_feature_tarn_lacks_is_refused_by_every_write() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("clustered");
+    let table = dir.path().join("future");
     write_commit(
         &table,
         0,
         &[
             json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 7,
-                "writerFeatures": ["clustering", "domainMetadata"]}}),
+                "writerFeatures": ["someFutureWriterFeature", "domainMetadata"]}}),
             metadata_action(&[]),
         ],
     );
@@ -781,7 +781,7 @@ fn a_table_needing_a_writer_feature_tarn_lacks_is_refused_by_every_write() {
         vec!["update", table.as_str(), "--set", "id = 2"],
     ] {
         let err = fails_unchanged(&table, &args);
-        assert!(err.contains("clustering"), "{args:?}: {err}");
+        assert!(err.contains("someFutureWriterFeature"), "{args:?}: {err}");
     }
     let err = tarn_err(&[
         "create",
@@ -790,7 +790,7 @@ fn a_table_needing_a_writer_feature_tarn_lacks_is_refused_by_every_write() {
         r#"{"id": "long"}"#,
         "--replace",
     ]);
-    assert!(err.contains("clustering"), "{err}");
+    assert!(err.contains("someFutureWriterFeature"), "{err}");
     assert_eq!(version(&table), 0);
 }
 

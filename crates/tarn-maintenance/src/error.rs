@@ -9,6 +9,9 @@ use arrow_schema::{ArrowError, DataType};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MaintenanceError {
+    /// Reading or writing the table failed.
+    #[error(transparent)]
+    Tarn(#[from] tarn::Error),
     /// An Arrow kernel failed (row encoding, interleaving rows, building a batch).
     #[error("{context}: {source}")]
     Compute {
@@ -52,6 +55,12 @@ pub enum MaintenanceError {
         /// Why it is invalid.
         reason: String,
     },
+}
+
+impl From<tarn::LogError> for MaintenanceError {
+    fn from(err: tarn::LogError) -> Self {
+        MaintenanceError::Tarn(err.into())
+    }
 }
 
 /// `Result` with [`MaintenanceError`].

@@ -6,10 +6,14 @@
 //! [`tarn::Snapshot::transaction`], [`tarn::ScanBuilder::with_files`], [`tarn::DataWriter`] —
 //! as any program could. The safety rules are `spec/maintenance.md`.
 //!
+//! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
+//! - [`clustering`]: which columns a clustered table is clustered by;
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod clustering;
 pub mod curve;
 pub mod error;
+pub mod optimize;
 
 pub use error::{MaintenanceError, Result};

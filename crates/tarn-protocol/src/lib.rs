@@ -31,6 +31,7 @@ pub mod replay;
 pub mod retention;
 pub mod scalar;
 pub mod schema;
+pub mod size;
 pub mod store_location;
 
 pub use error::ProtocolError;

@@ -12,6 +12,7 @@ pub mod variants;
 pub mod writes;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The shared fixture tables: `../shared/fixtures` from the repository root.
 pub fn fixtures_dir() -> PathBuf {
@@ -116,4 +117,52 @@ pub fn commit_versions(table: &Path) -> Vec<u64> {
 /// The path of a table as the `&str` `Table::open` takes.
 pub fn uri(table: &Path) -> &str {
     table.to_str().unwrap()
+}
+
+/// The `streaming_writer` example binary beside this test binary
+/// (`target/<profile>/examples/`). `tools/test.sh` builds every target before the tests; when
+/// it is missing (a run of this test binary alone), it is built here with cargo.
+pub fn streaming_writer() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir.join("examples/streaming_writer");
+    if binary.exists() {
+        return binary;
+    }
+    let profile = profile_dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "-p", "tarn", "--example", "streaming_writer"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
+            build.arg("--release");
+        }
+        other => {
+            build.args(["--profile", other]);
+        }
+    }
+    let status = build.status().unwrap_or_else(|e| {
+        panic!(
+            "{} is missing and cargo cannot run ({e}): build it with \
+             `cargo build -p tarn --example streaming_writer`",
+            binary.display()
+        )
+    });
+    assert!(
+        status.success() && binary.exists(),
+        "cargo build -p tarn --example streaming_writer failed"
+    );
+    binary
 }

@@ -21,6 +21,15 @@ pub(crate) struct CreateArgs {
     /// Partition columns, in order.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     partition_by: Vec<String>,
+    /// Make a clustered table (Delta liquid clustering) clustered by these columns: `tarn
+    /// optimize` then orders its rows along a Hilbert curve over them, incrementally.
+    #[arg(
+        long,
+        value_name = "A,B",
+        value_delimiter = ',',
+        conflicts_with = "partition_by"
+    )]
+    cluster_by: Vec<String>,
     /// A table property, e.g. `delta.checkpointInterval=20` or
     /// `delta.constraints.positive=amount >= 0`. Repeatable.
     #[arg(long = "property", value_name = "KEY=VALUE")]
@@ -63,6 +72,15 @@ pub(crate) async fn run(table: &Table, args: &CreateArgs) -> Result<(), CliError
         .with_schema(schema)
         .partition_by(partition_by.clone())
         .replace(args.replace);
+    let cluster_by: Vec<String> = args
+        .cluster_by
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !cluster_by.is_empty() {
+        builder = builder.cluster_by(cluster_by.clone());
+    }
     for (key, value) in properties {
         builder = builder.with_property(key, value);
     }
@@ -84,6 +102,9 @@ pub(crate) async fn run(table: &Table, args: &CreateArgs) -> Result<(), CliError
     );
     if !partition_by.is_empty() {
         what.push_str(&format!(", partitioned by {}", partition_by.join(", ")));
+    }
+    if !cluster_by.is_empty() {
+        what.push_str(&format!(", clustered by {}", cluster_by.join(", ")));
     }
     if summary.files_removed > 0 {
         what.push_str(&format!(

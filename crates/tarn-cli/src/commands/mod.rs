@@ -9,6 +9,7 @@ pub(crate) mod demo;
 pub(crate) mod describe;
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod optimize;
 pub(crate) mod restore;
 pub(crate) mod update;
 pub(crate) mod write;

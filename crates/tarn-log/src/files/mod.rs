@@ -407,6 +407,15 @@ impl<'a> FileView<'a> {
         self.dv().map(|dv| dv.unique_id(self.row))
     }
 
+    /// The `clusteringProvider` of the file's `add` (`liquid` for a file a clustered table's
+    /// clustering wrote), if any.
+    pub fn clustering_provider(&self) -> Option<&'a str> {
+        let provider = self.columns.clustering_provider.as_ref()?;
+        provider
+            .is_valid(self.row)
+            .then(|| provider.value(self.row))
+    }
+
     /// The `numRecords` statistic: rows in the Parquet file, before deletion vectors. Kept
     /// for every file whether or not the other statistics are.
     pub fn num_records(&self) -> Option<i64> {

@@ -227,6 +227,11 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         | TableFeature::TypeWideningPreview
         | TableFeature::DomainMetadata
         | TableFeature::VacuumProtocolCheck => WriteSupport::Always,
+        // PROTOCOL.md, "Writer Requirements for Clustered Table": the clustering columns are
+        // kept in the `delta.clustering` domain (tarn never rewrites it but on creation), and
+        // files written by clustering carry `clusteringProvider` (tarn-maintenance does);
+        // other writes may add unclustered files.
+        TableFeature::Clustering => WriteSupport::Always,
         // PROTOCOL.md, "Writer Requirements for Variant Shredding": with shredding enabled a
         // writer *may* shred and is "free to write variant columns in the unshredded format";
         // without it, it must write them unshredded. tarn never shreds, so it meets both
@@ -248,7 +253,6 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         | TableFeature::VariantType
         | TableFeature::VariantTypePreview => WriteSupport::WhileInactive,
         TableFeature::V2Checkpoint
-        | TableFeature::Clustering
         | TableFeature::CatalogManaged
         | TableFeature::CatalogOwnedPreview
         | TableFeature::Unknown(_) => WriteSupport::Never,
@@ -718,7 +722,6 @@ mod tests {
                 &["v2Checkpoint"][..],
                 "v2Checkpoint",
             ),
-            (None, &["clustering", "domainMetadata"][..], "clustering"),
             (
                 None,
                 &["someFutureWriterFeature"][..],

@@ -256,10 +256,12 @@ impl Partition {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
         let per_row = batch.get_array_memory_size() / rows.max(1);
-        let step = (SLICE_BYTES / per_row.max(1))
+        let target = self.factory.options.target_file_size;
+        // Files roll between slices: a slice much larger than the target would overshoot it.
+        let slice_bytes = SLICE_BYTES.min(usize::try_from(target / 4).unwrap_or(usize::MAX));
+        let step = (slice_bytes / per_row.max(1))
             .max(MIN_SLICE_ROWS)
             .min(self.factory.options.max_row_group_rows);
-        let target = self.factory.options.target_file_size;
         let mut offset = 0;
         while offset < rows {
             let len = step.min(rows - offset);

@@ -243,7 +243,7 @@ impl WriterOptions {
         let target_file_size = match self.target_file_size {
             Some(size) => size,
             None => match properties.get(TARGET_FILE_SIZE_KEY) {
-                Some(value) => parse_size(value).map_err(|reason| {
+                Some(value) => tarn_protocol::size::parse_byte_size(value).map_err(|reason| {
                     Error::Protocol(ProtocolError::InvalidTableProperty {
                         property: TARGET_FILE_SIZE_KEY.to_owned(),
                         value: value.clone(),
@@ -383,33 +383,6 @@ pub(crate) fn parse_column_path(name: &str) -> Result<Vec<String>, String> {
     Ok(segments)
 }
 
-/// Reads a byte size: a number of bytes, optionally with a unit `b`, `k[b]`, `m[b]`, `g[b]`
-/// (binary multiples, any case), as Spark's size properties accept.
-fn parse_size(value: &str) -> Result<u64, String> {
-    let text = value.trim().to_ascii_lowercase();
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(digits_end);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| "expected a size in bytes, such as 134217728 or 128mb".to_owned())?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "b" => 1,
-        "k" | "kb" => 1 << 10,
-        "m" | "mb" => 1 << 20,
-        "g" | "gb" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}` (use b, kb, mb or gb)")),
-    };
-    let size = number
-        .checked_mul(multiplier)
-        .ok_or_else(|| "the size is too large".to_owned())?;
-    if size == 0 {
-        return Err("the size must be positive".to_owned());
-    }
-    Ok(size)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,17 +414,6 @@ mod tests {
             .unwrap();
         assert_eq!(explicit.target_file_size, 10);
         assert_eq!(explicit.stats_columns, StatsColumns::FirstLeaves(2));
-    }
-
-    #[test]
-    fn sizes_with_units() {
-        assert_eq!(parse_size("128mb"), Ok(128 << 20));
-        assert_eq!(parse_size(" 2 GB "), Ok(2 << 30));
-        assert_eq!(parse_size("4k"), Ok(4096));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("").is_err());
     }
 
     #[test]

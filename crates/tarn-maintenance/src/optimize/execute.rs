@@ -1,0 +1,371 @@
+//! Running a compaction plan: rewriting bins in parallel and committing them in batches.
+//!
+//! Each bin is read with its deletion vectors applied (a scan of exactly its files), laid out
+//! as the plan says, and written as new files of its partition with `dataChange = false`.
+//! Finished bins are committed together once enough bytes are ready, so a long run makes
+//! progress as it goes and a crash loses at most the batch in flight (its files are left
+//! uncommitted for vacuum). A batch commits only the bins whose input files are still active
+//! exactly as planned (same path, same deletion vector): a bin whose input a concurrent
+//! writer removed or changed is skipped and its new files deleted, never the whole job, and
+//! the rest commit on top of what the other writers committed. Memory: bins being rewritten
+//! at once each hold their writer's buffer and, when ordered, their rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use tarn::protocol::actions::Add;
+use tarn::{DataWriter, LogError, ReadSet, Table, WriterOptions};
+
+use super::order::order_rows;
+use super::plan::{Bin, Layout, OptimizePlan};
+use crate::error::{MaintenanceError, Result};
+
+/// How many times a batch is recommitted after conflicts before its bins are given up.
+const MAX_COMMIT_ROUNDS: usize = 10;
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OptimizeMetrics {
+    /// The version the plan was made from.
+    pub read_version: u64,
+    /// The versions committed, in order.
+    pub versions: Vec<u64>,
+    /// Bins planned.
+    pub bins_planned: usize,
+    /// Bins committed.
+    pub bins_committed: usize,
+    /// Bins skipped because a concurrent writer removed or changed one of their files.
+    pub bins_skipped: usize,
+    /// Commits that had to be made again after a concurrent commit conflicted.
+    pub commit_retries: usize,
+    /// Partitions with a committed bin.
+    pub partitions_optimized: usize,
+    /// Files removed.
+    pub files_removed: u64,
+    /// Files added.
+    pub files_added: u64,
+    /// Bytes of the files removed.
+    pub bytes_removed: u64,
+    /// Bytes of the files added.
+    pub bytes_added: u64,
+    /// Rows rewritten.
+    pub rows: u64,
+    /// Wall time, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Progress of a running compaction, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptimizeProgress {
+    /// Bins rewritten so far (committed or waiting to be).
+    pub bins_done: usize,
+    /// Bins planned.
+    pub bins_total: usize,
+    /// Input bytes rewritten so far.
+    pub bytes_done: u64,
+    /// Input bytes planned.
+    pub bytes_total: u64,
+    /// Batches committed so far.
+    pub commits: usize,
+}
+
+/// A callback told of progress.
+pub type ProgressFn = Arc<dyn Fn(OptimizeProgress) + Send + Sync>;
+
+/// How a plan runs.
+#[derive(Clone)]
+pub(crate) struct RunOptions {
+    /// Bins rewritten at once.
+    pub(crate) concurrency: usize,
+    /// A batch commits once its bins' input reaches this many bytes.
+    pub(crate) commit_bytes: u64,
+    /// Writer buffer per bin.
+    pub(crate) writer_buffer_bytes: usize,
+    pub(crate) progress: Option<ProgressFn>,
+    /// Operation parameters recorded in each commit.
+    pub(crate) parameters: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("concurrency", &self.concurrency)
+            .field("commit_bytes", &self.commit_bytes)
+            .field("writer_buffer_bytes", &self.writer_buffer_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A rewritten bin, waiting to commit.
+#[derive(Debug)]
+struct Rewritten {
+    bin: Bin,
+    adds: Vec<Add>,
+    rows: u64,
+}
+
+/// Runs `plan` on `table`.
+pub(crate) async fn run(
+    table: &Table,
+    plan: OptimizePlan,
+    options: RunOptions,
+) -> Result<OptimizeMetrics> {
+    let started = Instant::now();
+    let mut metrics = OptimizeMetrics {
+        read_version: plan.version,
+        bins_planned: plan.bins.len(),
+        ..OptimizeMetrics::default()
+    };
+    if plan.is_empty() {
+        return Ok(metrics);
+    }
+    let snapshot = table.snapshot_at_version(plan.version).await?;
+    let mut progress = OptimizeProgress {
+        bins_done: 0,
+        bins_total: plan.bins.len(),
+        bytes_done: 0,
+        bytes_total: plan.bytes_to_rewrite(),
+        commits: 0,
+    };
+    let layout = plan.options.layout.clone();
+    let target_size = plan.options.target_size;
+    let writer_options = WriterOptions::new()
+        .with_target_file_size(target_size)
+        .with_data_change(false)
+        .with_max_buffered_bytes(options.writer_buffer_bytes);
+    let mut rewrites = futures::stream::iter(plan.bins.into_iter().map(|bin| {
+        let snapshot = snapshot.clone();
+        let writer_options = writer_options.clone();
+        let layout = layout.clone();
+        async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
+    }))
+    .buffer_unordered(options.concurrency.max(1));
+    let mut pending: Vec<Rewritten> = Vec::new();
+    let mut pending_bytes = 0u64;
+    let mut optimized: Vec<Vec<(String, Option<String>)>> = Vec::new();
+    let mut failure: Option<MaintenanceError> = None;
+    while let Some(done) = rewrites.next().await {
+        let rewritten = match done {
+            Ok(rewritten) => rewritten,
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        };
+        progress.bins_done += 1;
+        progress.bytes_done += rewritten.bin.input_bytes;
+        pending_bytes += rewritten.bin.input_bytes;
+        pending.push(rewritten);
+        if pending_bytes >= options.commit_bytes {
+            commit_batch(
+                table,
+                std::mem::take(&mut pending),
+                &options,
+                &mut metrics,
+                &mut optimized,
+            )
+            .await?;
+            pending_bytes = 0;
+            progress.commits += 1;
+        }
+        if let Some(report) = &options.progress {
+            report(progress);
+        }
+    }
+    drop(rewrites);
+    if let Some(err) = failure {
+        // Bins rewritten but not committed: their files are no one's.
+        for rewritten in &pending {
+            delete_files(table, &rewritten.adds).await;
+        }
+        return Err(err);
+    }
+    if !pending.is_empty() {
+        commit_batch(table, pending, &options, &mut metrics, &mut optimized).await?;
+        progress.commits += 1;
+        if let Some(report) = &options.progress {
+            report(progress);
+        }
+    }
+    metrics.partitions_optimized = optimized.len();
+    metrics.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(metrics)
+}
+
+/// Reads a bin's files (deletion vectors applied), lays the rows out and writes them as new
+/// files with `dataChange = false`.
+async fn rewrite_bin(
+    snapshot: &tarn::Snapshot,
+    bin: Bin,
+    layout: &Layout,
+    writer_options: WriterOptions,
+) -> Result<Rewritten> {
+    let scan = snapshot
+        .scan()
+        .with_files(bin.files.iter().map(|f| f.path.clone()))
+        .build()
+        .await?;
+    let mut writer = DataWriter::new(
+        Arc::clone(snapshot.location()),
+        snapshot.schema(),
+        snapshot.partition_columns(),
+        snapshot.properties(),
+        writer_options,
+    )?;
+    let result: Result<u64> = async {
+        let mut rows = 0u64;
+        let mut batches = scan.execute();
+        if matches!(layout, Layout::BinPack) {
+            // Streamed: memory is the writer's buffer, whatever the bin's size.
+            while let Some(batch) = batches.try_next().await? {
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).await?;
+            }
+        } else {
+            let collected: Vec<RecordBatch> = batches.try_collect().await?;
+            for batch in order_rows(&collected, layout)? {
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).await?;
+            }
+        }
+        Ok(rows)
+    }
+    .await;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(err) => {
+            writer.abort().await;
+            return Err(err);
+        }
+    };
+    let output = writer.finish().await?;
+    let mut adds = output.adds;
+    if matches!(layout, Layout::Cluster(_)) {
+        for add in &mut adds {
+            add.clustering_provider = Some(super::CLUSTERING_PROVIDER.to_owned());
+        }
+    }
+    Ok(Rewritten { bin, adds, rows })
+}
+
+/// Commits a batch of rewritten bins on top of the latest version: each bin whose input files
+/// are still active exactly as planned replaces them; the others are skipped and their files
+/// deleted. A conflict with a commit that landed meanwhile makes it check again and retry.
+async fn commit_batch(
+    table: &Table,
+    mut batch: Vec<Rewritten>,
+    options: &RunOptions,
+    metrics: &mut OptimizeMetrics,
+    optimized: &mut Vec<Vec<(String, Option<String>)>>,
+) -> Result<()> {
+    for round in 0..MAX_COMMIT_ROUNDS {
+        let snapshot = table.snapshot().await?;
+        let active: HashMap<&str, Option<String>> = snapshot
+            .files()
+            .iter()
+            .map(|f| (f.path(), f.deletion_vector_id()))
+            .collect();
+        let (valid, stale): (Vec<Rewritten>, Vec<Rewritten>) =
+            batch.into_iter().partition(|rewritten| {
+                rewritten
+                    .bin
+                    .files
+                    .iter()
+                    .all(|file| active.get(file.path.as_str()) == Some(&file.deletion_vector_id))
+            });
+        drop(active);
+        for skipped in &stale {
+            tracing::info!(
+                partition = ?skipped.bin.partition,
+                "a concurrent commit removed or changed a file of this bin; skipping it"
+            );
+            delete_files(table, &skipped.adds).await;
+            metrics.bins_skipped += 1;
+        }
+        if valid.is_empty() {
+            return Ok(());
+        }
+        let inputs: Vec<&str> = valid
+            .iter()
+            .flat_map(|r| r.bin.files.iter().map(|f| f.path.as_str()))
+            .collect();
+        let mut tx = snapshot.transaction("OPTIMIZE", ReadSet::files(inputs.iter().copied()))?;
+        let wanted: std::collections::HashSet<&str> = inputs.iter().copied().collect();
+        for file in snapshot
+            .files()
+            .iter()
+            .filter(|f| wanted.contains(f.path()))
+        {
+            tx.remove_file(&file, false);
+        }
+        let mut rows = 0u64;
+        for rewritten in &valid {
+            rows += rewritten.rows;
+            for add in &rewritten.adds {
+                // Not `add_file`: on a conflict the files are kept for the next round.
+                tx.add_existing_file(add.clone());
+            }
+        }
+        for (key, value) in &options.parameters {
+            tx.parameter(key, value.clone());
+        }
+        tx.summary_mut().rows_written = rows;
+        tx.metric("numBins", valid.len());
+        match tx.commit().await {
+            Ok(summary) => {
+                if let Some(version) = summary.version {
+                    metrics.versions.push(version);
+                }
+                metrics.bins_committed += valid.len();
+                metrics.files_removed += summary.files_removed;
+                metrics.files_added += summary.files_added;
+                metrics.bytes_removed += summary.bytes_removed;
+                metrics.bytes_added += summary.bytes_added;
+                metrics.rows += rows;
+                for rewritten in &valid {
+                    if !optimized.contains(&rewritten.bin.partition) {
+                        optimized.push(rewritten.bin.partition.clone());
+                    }
+                }
+                return Ok(());
+            }
+            Err(tarn::Error::Log(LogError::CommitConflict { .. }))
+                if round + 1 < MAX_COMMIT_ROUNDS =>
+            {
+                metrics.commit_retries += 1;
+                batch = valid;
+            }
+            Err(err) => {
+                if !matches!(err, tarn::Error::Log(LogError::CommitOutcomeUnknown { .. })) {
+                    for rewritten in &valid {
+                        delete_files(table, &rewritten.adds).await;
+                    }
+                }
+                return Err(err.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes files written for bins that will not commit; vacuum removes any this misses.
+async fn delete_files(table: &Table, adds: &[Add]) {
+    if adds.is_empty() {
+        return;
+    }
+    let Ok(snapshot) = table.snapshot().await else {
+        return;
+    };
+    // A transaction that commits nothing is the public way to drop files it wrote.
+    let Ok(mut tx) = snapshot.transaction("OPTIMIZE", ReadSet::Nothing) else {
+        return;
+    };
+    for add in adds {
+        tx.add_file(add.clone());
+    }
+    tx.abort().await;
+}
