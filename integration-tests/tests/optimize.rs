@@ -11,7 +11,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use serde_json::Value;
 use tarn::{Expr, Table};
 use tarn_maintenance::optimize::Optimize;
 
