@@ -15,6 +15,7 @@ mod hostile;
 mod interop_read;
 mod negative;
 mod optimize;
+mod row_tracking;
 mod s3_smoke;
 mod scan_errors;
 mod scan_fixtures;

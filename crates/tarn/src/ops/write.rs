@@ -524,6 +524,15 @@ impl WriteBuilder {
                 )
             } else if key == "delta.columnMapping.mode" {
                 Some("the column mapping mode of an existing table cannot be changed by a write")
+            } else if key == tarn_protocol::features::ENABLE_ROW_TRACKING_KEY
+                || key == tarn_protocol::features::ROW_TRACKING_SUSPENDED_KEY
+                || key.starts_with("delta.rowTracking.")
+            {
+                Some(
+                    "row tracking cannot be switched on or off, or its columns renamed, by a \
+                     write: every existing file would first need row ids; create the table \
+                     with it instead",
+                )
             } else {
                 None
             };
