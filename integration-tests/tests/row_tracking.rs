@@ -330,3 +330,158 @@ fn row_ids_count_physical_positions_past_deleted_rows() {
         assert_eq!(rows, expected);
     });
 }
+
+/// The `commitInfo.tags` of the commit at `version`.
+async fn commit_tags(table: &Table, version: u64) -> Value {
+    let log = read_log(table.location()).await;
+    log[&version]
+        .iter()
+        .find_map(|action| action.get("commitInfo"))
+        .map(|info| info["tags"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn rewrites_keep_stable_row_ids_and_commit_versions_of_what_they_copy() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let table = tracked_table(dir.path()).await;
+        for range in [0..4, 4..8, 8..12] {
+            table
+                .write()
+                .execute_batches(vec![ids(range)])
+                .await
+                .unwrap();
+        }
+        let appended = row_ids(&table).await;
+
+        // Compaction: one file, every row's id and version as before.
+        let metrics = tarn_maintenance::optimize::Optimize::new(table.clone())
+            .execute()
+            .await
+            .unwrap();
+        assert_eq!((metrics.files_removed, metrics.files_added), (3, 1));
+        assert_eq!(row_ids(&table).await, appended);
+        let optimize_version = table.snapshot().await.unwrap().version();
+        assert_eq!(
+            commit_tags(&table, optimize_version).await["delta.rowTracking.preserved"],
+            "true"
+        );
+        // The compacted file took fresh ids above the mark (12 rows: 12..=23).
+        assert_eq!(high_water_mark(&table).await, 23);
+
+        // A copy-on-write delete: the rows it copies keep their ids and versions.
+        table
+            .delete()
+            .with_predicate(tarn::Expr::parse("id = 5").unwrap())
+            .execute()
+            .await
+            .unwrap();
+        let mut expected = appended.clone();
+        expected.remove(&5);
+        assert_eq!(row_ids(&table).await, expected);
+        let delete_version = table.snapshot().await.unwrap().version();
+        assert_eq!(
+            commit_tags(&table, delete_version).await["delta.rowTracking.preserved"],
+            "true"
+        );
+
+        // An update: updated rows keep their ids and take the update's version; the rows it
+        // copies keep both.
+        table
+            .update()
+            .with_predicate(tarn::Expr::parse("id < 2").unwrap())
+            .set("id", tarn::Expr::parse("id + 100").unwrap())
+            .execute()
+            .await
+            .unwrap();
+        let update_version = table.snapshot().await.unwrap().version() as i64;
+        let after = row_ids(&table).await;
+        for (id, (row_id, version)) in &expected {
+            if *id < 2 {
+                assert_eq!(
+                    after[&(id + 100)],
+                    (*row_id, update_version),
+                    "updated row {id}"
+                );
+            } else {
+                assert_eq!(after[id], (*row_id, *version), "copied row {id}");
+            }
+        }
+        assert_eq!(after.len(), expected.len());
+
+        // New rows still get ids no row ever had.
+        table
+            .write()
+            .execute_batches(vec![ids(50..52)])
+            .await
+            .unwrap();
+        let last = row_ids(&table).await;
+        let fresh: Vec<i64> = [50, 51].iter().map(|id| last[id].0).collect();
+        let mut all: Vec<i64> = last.values().map(|(row_id, _)| *row_id).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), last.len(), "row ids are unique");
+        assert!(fresh.iter().all(|id| *id > 23), "{fresh:?}");
+    });
+}
+
+#[test]
+fn a_databricks_liquid_table_compacts_keeping_its_layout_rules_and_row_ids() {
+    block_on(async {
+        let (_dir, path) = crate::common::fixture_copy("table_with_liquid_clustering");
+        let table = Table::open(uri(&path)).await.unwrap();
+        let before = table.snapshot().await.unwrap();
+        let rows_before = row_ids(&table).await;
+        let protocol_before = before.protocol().clone();
+
+        let plan = tarn_maintenance::optimize::Optimize::new(table.clone())
+            .plan()
+            .await
+            .unwrap();
+        assert_eq!(plan.files_to_rewrite(), 10);
+        let metrics = tarn_maintenance::optimize::Optimize::new(table.clone())
+            .execute()
+            .await
+            .unwrap();
+        assert_eq!((metrics.files_removed, metrics.files_added), (10, 1));
+
+        let after = table.snapshot().await.unwrap();
+        // The table is still what Databricks made: same protocol, same clustering domain.
+        assert_eq!(after.protocol(), &protocol_before);
+        assert_eq!(
+            after.domain_metadata().get("delta.liquid"),
+            before.domain_metadata().get("delta.liquid")
+        );
+        // The new file: clustered by the `liquid` provider, with statistics on the
+        // clustering column, row ids above the old mark, the optimize's version.
+        let log = read_log(table.location()).await;
+        let add = log[&after.version()]
+            .iter()
+            .find_map(|a| a.get("add"))
+            .unwrap()
+            .clone();
+        assert_eq!(add["clusteringProvider"], "liquid");
+        assert_eq!(add["dataChange"], false);
+        let stats: Value = serde_json::from_str(add["stats"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (
+                stats["minValues"]["id"].as_i64(),
+                stats["maxValues"]["id"].as_i64()
+            ),
+            (Some(0), Some(9))
+        );
+        assert_eq!(add["baseRowId"], 10);
+        assert_eq!(add["defaultRowCommitVersion"], after.version() as i64);
+        assert_eq!(high_water_mark(&table).await, 19);
+        // Every row keeps the id and commit version Databricks gave it.
+        assert_eq!(row_ids(&table).await, rows_before);
+
+        // Incremental: the clustered file is not rewritten again.
+        let again = tarn_maintenance::optimize::Optimize::new(table.clone())
+            .plan()
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+    });
+}

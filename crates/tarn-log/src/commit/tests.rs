@@ -789,8 +789,11 @@ fn add_with_rows(path: &str, rows: i64) -> Action {
     Action::Add(add)
 }
 
-/// `(path, baseRowId, defaultRowCommitVersion)` of every add, and the marks set.
-fn row_ids(actions: &[Action]) -> (Vec<(String, Option<i64>, Option<i64>)>, Vec<String>) {
+/// `(path, baseRowId, defaultRowCommitVersion)` of an add.
+type RowIds = (String, Option<i64>, Option<i64>);
+
+/// The row id fields of every add, and the marks set.
+fn row_ids(actions: &[Action]) -> (Vec<RowIds>, Vec<String>) {
     let mut adds = Vec::new();
     let mut marks = Vec::new();
     for action in actions {

@@ -18,6 +18,7 @@ use arrow_array::RecordBatch;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tarn::protocol::actions::Add;
+use tarn::protocol::row_tracking::RowTracking;
 use tarn::{DataWriter, LogError, ReadSet, Table, WriterOptions};
 
 use super::order::order_rows;
@@ -204,11 +205,21 @@ async fn rewrite_bin(
     layout: &Layout,
     writer_options: WriterOptions,
 ) -> Result<Rewritten> {
-    let scan = snapshot
+    // On a table that tracks rows, every row keeps its stable row id and commit version:
+    // read them, write them into the materialized columns.
+    let materialized = RowTracking::of(snapshot.protocol(), snapshot.metadata())
+        .map_err(tarn::Error::from)?
+        .materialized_columns()
+        .cloned();
+    let mut scan = snapshot
         .scan()
-        .with_files(bin.files.iter().map(|f| f.path.clone()))
-        .build()
-        .await?;
+        .with_files(bin.files.iter().map(|f| f.path.clone()));
+    let mut writer_options = writer_options;
+    if let Some(columns) = materialized {
+        scan = scan.with_row_tracking();
+        writer_options = writer_options.with_row_tracking_columns(columns);
+    }
+    let scan = scan.build().await?;
     let mut writer = DataWriter::new(
         Arc::clone(snapshot.location()),
         snapshot.schema(),
@@ -314,6 +325,8 @@ async fn commit_batch(
             tx.parameter(key, value.clone());
         }
         tx.summary_mut().rows_written = rows;
+        // Copies only, each keeping its stable row id and commit version (`rewrite_bin`).
+        tx.set_row_ids_preserved(true);
         tx.metric("numBins", valid.len());
         match tx.commit().await {
             Ok(summary) => {

@@ -164,6 +164,10 @@ impl Optimize {
     /// `--dry-run` prints).
     pub async fn plan(&self) -> Result<OptimizePlan> {
         let snapshot = self.table.snapshot().await?;
+        // A plan is only worth showing if it can be carried out: a table tarn cannot write
+        // (a writer feature it does not honour) fails here, in `--dry-run` too.
+        tarn::protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())
+            .map_err(tarn::Error::from)?;
         let layout = self.layout(&snapshot)?;
         for column in layout.columns() {
             if snapshot.schema().field(column).is_none() {

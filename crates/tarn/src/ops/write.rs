@@ -219,6 +219,8 @@ impl WriteBuilder {
         .await?;
         let written: Vec<Add> = output.adds;
         tx.summary_mut().rows_written = output.num_rows;
+        // New rows get fresh ids; nothing is copied unless an overwrite-where copies below.
+        tx.set_row_ids_preserved(true);
         for add in &written {
             tx.add_file(add.clone());
         }
@@ -246,6 +248,7 @@ impl WriteBuilder {
                     summary.rows_deleted = outcome.rows_matched;
                     summary.rows_copied = outcome.rows_copied;
                     summary.rows_written += outcome.rows_written;
+                    tx.set_row_ids_preserved(outcome.row_ids_preserved);
                     tx.set_reads(ReadSet::Predicate {
                         predicate: predicate.clone(),
                         files: outcome.read_files,

@@ -56,6 +56,73 @@ use enforce::strip;
 use file::{FileFactory, PartitionWriter};
 use partition::{PartitionColumn, PartitionSlice};
 
+/// Takes the row tracking columns out of a batch: the rest, and the two columns as longs.
+fn split_row_tracking(batch: &RecordBatch) -> Result<(RecordBatch, [arrow_array::ArrayRef; 2])> {
+    use crate::scan::{ROW_COMMIT_VERSION_COLUMN, ROW_ID_COLUMN};
+    let mut found: [Option<arrow_array::ArrayRef>; 2] = [None, None];
+    let mut rest = Vec::with_capacity(batch.num_columns());
+    for (index, field) in batch.schema().fields().iter().enumerate() {
+        let slot = match field.name().as_str() {
+            ROW_ID_COLUMN => 0,
+            ROW_COMMIT_VERSION_COLUMN => 1,
+            _ => {
+                rest.push(index);
+                continue;
+            }
+        };
+        if field.data_type() != &arrow_schema::DataType::Int64 {
+            return Err(Error::SchemaMismatch {
+                column: field.name().clone(),
+                reason: format!(
+                    "expected a 64-bit integer (a row tracking column), found {}",
+                    field.data_type()
+                ),
+            });
+        }
+        found[slot] = Some(Arc::clone(batch.column(index)));
+    }
+    let [Some(row_ids), Some(versions)] = found else {
+        return Err(Error::SchemaMismatch {
+            column: crate::scan::ROW_ID_COLUMN.to_owned(),
+            reason: format!(
+                "this writer preserves row ids: every batch needs the columns `{}` and `{}` \
+                 (a scan with row tracking returns them)",
+                crate::scan::ROW_ID_COLUMN,
+                crate::scan::ROW_COMMIT_VERSION_COLUMN
+            ),
+        });
+    };
+    let rest = batch.project(&rest).map_err(|source| Error::Compute {
+        context: "separating the row tracking columns".to_owned(),
+        source,
+    })?;
+    Ok((rest, [row_ids, versions]))
+}
+
+/// `batch` with `columns` appended (as nullable longs named after the row tracking columns).
+fn with_trailing_columns(
+    batch: &RecordBatch,
+    columns: [arrow_array::ArrayRef; 2],
+) -> Result<RecordBatch> {
+    let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+    for name in [
+        crate::scan::ROW_ID_COLUMN,
+        crate::scan::ROW_COMMIT_VERSION_COLUMN,
+    ] {
+        fields.push(Arc::new(Field::new(
+            name,
+            arrow_schema::DataType::Int64,
+            true,
+        )));
+    }
+    let mut arrays = batch.columns().to_vec();
+    arrays.extend(columns);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|source| Error::Compute {
+        context: "attaching the row tracking columns".to_owned(),
+        source,
+    })
+}
+
 /// What a finished [`DataWriter`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteOutput {
@@ -84,7 +151,11 @@ pub struct DataWriter {
     schema: StructType,
     constraints: TableConstraints,
     partitions: Vec<PartitionColumn>,
+    /// The columns of a logical batch that go into data files (with the row tracking
+    /// columns last, when written).
     data_columns: Vec<usize>,
+    /// Whether batches carry row ids and commit versions for the materialized columns.
+    row_tracking: bool,
     factory: Arc<FileFactory>,
     /// Partitions being written, by directory.
     open: HashMap<String, PartitionWriter>,
@@ -114,6 +185,7 @@ impl DataWriter {
     ) -> Result<Self> {
         let mode = ColumnMappingMode::from_configuration(properties)?;
         schema.validate_column_mapping(mode)?;
+        let row_tracking = options.row_tracking_columns().cloned();
         let options = options.resolve(properties)?;
         let mut partitions = Vec::with_capacity(partition_columns.len());
         for name in partition_columns {
@@ -170,7 +242,7 @@ impl DataWriter {
                 .collect::<Vec<_>>(),
         );
         let physical = Schema::try_from(&data_schema.to_physical(mode))?;
-        let physical_fields: Vec<Field> = physical
+        let mut physical_fields: Vec<Field> = physical
             .fields()
             .iter()
             .map(|f| {
@@ -183,6 +255,22 @@ impl DataWriter {
                 field
             })
             .collect();
+        let mut data_columns = data_columns;
+        if let Some(columns) = &row_tracking {
+            // Hidden columns, not in the schema: last in the files, without statistics.
+            for name in [&columns.row_id, &columns.row_commit_version] {
+                if schema.fields.iter().any(|f| f.physical_name(mode) == name) {
+                    return Err(Error::InvalidArgument {
+                        reason: format!(
+                            "the materialized row tracking column `{name}` is also a column \
+                             of the table"
+                        ),
+                    });
+                }
+                physical_fields.push(Field::new(name, arrow_schema::DataType::Int64, true));
+            }
+            data_columns.extend([schema.fields.len(), schema.fields.len() + 1]);
+        }
         let leaves = stats::stats_leaves(&data_schema.fields, &options.stats_columns, mode);
         let constraints = TableConstraints::from_table(schema, properties)?;
         let factory = Arc::new(FileFactory::new(
@@ -197,6 +285,7 @@ impl DataWriter {
             constraints,
             partitions,
             data_columns,
+            row_tracking: row_tracking.is_some(),
             factory,
             open: HashMap::new(),
             closing: JoinSet::new(),
@@ -213,11 +302,21 @@ impl DataWriter {
     /// time), so an error of the storage or the encoder may surface at a later call or at
     /// [`finish`](DataWriter::finish).
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let logical = conform_batch(&self.schema, batch)?;
+        let (batch, row_tracking) = if self.row_tracking {
+            let (rest, columns) = split_row_tracking(batch)?;
+            (std::borrow::Cow::Owned(rest), Some(columns))
+        } else {
+            (std::borrow::Cow::Borrowed(batch), None)
+        };
+        let logical = conform_batch(&self.schema, &batch)?;
         if logical.num_rows() == 0 {
             return Ok(());
         }
         self.constraints.check(&logical)?;
+        let logical = match row_tracking {
+            Some(columns) => with_trailing_columns(&logical, columns)?,
+            None => logical,
+        };
         let slices = partition::split(&logical, &self.partitions, &self.data_columns)?;
         self.num_rows += logical.num_rows() as u64;
         for PartitionSlice {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use parquet::basic::{Compression as ParquetCompression, GzipLevel, ZstdLevel};
 use tarn_protocol::ProtocolError;
+use tarn_protocol::row_tracking::MaterializedColumns;
 
 use crate::error::{Error, Result};
 
@@ -120,6 +121,7 @@ pub struct WriterOptions {
     idle_file_rows: u64,
     encoding_threads: usize,
     data_change: bool,
+    row_tracking: Option<MaterializedColumns>,
 }
 
 impl Default for WriterOptions {
@@ -137,6 +139,7 @@ impl Default for WriterOptions {
             idle_file_rows: 1024 * 1024,
             encoding_threads: default_encoding_threads(),
             data_change: true,
+            row_tracking: None,
         }
     }
 }
@@ -236,6 +239,23 @@ impl WriterOptions {
     pub fn with_data_change(mut self, data_change: bool) -> Self {
         self.data_change = data_change;
         self
+    }
+
+    /// Writes stable row ids and row commit versions into the table's hidden materialized
+    /// columns (row tracking), for a rewrite that preserves them (compaction, copy-on-write
+    /// delete and update). Every batch must then carry the two trailing columns a scan
+    /// [with row tracking](crate::ScanBuilder::with_row_tracking) returns,
+    /// [`ROW_ID_COLUMN`](crate::scan::ROW_ID_COLUMN) and
+    /// [`ROW_COMMIT_VERSION_COLUMN`](crate::scan::ROW_COMMIT_VERSION_COLUMN) (`long`; a null
+    /// means "not preserved": the row gets a fresh id or version when committed).
+    pub fn with_row_tracking_columns(mut self, columns: MaterializedColumns) -> Self {
+        self.row_tracking = Some(columns);
+        self
+    }
+
+    /// The materialized row tracking columns the writer fills, if any.
+    pub fn row_tracking_columns(&self) -> Option<&MaterializedColumns> {
+        self.row_tracking.as_ref()
     }
 
     /// Resolves the options against a table's properties.
