@@ -256,8 +256,12 @@ async fn rewrite_bin(
     let output = writer.finish().await?;
     let mut adds = output.adds;
     if matches!(layout, Layout::Cluster(_)) {
+        let run = uuid::Uuid::new_v4().to_string();
         for add in &mut adds {
             add.clustering_provider = Some(super::CLUSTERING_PROVIDER.to_owned());
+            add.tags
+                .get_or_insert_default()
+                .insert(super::CLUSTERING_RUN_TAG.to_owned(), Some(run.clone()));
         }
     }
     Ok(Rewritten { bin, adds, rows })

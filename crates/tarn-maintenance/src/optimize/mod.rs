@@ -25,6 +25,14 @@ pub use plan::{
 /// The `clusteringProvider` of files laid out by a clustered table's clustering.
 pub const CLUSTERING_PROVIDER: &str = "liquid";
 
+/// The `add` tag naming the clustering run that wrote a file (one id per bin: the files of a
+/// run are ordered along one curve together).
+pub const CLUSTERING_RUN_TAG: &str = "tarn.clusteringRun";
+
+/// Partial clustering runs a partition keeps before they are clustered again together
+/// (see [`plan_bins`]).
+pub const DEFAULT_MAX_PARTIAL_RUNS: usize = 4;
+
 /// Data files roll at this size unless the table (`delta.targetFileSize`) or the caller says
 /// otherwise.
 pub const DEFAULT_TARGET_SIZE: u64 = 128 * 1024 * 1024;
@@ -259,12 +267,17 @@ impl Optimize {
                     .unwrap_or(0),
                 deletion_vector_id: file.deletion_vector_id(),
                 clustered: file.clustering_provider().is_some(),
+                clustering_run: file.tags().and_then(|mut tags| {
+                    tags.find(|(key, _)| *key == CLUSTERING_RUN_TAG)
+                        .and_then(|(_, value)| value.map(str::to_owned))
+                }),
             });
         }
         let options = PlanOptions {
             target_size,
             min_file_size: self.min_file_size.unwrap_or(target_size / 4 * 3),
             max_sort_bytes: self.sort_bytes(),
+            max_partial_runs: DEFAULT_MAX_PARTIAL_RUNS,
             layout,
         };
         Ok(plan_bins(snapshot.version(), partitions, options))
