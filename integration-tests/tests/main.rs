@@ -7,6 +7,7 @@
     clippy::panic
 )]
 
+mod archive;
 mod checkpoints;
 mod common;
 mod example_table;

@@ -125,6 +125,12 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
     Optimize(commands::optimize::OptimizeArgs),
+    /// Move cold files to an archive location (tier: they stay readable in place; detach:
+    /// they leave the live table for its archive manifest).
+    Archive(commands::archive::ArchiveArgs),
+    /// Bring archived files back: copy tiered files back, re-add detached ones (applying the
+    /// deletes committed since they were detached).
+    RestoreArchive(commands::archive::RestoreArchiveArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
     Demo(commands::demo::DemoArgs),
@@ -368,6 +374,14 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         Command::Optimize(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::optimize::run(&table, &args).await?;
+        }
+        Command::Archive(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::archive::run(&table, &args).await?;
+        }
+        Command::RestoreArchive(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::archive::run_restore(&table, &args).await?;
         }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }

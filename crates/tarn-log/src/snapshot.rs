@@ -402,6 +402,26 @@ impl Snapshot {
         Ok(Some(found))
     }
 
+    /// A view of this snapshot in which `adds` are active files too, besides the snapshot's
+    /// own: for reading files an operation is about to add back before it commits them (the
+    /// files an archive restore brings back, read to apply the deletes committed since they
+    /// left the table). Per-column statistics are loaded first if the snapshot lacks them, so
+    /// that a scan of the view never reloads it from the log and loses the added files.
+    ///
+    /// The view is for reading: its version, protocol, metadata and domains are this
+    /// snapshot's. The paths of `adds` should not be active already (a path that is would be
+    /// listed twice). Errors: `InvalidAddedFiles` if an add cannot be held as a file (an
+    /// Arrow error building the batch), and the errors of loading statistics.
+    pub async fn with_added_files(&self, adds: &[tarn_protocol::actions::Add]) -> LogResult<Self> {
+        let mut view = self.with_statistics().await?;
+        let extra = ActiveFiles::from_adds(adds).map_err(|e| LogError::InvalidAddedFiles {
+            location: self.location.to_string(),
+            reason: e.to_string(),
+        })?;
+        view.files.append(extra);
+        Ok(view)
+    }
+
     /// The table location.
     pub fn location(&self) -> &Arc<TableLocation> {
         &self.location

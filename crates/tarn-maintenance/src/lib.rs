@@ -7,10 +7,13 @@
 //! as any program could. The safety rules are `spec/maintenance.md`.
 //!
 //! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
+//! - [`archive`]: lifecycle archiving (tiering and detaching cold files to an archive
+//!   location) and bringing archived files back;
 //! - [`clustering`]: which columns a clustered table is clustered by;
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod archive;
 pub mod clustering;
 pub mod curve;
 pub mod error;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod archive;
 pub(crate) mod cat;
 pub(crate) mod checkpoint;
 pub(crate) mod commit;
