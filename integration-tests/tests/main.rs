@@ -24,6 +24,7 @@ mod scan_shredded_variants;
 mod store_registry;
 mod time_travel;
 mod transactions;
+mod vacuum;
 mod write_concurrency;
 mod write_errors;
 mod write_interop;

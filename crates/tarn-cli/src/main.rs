@@ -125,6 +125,8 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
     Optimize(commands::optimize::OptimizeArgs),
+    /// Delete the files no version inside the retention window needs.
+    Vacuum(commands::vacuum::VacuumArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
     Demo(commands::demo::DemoArgs),
@@ -368,6 +370,10 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         Command::Optimize(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::optimize::run(&table, &args).await?;
+        }
+        Command::Vacuum(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::vacuum::run(&table, &args).await?;
         }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }

@@ -7,6 +7,7 @@
 //! as any program could. The safety rules are `spec/maintenance.md`.
 //!
 //! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
+//! - [`vacuum`]: deleting the files no retained version needs (full and lite);
 //! - [`clustering`]: which columns a clustered table is clustered by;
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
@@ -15,5 +16,6 @@ pub mod clustering;
 pub mod curve;
 pub mod error;
 pub mod optimize;
+pub mod vacuum;
 
 pub use error::{MaintenanceError, Result};

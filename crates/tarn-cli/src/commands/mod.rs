@@ -12,6 +12,7 @@ pub(crate) mod history;
 pub(crate) mod optimize;
 pub(crate) mod restore;
 pub(crate) mod update;
+pub(crate) mod vacuum;
 pub(crate) mod write;
 
 use tarn::{Expr, Snapshot, Table};
