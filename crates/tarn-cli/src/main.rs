@@ -127,6 +127,8 @@ enum Command {
     Optimize(commands::optimize::OptimizeArgs),
     /// Delete the files no version inside the retention window needs.
     Vacuum(commands::vacuum::VacuumArgs),
+    /// Delete the log files no version inside the log retention needs.
+    CleanupLog(commands::cleanup_log::CleanupLogArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
     Demo(commands::demo::DemoArgs),
@@ -374,6 +376,10 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         Command::Vacuum(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::vacuum::run(&table, &args).await?;
+        }
+        Command::CleanupLog(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::cleanup_log::run(&table, &args).await?;
         }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }

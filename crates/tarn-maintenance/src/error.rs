@@ -69,9 +69,9 @@ pub enum MaintenanceError {
     },
     /// A lite vacuum needs every commit since the last vacuum, and the log no longer has them.
     #[error(
-        "a lite vacuum of {table} reads the commits since the last vacuum, but none is recorded \
-         and the log starts at version {from} (older commits were cleaned up): run a full \
-         vacuum once (`--mode full`)"
+        "a lite vacuum of {table} reads every commit since the last vacuum, but the log starts \
+         at version {from} (older commits were cleaned up before a vacuum dealt with them): \
+         run a full vacuum once (`--mode full`)"
     )]
     LiteNeedsLog {
         /// The table.

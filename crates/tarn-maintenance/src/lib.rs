@@ -8,10 +8,12 @@
 //!
 //! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
 //! - [`vacuum`]: deleting the files no retained version needs (full and lite);
+//! - [`cleanup`]: deleting log files no version inside the log retention needs;
 //! - [`clustering`]: which columns a clustered table is clustered by;
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod cleanup;
 pub mod clustering;
 pub mod curve;
 pub mod error;

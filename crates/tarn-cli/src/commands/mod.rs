@@ -2,6 +2,7 @@
 
 pub(crate) mod cat;
 pub(crate) mod checkpoint;
+pub(crate) mod cleanup_log;
 pub(crate) mod commit;
 pub(crate) mod create;
 pub(crate) mod delete;

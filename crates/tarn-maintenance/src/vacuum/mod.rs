@@ -223,7 +223,10 @@ impl Vacuum {
         let location = snapshot.location();
         let resolver = snapshot.path_resolver();
         let scan = commits::read_removes(location, &resolver, snapshot.version()).await?;
-        if self.mode == VacuumMode::Lite && scan.previous_through.is_none() && scan.from > 0 {
+        // Lite needs every commit since the last vacuum: the first time, the whole log; after
+        // that, from the version after the one the last vacuum dealt with.
+        let first_needed = scan.previous_through.map_or(0, |through| through + 1);
+        if self.mode == VacuumMode::Lite && scan.from > first_needed {
             return Err(MaintenanceError::LiteNeedsLog {
                 table: location.to_string(),
                 from: scan.from,
