@@ -62,7 +62,7 @@ pub(crate) struct FileFactory {
     counter: AtomicU64,
     /// Every object a file was started at, so an abort can delete them all.
     started: Mutex<Vec<Path>>,
-    /// Set when the write is abandoned: encoding jobs stop at their next slice.
+    /// Set when the write is abandoned: replays stop at their next batch.
     cancelled: AtomicBool,
 }
 
@@ -85,8 +85,10 @@ impl FileFactory {
         }
     }
 
-    /// Abandons the write: every encoding job stops at its next slice with an error, so
-    /// that an abort does not wait for rows nobody will commit.
+    /// Abandons the write: every replay of a waiting partition's rows (which may be long:
+    /// gigabytes read back from spill files) stops at its next batch with an error, so that
+    /// an abort does not wait for rows nobody will commit. A batch of the input being
+    /// encoded is finished (it is one batch), as before.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
     }
@@ -298,7 +300,6 @@ impl Partition {
             .min(self.factory.options.max_row_group_rows);
         let mut offset = 0;
         while offset < rows {
-            self.factory.check_cancelled(&self.directory)?;
             let len = step.min(rows - offset);
             let file = match &mut self.current {
                 Some(file) => file,

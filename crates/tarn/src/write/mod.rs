@@ -381,7 +381,8 @@ impl DataWriter {
     }
 
     /// Gives up: aborts uploads in progress and deletes every file this writer wrote; rows
-    /// waiting in memory or spill files are dropped. Best effort: failures are logged, not
+    /// waiting in memory or spill files are dropped, and files being written from them stop
+    /// at their next batch. Best effort: failures are logged, not
     /// returned.
     pub async fn abort(mut self) {
         self.discard().await;
