@@ -453,3 +453,29 @@ fn vacuum_on_s3_deletes_in_batches_and_lite_agrees() {
         );
     });
 }
+
+#[test]
+fn a_plan_executed_after_a_restore_keeps_the_files_the_table_took_back() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let table = compacted_table(dir.path()).await;
+        let compacted = table.snapshot().await.unwrap().version();
+        let vacuum = Vacuum::new(table.clone())
+            .with_retention_ms(0)
+            .with_force(true)
+            .with_now_ms(now_ms() + 1000);
+        let plan = vacuum.plan().await.unwrap();
+        assert_eq!(plan.deletions.len(), 8);
+        // Before the plan runs, the table goes back to before the compaction.
+        table.restore(compacted - 1).execute().await.unwrap();
+        let metrics = vacuum.execute_plan(plan).await.unwrap();
+        assert_eq!(metrics.files_deleted, 0);
+        let table = Table::open(uri(dir.path())).await.unwrap();
+        let rows: usize = scan_batches(&table, None)
+            .await
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 40);
+    });
+}

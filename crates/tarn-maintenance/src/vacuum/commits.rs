@@ -46,26 +46,7 @@ pub(super) async fn read_removes(
     commits.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     let oldest = commits.last().map_or(latest, |(version, _)| *version);
     let mut reads = futures::stream::iter(commits)
-        .map(|(version, path)| async move {
-            let bytes = location
-                .store()
-                .get(&path)
-                .await
-                .map_err(|source| MaintenanceError::Storage {
-                    path: location.display_path(&path),
-                    source,
-                })?
-                .bytes()
-                .await
-                .map_err(|source| MaintenanceError::Storage {
-                    path: location.display_path(&path),
-                    source,
-                })?;
-            let shown = || location.display_path(&path);
-            let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(version, shown(), &e))?;
-            let actions = parse_commit(text).map_err(|e| corrupt(version, shown(), &e))?;
-            Ok::<_, MaintenanceError>((version, actions))
-        })
+        .map(|(version, path)| read_actions(location, version, path))
         .buffered(READ_CONCURRENCY);
     let mut removes = Vec::new();
     let mut previous_through = None;
@@ -112,6 +93,30 @@ pub(super) async fn read_removes(
     })
 }
 
+/// The actions of the commit file of `version`.
+async fn read_actions(
+    location: &TableLocation,
+    version: Version,
+    path: object_store::path::Path,
+) -> Result<(Version, Vec<Action>)> {
+    let storage = |source| MaintenanceError::Storage {
+        path: location.display_path(&path),
+        source,
+    };
+    let bytes = location
+        .store()
+        .get(&path)
+        .await
+        .map_err(storage)?
+        .bytes()
+        .await
+        .map_err(storage)?;
+    let shown = || location.display_path(&path);
+    let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(version, shown(), &e))?;
+    let actions = parse_commit(text).map_err(|e| corrupt(version, shown(), &e))?;
+    Ok((version, actions))
+}
+
 /// The `vacuumedThroughVersion` of a completed `VACUUM END` commit tarn recorded.
 fn vacuumed_through(info: &CommitInfo) -> Option<Version> {
     if info.operation.as_deref() != Some("VACUUM END") {
@@ -139,4 +144,38 @@ fn corrupt(version: Version, path: String, reason: &dyn std::fmt::Display) -> Ma
         path,
         reason: reason.to_string(),
     }))
+}
+
+/// The files (and deletion vector files) the commits after `after` add, inside the table's
+/// root.
+pub(super) async fn read_adds(
+    location: &TableLocation,
+    resolver: &PathResolver,
+    after: Version,
+) -> Result<std::collections::HashSet<object_store::path::Path>> {
+    let listed = list_log(location, after + 1).await?;
+    let commits: Vec<(Version, object_store::path::Path)> = listed
+        .into_iter()
+        .filter(|f| f.name.kind == LogFileKind::Commit)
+        .map(|f| (f.name.version, f.file.path))
+        .collect();
+    let mut added = std::collections::HashSet::new();
+    let mut reads = futures::stream::iter(commits)
+        .map(|(version, path)| read_actions(location, version, path))
+        .buffered(READ_CONCURRENCY);
+    while let Some((_, actions)) = reads.try_next().await? {
+        for action in actions {
+            if let Action::Add(add) = action {
+                if let Ok(Some(path)) = in_table(resolver, &add.path) {
+                    added.insert(path);
+                }
+                if let Some(dv) = &add.deletion_vector
+                    && let Ok(Some(path)) = deletion_vector_in_table(resolver, dv)
+                {
+                    added.insert(path);
+                }
+            }
+        }
+    }
+    Ok(added)
 }

@@ -290,12 +290,24 @@ impl Vacuum {
     /// Executes a plan: `VACUUM START`, the deletions in batches, `VACUUM END`. A deletion
     /// that fails ends the vacuum with the error after recording `VACUUM END` with status
     /// `FAILED` (the files deleted so far stay deleted: none was needed).
-    pub async fn execute_plan(&self, plan: VacuumPlan) -> Result<VacuumMetrics> {
+    ///
+    /// Commits that landed after the plan's version are read first, and a planned file that
+    /// one of them adds again (a restore of an old version, say) is kept: a plan executed late
+    /// never deletes a file the table has taken back.
+    pub async fn execute_plan(&self, mut plan: VacuumPlan) -> Result<VacuumMetrics> {
         let started = Instant::now();
         let mut metrics = VacuumMetrics {
             version: plan.version,
             ..VacuumMetrics::default()
         };
+        let snapshot = self.table.snapshot().await?;
+        if snapshot.version() > plan.version {
+            let taken_back =
+                commits::read_adds(snapshot.location(), &snapshot.path_resolver(), plan.version)
+                    .await?;
+            plan.deletions
+                .retain(|deletion| !taken_back.contains(&deletion.object));
+        }
         metrics.start_version = self.record_start(&plan).await?;
         let result = self.delete(&plan, &mut metrics).await;
         let status = if result.is_ok() {
