@@ -90,6 +90,12 @@ pub enum MaintenanceError {
     },
 }
 
+impl From<tarn::expr::ExprError> for MaintenanceError {
+    fn from(err: tarn::expr::ExprError) -> Self {
+        MaintenanceError::Tarn(err.into())
+    }
+}
+
 impl From<tarn::LogError> for MaintenanceError {
     fn from(err: tarn::LogError) -> Self {
         MaintenanceError::Tarn(err.into())

@@ -2,10 +2,10 @@
 //!
 //! [`Vacuum`] is a builder; [`Vacuum::plan`] reads the latest snapshot, the commits since the
 //! last vacuum and (in `full` mode) a listing of the table, and decides with the pure
-//! functions of [`plan`](self::plan) which files go; [`Vacuum::execute`] (or
+//! functions of [`plan`] which files go; [`Vacuum::execute`] (or
 //! [`Vacuum::execute_plan`]) records a `VACUUM START` commit, deletes the files in batches,
 //! and records `VACUUM END` with what it did, as Spark does. The rules are in the
-//! [`plan`](self::plan) module and spec/maintenance.md.
+//! [`plan`] module and spec/maintenance.md.
 //!
 //! A vacuum never deletes anything outside the table's root (archive copies elsewhere are
 //! not its business), never touches `_delta_log` or other hidden paths, and on local disk
@@ -133,6 +133,7 @@ pub struct Vacuum {
     force: bool,
     now_ms: Option<i64>,
     progress: Option<ProgressFn>,
+    stop: Option<crate::Stop>,
 }
 
 impl std::fmt::Debug for Vacuum {
@@ -157,6 +158,7 @@ impl Vacuum {
             force: false,
             now_ms: None,
             progress: None,
+            stop: None,
         }
     }
 
@@ -193,6 +195,14 @@ impl Vacuum {
         progress: impl Fn(VacuumProgress) + Send + Sync + 'static,
     ) -> Self {
         self.progress = Some(Arc::new(progress));
+        self
+    }
+
+    /// Stops cleanly when `stop` is requested: the batches of deletions in flight finish, no
+    /// new one starts, and `VACUUM END` says `STOPPED` (so the next lite vacuum starts where
+    /// this one did).
+    pub fn with_stop(mut self, stop: crate::Stop) -> Self {
+        self.stop = Some(stop);
         self
     }
 
@@ -310,10 +320,10 @@ impl Vacuum {
         }
         metrics.start_version = self.record_start(&plan).await?;
         let result = self.delete(&plan, &mut metrics).await;
-        let status = if result.is_ok() {
-            "COMPLETED"
-        } else {
-            "FAILED"
+        let status = match &result {
+            Err(_) => "FAILED",
+            Ok(()) if metrics.files_deleted < plan.deletions.len() => "STOPPED",
+            Ok(()) => "COMPLETED",
         };
         let end = self.record_end(&plan, &metrics, status).await;
         result?;
@@ -358,7 +368,11 @@ impl Vacuum {
         let location = self.table.location();
         let store = Arc::clone(location.store());
         let total = plan.deletions.len();
+        let stop = self.stop.clone();
         let mut batches = futures::stream::iter(plan.deletions.chunks(DELETE_BATCH))
+            .take_while(move |_| {
+                futures::future::ready(!stop.as_ref().is_some_and(crate::Stop::is_requested))
+            })
             .map(|batch| {
                 let store = Arc::clone(&store);
                 async move {
