@@ -61,8 +61,13 @@ impl VacuumArgs {
 }
 
 /// Runs `tarn vacuum`.
-pub(crate) async fn run(table: &Table, args: &VacuumArgs) -> Result<(), CliError> {
+pub(crate) async fn run(
+    table: &Table,
+    args: &VacuumArgs,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<(), CliError> {
     let mut vacuum = Vacuum::new(table.clone())
+        .with_stop(super::stop_on(interrupt))
         .with_mode(match args.mode {
             ModeArg::Full => VacuumMode::Full,
             ModeArg::Lite => VacuumMode::Lite,
@@ -103,6 +108,13 @@ pub(crate) async fn run(table: &Table, args: &VacuumArgs) -> Result<(), CliError
     }
     let metrics = result?;
     let text = metrics_text(&plan, &metrics);
+    if let Some(interrupted) = interrupt.signal() {
+        super::emit(&format!("{text}\n"))?;
+        return Err(CliError::Interrupted {
+            interrupted,
+            detail: "; the files deleted stay deleted (none was needed), the rest wait for the next vacuum",
+        });
+    }
     if args.json {
         let mut value = serde_json::to_value(&metrics).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut value {
