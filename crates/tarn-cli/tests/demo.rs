@@ -1,6 +1,7 @@
 //! `tarn demo`: it runs in a fresh directory, every count it prints agrees with the table it
-//! leaves behind (its compaction step included), it can run again in the same directory, and
-//! it never touches a directory that holds anything but a previous demo.
+//! leaves behind (its compaction step included), it can run again in the same directory, it
+//! never touches a directory that holds anything but a previous demo, and the commands it
+//! suggests at the end work as printed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -281,20 +282,73 @@ fn demo_refuses_a_directory_with_other_data() {
     assert!(!root.path().join(".tarn-demo").exists());
 }
 
-#[test]
-fn demo_defaults_to_tarn_demo_in_the_current_directory() {
-    let root = tempfile::tempdir().unwrap();
+/// Runs `tarn demo` (default directory) in `dir` with `PATH` set to `path` and no cargo
+/// variables, and returns the commands it suggests at the end.
+fn suggested_commands(dir: &std::path::Path, path: &std::ffi::OsStr) -> Vec<String> {
     let output = Command::new(env!("CARGO_BIN_EXE_tarn"))
         .arg("demo")
-        .current_dir(root.path())
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("CARGO_PKG_NAME")
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let (_, tail) = text.split_once("Look around:\n").expect(&text);
+    let commands: Vec<String> = tail.lines().map(|l| l.trim().to_owned()).collect();
+    assert!(commands.len() >= 4, "{text}");
+    commands
+}
+
+/// Runs a suggested command line as a shell would, in `dir` with `PATH` set to `path`.
+fn run_as_typed(dir: &std::path::Path, path: &std::ffi::OsStr, line: &str) {
+    let output = Command::new("sh")
+        .args(["-c", line])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
     assert!(
-        stdout(&output).contains("tarn-demo/events"),
-        "{}",
-        stdout(&output)
+        output.status.success(),
+        "`{line}` failed: {}",
+        stderr(&output)
     );
+    assert!(!stdout(&output).is_empty(), "`{line}` printed nothing");
+}
+
+#[test]
+fn demo_defaults_to_tarn_demo_in_the_current_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_tarn"));
+    let system_path = std::env::var_os("PATH").unwrap_or_default();
+    // Without `tarn` on the PATH (nor cargo), the suggestions name the binary itself.
+    let commands = suggested_commands(root.path(), &system_path);
     assert!(root.path().join("tarn-demo/events/_delta_log").is_dir());
     assert!(root.path().join("tarn-demo/.tarn-demo").is_file());
+    let exe_text = std::fs::canonicalize(exe).unwrap().display().to_string();
+    for line in &commands {
+        assert!(
+            line.starts_with(&format!("{exe_text} ")) && line.contains(" tarn-demo/events"),
+            "{line}"
+        );
+        run_as_typed(root.path(), &system_path, line);
+    }
+    // With this binary on the PATH as `tarn` (as `cargo install` puts it), they say `tarn`.
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(exe, bin.path().join("tarn")).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.path().to_path_buf()).chain(std::env::split_paths(&system_path)),
+    )
+    .unwrap();
+    let commands = suggested_commands(root.path(), &path);
+    assert!(
+        commands
+            .iter()
+            .any(|l| l == "tarn describe tarn-demo/events"),
+        "{commands:?}"
+    );
+    for line in &commands {
+        assert!(line.starts_with("tarn "), "{line}");
+        run_as_typed(root.path(), &path, line);
+    }
 }

@@ -11,6 +11,7 @@
 mod compaction;
 mod dir;
 mod events;
+mod invocation;
 mod report;
 
 use std::path::{Path, PathBuf};

@@ -424,11 +424,13 @@ impl DemoReport {
             return print_json(&Value::Object(self.summary));
         }
         let table = shell_word(&self.table);
+        let tarn = super::invocation::tarn_command();
         emit(&format!(
             "Done in {:.1} s; the table is at version {version}. Look around:\n  \
-             tarn describe {table}\n  tarn history {table}\n  \
-             tarn cat {table} --where \"kind = 'refund'\" --limit 5\n  \
-             tarn cat {table} --version 1 --explain\n",
+             {tarn} describe {table}\n  {tarn} history {table}\n  \
+             {tarn} files {table} --where \"day = '2026-01-07'\"\n  \
+             {tarn} cat {table} --where \"kind = 'refund'\" --limit 5\n  \
+             {tarn} cat {table} --version 1 --explain\n",
             elapsed.as_secs_f64(),
         ))
     }
@@ -451,7 +453,7 @@ fn compact_size(bytes: u64) -> String {
 }
 
 /// The path as one shell word (quoted if it has anything but safe characters).
-fn shell_word(text: &str) -> String {
+pub(crate) fn shell_word(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
