@@ -13,6 +13,7 @@ mod example_table;
 mod fixtures;
 mod hostile;
 mod interop_read;
+mod layout;
 mod negative;
 mod optimize;
 mod s3_smoke;
