@@ -13,6 +13,7 @@ mod example_table;
 mod fixtures;
 mod hostile;
 mod interop_read;
+mod layout;
 mod log_cleanup;
 mod negative;
 mod optimize;

@@ -193,10 +193,10 @@ fn plan_json(plan: &OptimizePlan) -> Value {
 fn plan_text(plan: &OptimizePlan) -> String {
     if plan.is_empty() {
         return format!(
-            "nothing to optimize at version {} ({} files in {} partitions considered, {})\n",
+            "nothing to optimize at version {} ({} in {} considered, {})\n",
             plan.version,
-            plan.files_considered,
-            plan.partitions_considered,
+            super::commit::count(plan.files_considered as u64, "file", "files"),
+            super::commit::count(plan.partitions_considered as u64, "partition", "partitions"),
             layout_text(&plan.options.layout)
         );
     }
@@ -232,9 +232,9 @@ fn plan_text(plan: &OptimizePlan) -> String {
 fn metrics_text(plan: &OptimizePlan, metrics: &OptimizeMetrics) -> String {
     if metrics.bins_planned == 0 {
         return format!(
-            "nothing to optimize at version {} ({} files considered, {})",
+            "nothing to optimize at version {} ({} considered, {})",
             plan.version,
-            plan.files_considered,
+            super::commit::count(plan.files_considered as u64, "file", "files"),
             layout_text(&plan.options.layout)
         );
     }
