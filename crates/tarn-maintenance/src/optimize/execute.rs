@@ -55,6 +55,9 @@ pub struct OptimizeMetrics {
     pub bytes_added: u64,
     /// Rows rewritten.
     pub rows: u64,
+    /// Bins never started because a stop was requested ([`crate::Stop`]); a later run
+    /// plans them again.
+    pub bins_not_started: usize,
     /// Wall time, in milliseconds.
     pub duration_ms: u64,
 }
@@ -89,6 +92,8 @@ pub(crate) struct RunOptions {
     pub(crate) progress: Option<ProgressFn>,
     /// Operation parameters recorded in each commit.
     pub(crate) parameters: Vec<(String, String)>,
+    /// Once requested, no new bin starts; those running finish and commit.
+    pub(crate) stop: Option<crate::Stop>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -138,13 +143,25 @@ pub(crate) async fn run(
         .with_target_file_size(target_size)
         .with_data_change(false)
         .with_max_buffered_bytes(options.writer_buffer_bytes);
-    let mut rewrites = futures::stream::iter(plan.bins.into_iter().map(|bin| {
-        let snapshot = snapshot.clone();
-        let writer_options = writer_options.clone();
-        let layout = layout.clone();
-        async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
-    }))
-    .buffer_unordered(options.concurrency.max(1));
+    let stop = options.stop.clone();
+    let started_bins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&started_bins);
+    let mut rewrites = futures::stream::iter(plan.bins)
+        // Checked as each bin is about to start: a stop lets the running ones finish.
+        .take_while(move |_| {
+            let go = !stop.as_ref().is_some_and(crate::Stop::is_requested);
+            if go {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            futures::future::ready(go)
+        })
+        .map(|bin| {
+            let snapshot = snapshot.clone();
+            let writer_options = writer_options.clone();
+            let layout = layout.clone();
+            async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
+        })
+        .buffer_unordered(options.concurrency.max(1));
     let mut pending: Vec<Rewritten> = Vec::new();
     let mut pending_bytes = 0u64;
     let mut optimized: Vec<Vec<(String, Option<String>)>> = Vec::new();
@@ -193,6 +210,9 @@ pub(crate) async fn run(
         }
     }
     metrics.partitions_optimized = optimized.len();
+    metrics.bins_not_started = metrics
+        .bins_planned
+        .saturating_sub(started_bins.load(std::sync::atomic::Ordering::SeqCst));
     metrics.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(metrics)
 }

@@ -3,7 +3,7 @@
 //! [`Optimize`] is a builder; [`Optimize::plan`] reads the latest snapshot and decides, with
 //! the pure [`plan_bins`], which files are rewritten together; [`Optimize::execute`] (or
 //! [`Optimize::execute_plan`]) rewrites the bins in parallel and commits them in batches with
-//! `dataChange = false` (see [`execute`](self::execute) for the commit and conflict rules).
+//! `dataChange = false` (the `execute` module has the commit and conflict rules).
 //! Running beside appenders never conflicts with them: a compaction reads exactly its input
 //! files (snapshot isolation), so only a concurrent removal of one of them stops its bin.
 
@@ -64,6 +64,7 @@ pub struct Optimize {
     memory_budget: u64,
     commit_bytes: Option<u64>,
     progress: Option<ProgressFn>,
+    stop: Option<crate::Stop>,
 }
 
 impl std::fmt::Debug for Optimize {
@@ -95,6 +96,7 @@ impl Optimize {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             commit_bytes: None,
             progress: None,
+            stop: None,
         }
     }
 
@@ -136,6 +138,13 @@ impl Optimize {
         self.layout = Some(Layout::ZOrder(
             columns.into_iter().map(Into::into).collect(),
         ));
+        self
+    }
+
+    /// Stops cleanly when `stop` is requested: the bins running finish and commit, no new one
+    /// starts ([`OptimizeMetrics::bins_not_started`] counts them).
+    pub fn with_stop(mut self, stop: crate::Stop) -> Self {
+        self.stop = Some(stop);
         self
     }
 
@@ -322,6 +331,7 @@ impl Optimize {
                 .max(1 << 20),
             progress: self.progress.clone(),
             parameters,
+            stop: self.stop.clone(),
         };
         execute::run(&self.table, plan, options).await
     }
