@@ -41,7 +41,11 @@ fn ids(table: &str) -> Vec<i64> {
     let text = tarn_ok(&["cat", table, "--format", "ndjson", "--columns", "id"]);
     let mut ids: Vec<i64> = text
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     ids.sort_unstable();
     ids
@@ -57,43 +61,102 @@ fn files(table: &str) -> Vec<Value> {
 #[test]
 fn archive_tier_detach_and_restore_from_the_command_line() {
     let ws = Workspace::new();
-    let t = table(&ws, "events", &["2025-12-30", "2025-12-31", "2026-01-01"], 2, 5);
+    let t = table(
+        &ws,
+        "events",
+        &["2025-12-30", "2025-12-31", "2026-01-01"],
+        2,
+        5,
+    );
     let cold = ws.path("cold");
     let all = ids(&t);
     assert_eq!(all.len(), 30);
 
     // The dry run plans and changes nothing.
     let plan = tarn_json(&[
-        "archive", &t, "--to", &cold, "--where", "day < '2025-12-31'", "--dry-run", "--json",
+        "archive",
+        &t,
+        "--to",
+        &cold,
+        "--where",
+        "day < '2025-12-31'",
+        "--dry-run",
+        "--json",
     ]);
     assert_eq!(plan["files_to_archive"], 2);
     assert_eq!(plan["mode"], "tier");
     assert_eq!(plan["declares_location"], true);
     assert_eq!(plan["rule"]["where"], "day < '2025-12-31'");
-    assert!(plan["files"][0]["archive_path"].as_str().unwrap().starts_with("file://"));
+    assert!(
+        plan["files"][0]["archive_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("file://")
+    );
     assert!(!Path::new(&cold).exists());
-    let text = tarn_ok(&["archive", &t, "--to", &cold, "--where", "day < '2025-12-31'", "--dry-run"]);
+    let text = tarn_ok(&[
+        "archive",
+        &t,
+        "--to",
+        &cold,
+        "--where",
+        "day < '2025-12-31'",
+        "--dry-run",
+    ]);
     assert!(text.starts_with("would archive 2 files"), "{text}");
 
     // Tier.
-    let out = tarn_json(&["archive", &t, "--to", &cold, "--where", "day < '2025-12-31'", "--json"]);
+    let out = tarn_json(&[
+        "archive",
+        &t,
+        "--to",
+        &cold,
+        "--where",
+        "day < '2025-12-31'",
+        "--json",
+    ]);
     assert_eq!(out["files_archived"], 2);
     assert_eq!(out["versions"].as_array().unwrap().len(), 1);
-    assert!(out["message"].as_str().unwrap().starts_with("archived 2 files"), "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("archived 2 files"),
+        "{out}"
+    );
     assert_eq!(ids(&t), all);
     let listed = files(&t);
     let cold_uri = format!("file://{cold}");
-    assert_eq!(listed.iter().filter(|f| f["location"] == cold_uri.as_str()).count(), 2);
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|f| f["location"] == cold_uri.as_str())
+            .count(),
+        2
+    );
     assert_eq!(listed.iter().filter(|f| f["location"] == "hot").count(), 4);
     let text = tarn_ok(&["files", &t]);
     assert!(text.contains(&format!("{cold_uri}: 2,")), "{text}");
 
     // Detach the next day; a delete reaching one of its rows says what it did not search.
     let out = tarn_ok(&[
-        "archive", &t, "--to", &cold, "--where", "day = '2025-12-31'", "--mode", "detach",
+        "archive",
+        &t,
+        "--to",
+        &cold,
+        "--where",
+        "day = '2025-12-31'",
+        "--mode",
+        "detach",
     ]);
     assert!(out.contains("(detach)"), "{out}");
-    assert_eq!(ids(&t), all.iter().copied().filter(|id| !(10..20).contains(id)).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&t),
+        all.iter()
+            .copied()
+            .filter(|id| !(10..20).contains(id))
+            .collect::<Vec<_>>()
+    );
     let described = describe(&t);
     let storage = described["storage"].as_array().unwrap();
     let kinds: BTreeSet<(&str, &str, u64)> = storage
@@ -114,7 +177,11 @@ fn archive_tier_detach_and_restore_from_the_command_line() {
             (cold_uri.as_str(), "detached", 2)
         ])
     );
-    assert!(storage.iter().all(|p| p["size_bytes"].as_u64().unwrap() > 0));
+    assert!(
+        storage
+            .iter()
+            .all(|p| p["size_bytes"].as_u64().unwrap() > 0)
+    );
     let text = tarn_ok(&["describe", &t]);
     assert!(text.contains("detached (archive manifest"), "{text}");
 
@@ -122,16 +189,38 @@ fn archive_tier_detach_and_restore_from_the_command_line() {
     assert_eq!(out["detached_files_not_searched"], 2);
     assert!(out["version"].is_u64(), "{out}");
     let message = out["message"].as_str().unwrap();
-    assert!(message.contains("2 detached files in the archive manifest were not searched"), "{message}");
+    assert!(
+        message.contains("2 detached files in the archive manifest were not searched"),
+        "{message}"
+    );
 
     // Restore brings the detached rows back, less the one deleted since.
-    let plan = tarn_json(&["restore-archive", &t, "--where", "day = '2025-12-31'", "--dry-run", "--json"]);
+    let plan = tarn_json(&[
+        "restore-archive",
+        &t,
+        "--where",
+        "day = '2025-12-31'",
+        "--dry-run",
+        "--json",
+    ]);
     assert_eq!(plan["detached"].as_array().unwrap().len(), 2);
     assert_eq!(plan["detached"][0]["replay"][0]["kind"], "delete");
-    let out = tarn_json(&["restore-archive", &t, "--where", "day = '2025-12-31'", "--json"]);
+    let out = tarn_json(&[
+        "restore-archive",
+        &t,
+        "--where",
+        "day = '2025-12-31'",
+        "--json",
+    ]);
     assert_eq!(out["detached_restored"], 2);
     assert_eq!(out["rows_deleted"], 1);
-    assert_eq!(ids(&t), all.iter().copied().filter(|id| *id != 12).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&t),
+        all.iter()
+            .copied()
+            .filter(|id| *id != 12)
+            .collect::<Vec<_>>()
+    );
     // And the tiered files come back hot.
     let text = tarn_ok(&["restore-archive", &t, "--where", "day = '2025-12-30'"]);
     assert!(text.starts_with("restored 2 files: 2 tiered"), "{text}");
@@ -143,13 +232,30 @@ fn archive_errors_are_one_line() {
     let ws = Workspace::new();
     let t = table(&ws, "events", &["2025-12-30"], 1, 3);
     let err = tarn_err(&["archive", &t, "--to", &ws.path("cold")]);
-    assert!(err.contains("--where") || err.contains("older-than"), "{err}");
+    assert!(
+        err.contains("--where") || err.contains("older-than"),
+        "{err}"
+    );
     let err = tarn_err(&["archive", &t, "--to", &t, "--older-than", "1d"]);
     assert!(err.contains("own root"), "{err}");
-    let err = tarn_err(&["archive", &t, "--to", &ws.path("cold"), "--older-than", "3 weeks"]);
+    let err = tarn_err(&[
+        "archive",
+        &t,
+        "--to",
+        &ws.path("cold"),
+        "--older-than",
+        "3 weeks",
+    ]);
     assert!(err.contains("invalid duration"), "{err}");
     let err = tarn_err(&[
-        "archive", &t, "--to", &ws.path("cold"), "--older-than", "1d", "--mode", "move",
+        "archive",
+        &t,
+        "--to",
+        &ws.path("cold"),
+        "--older-than",
+        "1d",
+        "--mode",
+        "move",
     ]);
     assert!(err.contains("move"), "{err}");
     let err = tarn_err(&["archive", &t, "--to", &ws.path("cold"), "--where", "id = 1"]);
@@ -178,7 +284,13 @@ fn placed_once(table: &str, cold: &str) -> Vec<String> {
 #[test]
 fn a_killed_archive_run_and_a_second_run_archive_every_file_exactly_once() {
     let ws = Workspace::new();
-    let t = table(&ws, "events", &["2025-12-29", "2025-12-30", "2025-12-31"], 12, 200);
+    let t = table(
+        &ws,
+        "events",
+        &["2025-12-29", "2025-12-30", "2025-12-31"],
+        12,
+        200,
+    );
     let cold = ws.path("cold");
     let before = placed_once(&t, &cold);
     assert_eq!(before.len(), 36);
@@ -193,7 +305,9 @@ fn a_killed_archive_run_and_a_second_run_archive_every_file_exactly_once() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut finished = false;
     loop {
-        let copied = walk(Path::new(&cold)).iter().any(|f| f.ends_with(".parquet"));
+        let copied = walk(Path::new(&cold))
+            .iter()
+            .any(|f| f.ends_with(".parquet"));
         if copied {
             break;
         }

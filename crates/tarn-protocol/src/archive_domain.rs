@@ -299,7 +299,10 @@ mod tests {
             .set_detached_files(&[detached("a.parquet"), detached("b.parquet")])
             .unwrap();
         let text = config.to_configuration();
-        assert!(text.contains(r#""archivePath":"s3://archive/t/a.parquet""#), "{text}");
+        assert!(
+            text.contains(r#""archivePath":"s3://archive/t/a.parquet""#),
+            "{text}"
+        );
         assert!(text.contains(r#""detachedAt":5"#), "{text}");
         // A newer writer's key inside a record survives a rewrite by this version.
         let text = text.replacen(r#""runId":"run""#, r#""runId":"run","future":[1]"#, 1);

@@ -339,7 +339,11 @@ fn restore_plan_text(plan: &RestorePlan) -> String {
         if !file.replay.is_empty() {
             out.push_str(&format!(
                 "; {} committed since to apply",
-                count(file.replay.len() as u64, "delete or update", "deletes or updates")
+                count(
+                    file.replay.len() as u64,
+                    "delete or update",
+                    "deletes or updates"
+                )
             ));
         }
         if let Some(reason) = &file.refused {

@@ -81,11 +81,13 @@ pub(crate) fn detached_note(summary: &CommitSummary) -> Option<String> {
     let files = count(n, "detached file", "detached files");
     Some(match summary.operation.as_str() {
         "UPDATE" => format!(
-            "{files} in the archive manifest {} not searched: restore-archive refuses to bring              back rows this update would have changed",
+            "{files} in the archive manifest {} not searched: restore-archive refuses to bring \
+             back rows this update would have changed",
             if n == 1 { "was" } else { "were" }
         ),
         _ => format!(
-            "{files} in the archive manifest {} not searched: restore-archive applies this delete              to them when it brings them back",
+            "{files} in the archive manifest {} not searched: restore-archive applies this delete \
+             to them when it brings them back",
             if n == 1 { "was" } else { "were" }
         ),
     })

@@ -36,7 +36,9 @@ pub(crate) fn storage_places(snapshot: &Snapshot) -> Vec<StoragePlace> {
             .entry((order, place.label().to_owned(), kind))
             .or_default();
         entry.0 += 1;
-        entry.1 = entry.1.saturating_add(u64::try_from(file.size()).unwrap_or(0));
+        entry.1 = entry
+            .1
+            .saturating_add(u64::try_from(file.size()).unwrap_or(0));
     }
     let manifest = tarn::protocol::archive_domain::ArchiveConfiguration::of_domains(
         snapshot.domain_metadata(),
@@ -57,12 +59,14 @@ pub(crate) fn storage_places(snapshot: &Snapshot) -> Vec<StoragePlace> {
     }
     places
         .into_iter()
-        .map(|((_, location, kind), (num_files, size_bytes))| StoragePlace {
-            location,
-            kind,
-            num_files,
-            size_bytes,
-        })
+        .map(
+            |((_, location, kind), (num_files, size_bytes))| StoragePlace {
+                location,
+                kind,
+                num_files,
+                size_bytes,
+            },
+        )
         .collect()
 }
 
@@ -201,7 +205,11 @@ pub(crate) fn describe_text(snapshot: &Snapshot, timestamp: i64) -> String {
                 other => format!(" {other}"),
             };
             lines.push((
-                if index == 0 { "Storage".into() } else { String::new() },
+                if index == 0 {
+                    "Storage".into()
+                } else {
+                    String::new()
+                },
                 format!(
                     "{}: {} ({}){what}",
                     place.location,

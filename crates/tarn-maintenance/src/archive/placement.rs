@@ -3,10 +3,10 @@
 //! (`tarn::protocol::store_location`), never opened.
 
 use serde::Serialize;
+use tarn::Snapshot;
 use tarn::protocol::archive_domain::ArchiveConfiguration;
 use tarn::protocol::data_path::DataFilePath;
 use tarn::protocol::store_location::StoreLocation;
-use tarn::Snapshot;
 
 /// Where one file lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,7 +96,9 @@ impl FilePlacements {
                 self.locations
                     .iter()
                     .filter_map(|location| {
-                        target.strip_prefix(location).map(|inside| (location, inside))
+                        target
+                            .strip_prefix(location)
+                            .map(|inside| (location, inside))
                     })
                     .max_by_key(|(location, _)| location.segments().len())
                     .map_or(Placement::Elsewhere, |(location, inside)| {
@@ -134,10 +136,7 @@ mod tests {
                 relative: vec!["day=1".into(), "a b.parquet".into()]
             }
         );
-        assert_eq!(
-            placements.place("s3://hot/t/x.parquet").label(),
-            "hot"
-        );
+        assert_eq!(placements.place("s3://hot/t/x.parquet").label(), "hot");
         assert_eq!(
             placements.place("s3://cold/t/day=1/x.parquet"),
             Placement::Archive {
@@ -150,9 +149,18 @@ mod tests {
             placements.place("s3://cold/t/deep/x.parquet").label(),
             "s3://cold/t/deep"
         );
-        assert_eq!(placements.place("s3://cold/other/x.parquet"), Placement::Elsewhere);
-        assert_eq!(placements.place("s3://hot/t2/x.parquet"), Placement::Elsewhere);
+        assert_eq!(
+            placements.place("s3://cold/other/x.parquet"),
+            Placement::Elsewhere
+        );
+        assert_eq!(
+            placements.place("s3://hot/t2/x.parquet"),
+            Placement::Elsewhere
+        );
         assert_eq!(placements.place("%zz"), Placement::Elsewhere);
-        assert_eq!(placements.root().store(), &StoreKey::of_url(&Url::parse("s3://hot").unwrap()));
+        assert_eq!(
+            placements.root().store(),
+            &StoreKey::of_url(&Url::parse("s3://hot").unwrap())
+        );
     }
 }

@@ -374,10 +374,7 @@ mod tests {
 
     fn setup() -> Setup {
         Setup {
-            placements: FilePlacements::new(
-                location("s3://hot/t"),
-                vec![location("s3://cold/t")],
-            ),
+            placements: FilePlacements::new(location("s3://hot/t"), vec![location("s3://cold/t")]),
             target: ArchiveTarget::new(location("s3://cold/t")),
         }
     }
@@ -545,7 +542,11 @@ mod tests {
         assert_eq!(copy.descriptor.storage_type, "p");
         assert_eq!(copy.descriptor.path_or_inline_dv, copy.archive_path);
         assert_eq!(
-            (copy.descriptor.offset, copy.descriptor.size_in_bytes, copy.descriptor.cardinality),
+            (
+                copy.descriptor.offset,
+                copy.descriptor.size_in_bytes,
+                copy.descriptor.cardinality
+            ),
             (Some(1), 36, 2)
         );
         assert!(plan.files[1].deletion_vector.is_none());
@@ -560,7 +561,10 @@ mod tests {
         let p = predicate("day = 'a'");
         let plan = plan_archive(input(
             &setup,
-            vec![file("a%20b.parquet", "a", None), file("a b.parquet", "a", None)],
+            vec![
+                file("a%20b.parquet", "a", None),
+                file("a b.parquet", "a", None),
+            ],
             ArchiveMode::Tier,
             Some(&p),
             None,

@@ -177,8 +177,7 @@ fn classify(commit: &ReplayedCommit) -> Result<Option<ReplayStep>, ReplayRefusal
             if parameter("mode").as_deref() != Some("Overwrite") && !removes_rows {
                 return Ok(None);
             }
-            if parameter("mode").as_deref() == Some("Overwrite")
-                && parameter("predicate").is_some()
+            if parameter("mode").as_deref() == Some("Overwrite") && parameter("predicate").is_some()
             {
                 let (predicate, expr) = predicate("overwrite")?;
                 return Ok(Some(ReplayStep::Delete {
@@ -193,7 +192,9 @@ fn classify(commit: &ReplayedCommit) -> Result<Option<ReplayStep>, ReplayRefusal
                  would be gone"
             )))
         }
-        "CREATE OR REPLACE TABLE" | "REPLACE TABLE" | "REPLACE TABLE AS SELECT"
+        "CREATE OR REPLACE TABLE"
+        | "REPLACE TABLE"
+        | "REPLACE TABLE AS SELECT"
         | "CREATE OR REPLACE TABLE AS SELECT" => Err(refuse(format!(
             "its {operation} replaced the table: had the files stayed, their rows would be gone"
         ))),
@@ -293,21 +294,39 @@ mod tests {
     fn deletes_are_replayed_in_order_and_appends_ignored() {
         let steps = plan_replay(&[
             commit(5, vec![info("WRITE", &[("mode", "Append")]), add()]),
-            commit(6, vec![info("DELETE", &[("predicate", r#"["id = 3"]"#)]), remove(true)]),
+            commit(
+                6,
+                vec![
+                    info("DELETE", &[("predicate", r#"["id = 3"]"#)]),
+                    remove(true),
+                ],
+            ),
             // tarn's record of a delete that matched nothing live.
-            commit(7, vec![info("DELETE", &[("predicate", r#"["user = 'x'"]"#)])]),
+            commit(
+                7,
+                vec![info("DELETE", &[("predicate", r#"["name = 'x'"]"#)])],
+            ),
             commit(8, vec![info("OPTIMIZE", &[]), remove(false), add()]),
             commit(9, vec![info("TRUNCATE", &[]), remove(true)]),
             commit(
                 10,
                 vec![
-                    info("WRITE", &[("mode", "Overwrite"), ("predicate", "day = '2026-01-01'")]),
+                    info(
+                        "WRITE",
+                        &[("mode", "Overwrite"), ("predicate", "day = '2026-01-01'")],
+                    ),
                     remove(true),
                     add(),
                 ],
             ),
             commit(11, vec![info("DELETE", &[("predicate", "[]")])]),
-            commit(12, vec![info("UPDATE", &[("predicate", r#"["v > 1"]"#)]), remove(true)]),
+            commit(
+                12,
+                vec![
+                    info("UPDATE", &[("predicate", r#"["v > 1"]"#)]),
+                    remove(true),
+                ],
+            ),
             commit(13, vec![info(ARCHIVE_OPERATION, &[]), remove(true)]),
         ])
         .unwrap();
@@ -315,7 +334,7 @@ mod tests {
             predicates(&steps),
             [
                 (6, "id = 3"),
-                (7, "user = 'x'"),
+                (7, "name = 'x'"),
                 (9, "true"),
                 (10, "day = '2026-01-01'"),
                 (11, "true"),
@@ -323,20 +342,38 @@ mod tests {
             ]
         );
         // A list of several predicates is their conjunction.
-        assert_eq!(predicate_sql(r#"["a = 1", "b = 2"]"#), "(a = 1) AND (b = 2)");
+        assert_eq!(
+            predicate_sql(r#"["a = 1", "b = 2"]"#),
+            "(a = 1) AND (b = 2)"
+        );
     }
 
     #[test]
     fn what_cannot_be_replayed_is_refused_naming_the_version() {
         for (actions, why) in [
-            (vec![info("WRITE", &[("mode", "Overwrite")]), remove(true)], "overwrote"),
-            (vec![info("WRITE", &[("mode", "Overwrite")]), add()], "overwrote"),
-            (vec![info("CREATE OR REPLACE TABLE", &[])], "replaced the table"),
-            (vec![info("RESTORE", &[("version", "1")]), add()], "restored the table"),
+            (
+                vec![info("WRITE", &[("mode", "Overwrite")]), remove(true)],
+                "overwrote",
+            ),
+            (
+                vec![info("WRITE", &[("mode", "Overwrite")]), add()],
+                "overwrote",
+            ),
+            (
+                vec![info("CREATE OR REPLACE TABLE", &[])],
+                "replaced the table",
+            ),
+            (
+                vec![info("RESTORE", &[("version", "1")]), add()],
+                "restored the table",
+            ),
             (vec![info("MERGE", &[]), remove(true), add()], "MERGE"),
             (vec![info("DELETE", &[]), remove(true)], "no predicate"),
             (
-                vec![info("DELETE", &[("predicate", r#"["id IN (SELECT x FROM y)"]"#)])],
+                vec![info(
+                    "DELETE",
+                    &[("predicate", r#"["id IN (SELECT x FROM y)"]"#)],
+                )],
                 "cannot read the predicate",
             ),
         ] {
@@ -349,8 +386,10 @@ mod tests {
             assert!(refusal.reason.contains(why), "{why}: {}", refusal.reason);
         }
         // An insert-only merge changes no old row.
-        assert!(plan_replay(&[commit(4, vec![info("MERGE", &[]), add()])])
-            .unwrap()
-            .is_empty());
+        assert!(
+            plan_replay(&[commit(4, vec![info("MERGE", &[]), add()])])
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -299,16 +299,17 @@ impl RestoreArchive {
             drop(active);
             if !stale.is_empty() {
                 // Their copies are no file's: vacuum removes them.
-                tracing::info!(files = stale.len(), "a concurrent commit moved tiered files");
+                tracing::info!(
+                    files = stale.len(),
+                    "a concurrent commit moved tiered files"
+                );
             }
             if valid.is_empty() {
                 return Ok(());
             }
             let paths: HashSet<&str> = valid.iter().map(|(f, _)| f.path.as_str()).collect();
-            let mut tx = snapshot.transaction(
-                RESTORE_OPERATION,
-                ReadSet::files(paths.iter().copied()),
-            )?;
+            let mut tx =
+                snapshot.transaction(RESTORE_OPERATION, ReadSet::files(paths.iter().copied()))?;
             for view in snapshot.files().iter().filter(|f| paths.contains(f.path())) {
                 tx.remove_file(&view, false);
             }
@@ -495,7 +496,9 @@ async fn plan_detached(
         let detach_version = match detach_versions.get(&record.run_id) {
             Some(found) => found.clone(),
             None => {
-                let found = commits.find_run(&record.run_id, record.read_version).await?;
+                let found = commits
+                    .find_run(&record.run_id, record.read_version)
+                    .await?;
                 detach_versions.insert(record.run_id.clone(), found.clone());
                 found
             }
@@ -686,7 +689,9 @@ async fn replay_file(snapshot: &Snapshot, file: &DetachedRestore) -> Result<Repl
         .map_err(tarn::Error::from)?
         .materialized_columns()
         .cloned();
-    let view = snapshot.with_added_files(std::slice::from_ref(&add)).await?;
+    let view = snapshot
+        .with_added_files(std::slice::from_ref(&add))
+        .await?;
     let mut scan = view.scan().with_files([add.path.clone()]);
     let mut options = WriterOptions::new().with_data_change(true);
     if let Some(columns) = materialized {
@@ -725,15 +730,14 @@ async fn replay_file(snapshot: &Snapshot, file: &DetachedRestore) -> Result<Repl
                     ReplayStep::Update { .. } => {}
                     ReplayStep::Delete { .. } => {
                         deleted += hit.true_count() as u64;
-                        let keep: BooleanArray = hit
-                            .iter()
-                            .map(|value| Some(value != Some(true)))
-                            .collect();
-                        batch = arrow_select::filter::filter_record_batch(&batch, &keep)
-                            .map_err(|source| MaintenanceError::Compute {
+                        let keep: BooleanArray =
+                            hit.iter().map(|value| Some(value != Some(true))).collect();
+                        batch = arrow_select::filter::filter_record_batch(&batch, &keep).map_err(
+                            |source| MaintenanceError::Compute {
                                 context: format!("removing deleted rows of {}", file.path),
                                 source,
-                            })?;
+                            },
+                        )?;
                     }
                 }
             }
