@@ -2,12 +2,13 @@
 //! for one table. The I/O half of archiving: it decides nothing beyond whether a copy matches.
 //!
 //! A copy is verified by a HEAD of the result: its size must be the source's (and the size
-//! the log records for a data file). Where both stores return MD5-shaped entity tags (32 hex
-//! digits: S3 and GCS for objects uploaded in one request without KMS encryption), a copy
-//! found from an earlier run is reused only if its tag equals the source's; any other copy
-//! found is reused when its size matches (object stores and object_store's local store never
-//! expose a partly written object, and copies go to paths only this table's archive runs
-//! write: see [`claim_location`]). A copy that does not match is written again.
+//! the log records for a data file), and where both entity tags are MD5 content hashes (32
+//! hex digits: S3 and GCS give them for objects uploaded in one request without KMS
+//! encryption) the tags must be equal. A copy found from an earlier run is reused on the same
+//! terms: matching size, and matching tags where both are hashes (object stores and
+//! object_store's local store never expose a partly written object, and copies go to paths
+//! only this table's archive runs write: see [`claim_location`]). A copy that does not match
+//! is written again.
 //!
 //! Copies stream: a file up to [`SINGLE_PUT_LIMIT`] is one `put`, a larger one a multipart
 //! upload in chunks of that size, so memory stays bounded whatever the file's size. The
@@ -145,6 +146,14 @@ pub(crate) async fn copy_verified(
             written.size
         )));
     }
+    // Both tags content hashes (single-request uploads to S3 or GCS): they must agree.
+    if let (Some(expected), Some(got)) = (md5_tag(&source), md5_tag(&written))
+        && expected != got
+    {
+        return Err(mismatch(format!(
+            "the copy's MD5 entity tag is {got}, the source's {expected}"
+        )));
+    }
     Ok(Copied::Written)
 }
 
@@ -227,11 +236,14 @@ pub(crate) struct LocationMarker {
 /// Reads the marker at `marker`; `None` if there is none.
 pub(crate) async fn read_marker(marker: &ResolvedPath) -> Result<Option<LocationMarker>> {
     let bytes: Bytes = match marker.store().get(marker.path()).await {
-        Ok(got) => got.bytes().await.map_err(|source| MaintenanceError::Storage {
-            operation: "reading",
-            path: marker.display().to_owned(),
-            source,
-        })?,
+        Ok(got) => got
+            .bytes()
+            .await
+            .map_err(|source| MaintenanceError::Storage {
+                operation: "reading",
+                path: marker.display().to_owned(),
+                source,
+            })?,
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
         Err(source) => {
             return Err(MaintenanceError::Storage {
@@ -329,7 +341,11 @@ mod tests {
         assert!(!matches(&meta(10, Some(md5)), &meta(10, Some(other)), 10));
         assert!(!matches(&meta(10, Some(md5)), &meta(9, Some(md5)), 10));
         // Tags that are not content hashes (local files, multipart uploads) say nothing.
-        assert!(matches(&meta(10, Some("1a-2b-a")), &meta(10, Some("3c-4d-a")), 10));
+        assert!(matches(
+            &meta(10, Some("1a-2b-a")),
+            &meta(10, Some("3c-4d-a")),
+            10
+        ));
         assert!(matches(&meta(10, Some(md5)), &meta(10, Some("abc-2")), 10));
         assert!(matches(&meta(10, None), &meta(10, None), 10));
     }

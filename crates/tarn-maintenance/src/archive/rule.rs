@@ -34,15 +34,19 @@ impl std::str::FromStr for ArchiveMode {
         match text {
             "tier" => Ok(ArchiveMode::Tier),
             "detach" => Ok(ArchiveMode::Detach),
-            other => Err(format!("unknown archive mode {other:?}: expected tier or detach")),
+            other => Err(format!(
+                "unknown archive mode {other:?}: expected tier or detach"
+            )),
         }
     }
 }
 
-/// A length of time written in whole hours or days: `0h`, `36h`, `7d`, `90d`.
+/// A length of time as the command line writes it: a whole number and a unit (`0h`, `36h`,
+/// `7d`, `90d`; also `ms`, `s`, `m`, `w`), as every tarn duration parses
+/// (`tarn::protocol::retention::parse_duration_ms`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Age {
-    hours: u32,
+    ms: i64,
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -50,45 +54,41 @@ const HOUR_MS: i64 = 3_600_000;
 impl Age {
     /// An age of `hours` hours.
     pub fn from_hours(hours: u32) -> Self {
-        Self { hours }
+        Self {
+            ms: i64::from(hours) * HOUR_MS,
+        }
     }
 
-    /// Parses `<number>h` or `<number>d`. Errors name the text and the accepted forms.
+    /// Parses a duration. Errors name the text and the accepted forms.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "invalid duration {text:?}: expected a whole number of hours or days, such as \
-                 0h, 36h, 7d or 90d"
-            )
-        };
-        let trimmed = text.trim();
-        let (number, per) = match trimmed.char_indices().last() {
-            Some((at, 'h')) => (&trimmed[..at], 1u32),
-            Some((at, 'd')) => (&trimmed[..at], 24u32),
-            _ => return Err(bad()),
-        };
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let n: u32 = number.parse().map_err(|_| bad())?;
-        // Up to about 450,000 years: enough, and `ms` cannot overflow.
-        let hours = n.checked_mul(per).ok_or_else(bad)?;
-        Ok(Self { hours })
+        let ms = tarn::protocol::retention::parse_duration_ms(text)
+            .map_err(|reason| format!("invalid duration: {reason}"))?;
+        Ok(Self { ms })
     }
 
     /// The age in milliseconds.
     pub fn as_millis(self) -> i64 {
-        i64::from(self.hours) * HOUR_MS
+        self.ms
     }
 }
 
 impl std::fmt::Display for Age {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.hours % 24 == 0 && self.hours > 0 {
-            write!(f, "{}d", self.hours / 24)
-        } else {
-            write!(f, "{}h", self.hours)
+        const UNITS: [(i64, &str); 5] = [
+            (24 * HOUR_MS, "d"),
+            (HOUR_MS, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+            (1, "ms"),
+        ];
+        if self.ms == 0 {
+            return f.write_str("0h");
         }
+        let (size, unit) = UNITS
+            .into_iter()
+            .find(|(size, _)| self.ms % size == 0)
+            .unwrap_or((1, "ms"));
+        write!(f, "{}{unit}", self.ms / size)
     }
 }
 
@@ -171,7 +171,18 @@ mod tests {
         assert_eq!(Age::parse("90d").unwrap().to_string(), "90d");
         assert_eq!(Age::parse("48h").unwrap().to_string(), "2d");
         assert_eq!(Age::parse("0d").unwrap().to_string(), "0h");
-        for bad in ["", "d", "90", "-1d", "1.5d", "7w", "d7", "99999999999d", " 7 d"] {
+        assert_eq!(Age::parse("90m").unwrap().to_string(), "90m");
+        assert_eq!(Age::from_hours(36).to_string(), "36h");
+        for bad in [
+            "",
+            "d",
+            "90",
+            "-1d",
+            "1.5d",
+            "7y",
+            "d7",
+            "99999999999999999d",
+        ] {
             let err = Age::parse(bad).unwrap_err();
             assert!(err.contains("invalid duration"), "{bad}: {err}");
         }
@@ -179,7 +190,10 @@ mod tests {
 
     #[test]
     fn storage_classes_are_checked_per_store() {
-        assert_eq!(check_storage_class("s3", "glacier_ir").unwrap(), "GLACIER_IR");
+        assert_eq!(
+            check_storage_class("s3", "glacier_ir").unwrap(),
+            "GLACIER_IR"
+        );
         assert_eq!(check_storage_class("gs", "coldline").unwrap(), "COLDLINE");
         assert_eq!(check_storage_class("abfss", "cool").unwrap(), "Cool");
         assert_eq!(check_storage_class("memory", "ANY").unwrap(), "ANY");
@@ -196,7 +210,10 @@ mod tests {
     #[test]
     fn modes_parse() {
         assert_eq!("tier".parse::<ArchiveMode>().unwrap(), ArchiveMode::Tier);
-        assert_eq!("detach".parse::<ArchiveMode>().unwrap(), ArchiveMode::Detach);
+        assert_eq!(
+            "detach".parse::<ArchiveMode>().unwrap(),
+            ArchiveMode::Detach
+        );
         assert!("move".parse::<ArchiveMode>().is_err());
     }
 }
