@@ -242,3 +242,105 @@ fn a_spent_time_budget_skips_what_has_not_started() {
     // Nothing ran: the three small files are still there.
     assert_eq!(data_files(&table), 3);
 }
+
+/// The ids of a table's rows, sorted.
+fn ids(table: &str) -> Vec<i64> {
+    let text = tarn_ok(&["cat", table, "--format", "ndjson", "--columns", "id"]);
+    let mut ids: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn archive_rules_run_between_compaction_and_vacuum() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", true);
+    let plain = small_table(dir.path(), "plain", false);
+    let cold = dir.path().join("cold");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[table]]\nuri = \"{table}\"\n\n[[table.archive]]\nto = \"{}\"\nwhere = \"day = 'a'\"\n\n[[table]]\nuri = \"{plain}\"\n",
+            cold.display()
+        ),
+    )
+    .unwrap();
+    let before = ids(&table);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["maintain", "--policy", policy.to_str().unwrap(), "--once"];
+        args.extend(extra);
+        args.push("--json");
+        let output = tarn(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        records(&stdout(&output))
+    };
+    // A dry run plans the rule and changes nothing.
+    let planned = run(&["--dry-run"]);
+    let archive: Vec<&Value> = planned
+        .iter()
+        .filter(|r| r["operation"] == "archive")
+        .collect();
+    assert_eq!(archive.len(), 1, "{planned:?}");
+    assert_eq!(archive[0]["status"], "planned");
+    assert!(!cold.exists());
+
+    let all = run(&[]);
+    let ops = |table: &str| -> Vec<String> {
+        all.iter()
+            .filter(|r| r["table"] == table)
+            .map(|r| r["operation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ops(&table),
+        ["compact", "archive", "checkpoint", "vacuum", "log-cleanup"]
+    );
+    // A table whose policy names no rule has no archive step at all.
+    assert_eq!(
+        ops(&plain),
+        ["compact", "checkpoint", "vacuum", "log-cleanup"]
+    );
+    let record = all
+        .iter()
+        .find(|r| r["table"] == table.as_str() && r["operation"] == "archive")
+        .unwrap();
+    assert_eq!(record["status"], "done", "{record}");
+    // Compaction ran first: day a is one file, and that file is what was archived.
+    assert_eq!(record["detail"][0]["files_archived"], 1, "{record}");
+    let files = tarn_json(&["files", &table, "--json"]);
+    let files = files.as_array().unwrap();
+    let cold_uri = format!("file://{}", cold.display());
+    let archived: Vec<&Value> = files.iter().filter(|f| f["location"] != "hot").collect();
+    assert_eq!(archived.len(), 1, "{files:?}");
+    assert_eq!(archived[0]["location"], cold_uri.as_str());
+    assert_eq!(archived[0]["partition_values"]["day"], "a");
+    assert!(archived[0]["path"].as_str().unwrap().starts_with(&cold_uri));
+    assert_eq!(files.len(), 2);
+    assert_eq!(ids(&table), before);
+    // The next run finds nothing more to archive, and compaction leaves the tiered file be.
+    let again = run(&[]);
+    let record = again
+        .iter()
+        .find(|r| r["table"] == table.as_str() && r["operation"] == "archive")
+        .unwrap();
+    assert_eq!(record["detail"][0]["files_planned"], 0, "{record}");
+    let files = tarn_json(&["files", &table, "--json"]);
+    assert_eq!(
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["location"] == cold_uri.as_str())
+            .count(),
+        1
+    );
+    assert_eq!(ids(&table), before);
+}

@@ -6,7 +6,7 @@
 //! planned (same path, same deletion vector), and retries on a conflict after reading the
 //! table (and its `tarn.archive` domain) again. A failure stops the run without committing
 //! the pending batch: its copies stay in the archive, where the next run finds and reuses
-//! them.
+//! them. A [`Stop`] lets the copies in flight finish, commits them, and starts no other.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -26,6 +26,7 @@ use super::{
     ARCHIVE_OPERATION, RUN_ID_PARAMETER, archive_configuration, archive_resolver,
     resolve_in_archive,
 };
+use crate::Stop;
 use crate::error::{MaintenanceError, Result};
 
 /// How many times a batch is recommitted after conflicts before the run gives up.
@@ -54,6 +55,8 @@ pub struct ArchiveMetrics {
     pub deletion_vectors_copied: u64,
     /// Files skipped because a concurrent writer removed or changed them.
     pub files_skipped: u64,
+    /// Files not started because a stop was requested (the next run archives them).
+    pub files_not_started: u64,
     /// Commits made again after a concurrent commit conflicted.
     pub commit_retries: u64,
     /// Wall time, in milliseconds.
@@ -84,6 +87,7 @@ pub(crate) struct RunOptions {
     pub(crate) commit_bytes: u64,
     pub(crate) commit_files: usize,
     pub(crate) progress: Option<ArchiveProgressFn>,
+    pub(crate) stop: Stop,
 }
 
 /// Runs `plan` on `table`.
@@ -129,9 +133,14 @@ pub(crate) async fn run(
     let mut copies = futures::stream::iter(plan.files.iter().cloned().map(|file| {
         let (source, archive) = (source.clone(), archive.clone());
         let storage_class = storage_class.clone();
+        let stop = options.stop.clone();
         async move {
+            // A stop lets the copies in flight finish and commit, and starts no other.
+            if stop.is_requested() {
+                return Ok(None);
+            }
             let copied = copy_file(&source, &archive, &file, storage_class.as_deref()).await?;
-            Ok::<_, MaintenanceError>((file, copied))
+            Ok::<_, MaintenanceError>(Some((file, copied)))
         }
     }))
     .buffer_unordered(options.concurrency.max(1));
@@ -142,7 +151,10 @@ pub(crate) async fn run(
     let mut pending: Vec<ArchiveFile> = Vec::new();
     let mut pending_bytes = 0u64;
     while let Some(done) = copies.next().await {
-        let (file, copied) = done?;
+        let Some((file, copied)) = done? else {
+            metrics.files_not_started += 1;
+            continue;
+        };
         match copied.data {
             Copied::Reused => metrics.files_reused += 1,
             Copied::Written => metrics.files_copied += 1,
@@ -250,10 +262,8 @@ impl Batch<'_> {
                 return Ok(());
             }
             let paths: HashSet<&str> = valid.iter().map(|f| f.path.as_str()).collect();
-            let mut tx = snapshot.transaction(
-                ARCHIVE_OPERATION,
-                ReadSet::files(paths.iter().copied()),
-            )?;
+            let mut tx =
+                snapshot.transaction(ARCHIVE_OPERATION, ReadSet::files(paths.iter().copied()))?;
             let data_change = plan.mode == ArchiveMode::Detach;
             for view in snapshot.files().iter().filter(|f| paths.contains(f.path())) {
                 tx.remove_file(&view, data_change);
@@ -312,7 +322,10 @@ impl Batch<'_> {
                 tx.parameter("storageClass", class.clone());
             }
             if let Some(filter) = &plan.rule.filter {
-                tx.parameter("predicate", serde_json::to_string(&[filter]).unwrap_or_default());
+                tx.parameter(
+                    "predicate",
+                    serde_json::to_string(&[filter]).unwrap_or_default(),
+                );
             }
             if let Some(age) = plan.rule.older_than {
                 tx.parameter("olderThan", age.to_string());

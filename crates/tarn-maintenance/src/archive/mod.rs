@@ -52,6 +52,7 @@ use tarn::protocol::data_path::DataFilePath;
 use tarn::scan::FilePredicate;
 use tarn::{Expr, PathResolver, ResolvedPath, Snapshot, StoreRegistry, Table};
 
+use crate::Stop;
 use crate::error::{MaintenanceError, Result};
 
 pub use age::AddedAt;
@@ -64,8 +65,7 @@ pub use plan::{
 };
 pub use replay::{ReplayRefusal, ReplayStep, ReplayedCommit, plan_replay};
 pub use restore::{
-    DetachedRestore, RestoreArchive, RestoreMetrics, RestorePlan, RestoreProgress,
-    TieredRestore,
+    DetachedRestore, RestoreArchive, RestoreMetrics, RestorePlan, RestoreProgress, TieredRestore,
 };
 pub use rule::{Age, ArchiveMode, check_storage_class};
 pub use target::{ArchiveTarget, MARKER_NAME};
@@ -115,6 +115,7 @@ pub struct Archive {
     commit_bytes: u64,
     commit_files: usize,
     progress: Option<ArchiveProgressFn>,
+    stop: Stop,
 }
 
 impl std::fmt::Debug for Archive {
@@ -147,6 +148,7 @@ impl Archive {
             commit_bytes: DEFAULT_COMMIT_BYTES,
             commit_files: DEFAULT_COMMIT_FILES,
             progress: None,
+            stop: Stop::new(),
         }
     }
 
@@ -198,8 +200,19 @@ impl Archive {
         self
     }
 
+    /// Stops the run once `stop` is requested: the copies in flight finish and commit, no
+    /// other starts ([`ArchiveMetrics::files_not_started`] counts them; the next run archives
+    /// them).
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
     /// Reports progress as copies finish and batches commit.
-    pub fn with_progress(mut self, progress: impl Fn(ArchiveProgress) + Send + Sync + 'static) -> Self {
+    pub fn with_progress(
+        mut self,
+        progress: impl Fn(ArchiveProgress) + Send + Sync + 'static,
+    ) -> Self {
         self.progress = Some(Arc::new(progress));
         self
     }
@@ -306,6 +319,7 @@ impl Archive {
                 commit_bytes: self.commit_bytes,
                 commit_files: self.commit_files,
                 progress: self.progress.clone(),
+                stop: self.stop.clone(),
             },
         )
         .await
@@ -317,7 +331,8 @@ impl Archive {
             location: tarn::redact_uri(&self.location),
             reason,
         };
-        let location = StoreRegistry::normalize(&self.location).map_err(|e| refuse(e.to_string()))?;
+        let location =
+            StoreRegistry::normalize(&self.location).map_err(|e| refuse(e.to_string()))?;
         let target = ArchiveTarget::new(location);
         target
             .check_against(snapshot.location().root_location())
@@ -332,6 +347,22 @@ impl Archive {
         }
         Ok(target)
     }
+}
+
+/// The oldest commit `restore-archive` may need to read for the table's detached files: the
+/// first after the version the oldest detaching run read (its own commit is at or after it),
+/// `None` when nothing is detached. Log cleanup keeps the log from there on.
+pub fn oldest_commit_for_restore(snapshot: &Snapshot) -> Result<Option<u64>> {
+    let config = archive_configuration(snapshot)?;
+    if config.detached_count() == 0 {
+        return Ok(None);
+    }
+    Ok(config
+        .detached_files()
+        .map_err(tarn::Error::from)?
+        .iter()
+        .map(|record| record.read_version + 1)
+        .min())
 }
 
 /// `filter` made for the snapshot, refused unless it names partition columns only.
