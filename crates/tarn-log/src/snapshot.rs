@@ -113,7 +113,10 @@ impl Snapshot {
     }
 
     /// This snapshot with per-column statistics loaded (a clone if they already are). The
-    /// log segment is read again, with the statistics columns this time.
+    /// log segment is read again, with the statistics columns this time. If log cleanup
+    /// deleted files of that segment since it was listed (a newer checkpoint made them
+    /// unnecessary), the version is read from the files that remain, as
+    /// [`Snapshot::tombstones`] does.
     pub async fn with_statistics(&self) -> LogResult<Self> {
         if self.options.statistics {
             return Ok(self.clone());
@@ -122,7 +125,13 @@ impl Snapshot {
             statistics: true,
             ..self.options
         };
-        Self::from_segment(Arc::clone(&self.location), self.segment.clone(), options).await
+        match Self::from_segment(Arc::clone(&self.location), self.segment.clone(), options).await {
+            Err(LogError::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Self::load_with(Arc::clone(&self.location), Some(self.version()), options).await,
+            other => other,
+        }
     }
 
     /// Whether the files' per-column statistics are loaded.
