@@ -20,8 +20,8 @@
 //! The rules this module keeps (spec/archive.md):
 //!
 //! - **Copy, verify, commit; never delete.** Archiving never deletes a file: hot copies age out
-//!   through vacuum, archive copies stay. A copy is verified ([`copy`](self::copy)) before any
-//!   commit names it.
+//!   through vacuum, archive copies stay. A copy is verified (its size, and MD5 entity tags
+//!   where both stores give them) before any commit names it.
 //! - **Deterministic copies.** A file's copy is `<location>/<its path below the root>`, so a
 //!   run that was stopped finds its copies when it runs again (a matching copy is reused, any
 //!   other written again) and every file ends up exactly once: in the table or the manifest,

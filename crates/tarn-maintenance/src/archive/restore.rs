@@ -14,7 +14,7 @@
 //!   copy written to that path could be deleted right after it was committed.
 //! - re-adds each detached file from its archive copy (`dataChange = true`, its archived
 //!   deletion vector), after applying the deletes committed since it was detached
-//!   ([`replay`](super::replay)); a file some of whose rows those deletes remove is rewritten
+//!   (the `replay` module); a file some of whose rows those deletes remove is rewritten
 //!   under the table's root without them. One commit, reading the whole table (so that a
 //!   delete committed meanwhile makes it replay again rather than slip past), that also
 //!   removes the records from the manifest. If a commit since the detach makes an exact
@@ -150,7 +150,9 @@ pub struct RestoreProgress {
     pub files_total: usize,
 }
 
-/// Brings archived files back. See the [module docs](self).
+/// Brings archived files back: tiered files are copied back under the table's root, detached
+/// ones re-added once the deletes committed since they left are applied (the
+/// [`archive`](crate::archive) module docs; spec/archive.md, "Restore").
 #[derive(Clone)]
 pub struct RestoreArchive {
     table: Table,
