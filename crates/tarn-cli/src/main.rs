@@ -135,8 +135,8 @@ enum Command {
     Vacuum(commands::vacuum::VacuumArgs),
     /// Delete the log files no version inside the log retention needs.
     CleanupLog(commands::cleanup_log::CleanupLogArgs),
-    /// Run a maintenance policy: compact, checkpoint, vacuum and clean up the log of every
-    /// table it names, once or every so often.
+    /// Run a maintenance policy: compact, archive (where it names rules), checkpoint, vacuum
+    /// and clean up the log of every table it names, once or every so often.
     Maintain(commands::maintain::MaintainArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
