@@ -306,7 +306,7 @@ impl Optimize {
             plan.options.target_size.to_string(),
         )];
         if let Some(filter) = &self.filter {
-            parameters.push(("predicate".to_owned(), format!("[\"{filter}\"]")));
+            parameters.push(("predicate".to_owned(), json_list(&[filter.to_string()])));
         }
         match &plan.options.layout {
             Layout::BinPack => {}

@@ -17,6 +17,7 @@
 //! - **Clustering** (a clustered table): the files not yet clustered (no
 //!   `clusteringProvider`) are rewritten, ordered along a Hilbert curve over the clustering
 //!   columns: each run clusters what arrived since the last, instead of the whole table.
+//!   Clustered files that have gained a deletion vector are clustered again with them.
 //!   Earlier runs that are still small (partial) are clustered again with the new files once
 //!   a partition holds more than `max_partial_runs` of them, since runs over the same key
 //!   range overlap: every run is read by a range predicate (see [`clustering_inputs`]).
@@ -230,8 +231,11 @@ pub fn plan_bins(
 /// with the new files. A range predicate then reads files from at most that many partial
 /// runs plus the full ones, and each byte is rewritten a bounded number of times.
 fn clustering_inputs(files: Vec<CandidateFile>, options: &PlanOptions) -> Vec<CandidateFile> {
-    let (clustered, mut inputs): (Vec<CandidateFile>, Vec<CandidateFile>) =
-        files.into_iter().partition(|f| f.clustered);
+    // A clustered file with a deletion vector is clustered again: its deleted rows go, and
+    // its live rows join the new run.
+    let (clustered, mut inputs): (Vec<CandidateFile>, Vec<CandidateFile>) = files
+        .into_iter()
+        .partition(|f| f.clustered && f.deletion_vector_id.is_none());
     let mut runs: std::collections::BTreeMap<Option<String>, (u64, Vec<CandidateFile>)> =
         std::collections::BTreeMap::new();
     for file in clustered {
@@ -439,6 +443,33 @@ mod tests {
         // 90 + 100 = 190 <= 256, then 120; `b` has one file and nothing to reorder across.
         assert_eq!(bins, [vec!["a3", "a1"], vec!["a2"]]);
         assert!(plan.bins.iter().all(|b| b.reason == BinReason::Reorder));
+    }
+
+    #[test]
+    fn a_clustered_file_with_a_deletion_vector_is_clustered_again() {
+        let mut done = file("done", 100);
+        done.clustered = true;
+        done.clustering_run = Some("r0".into());
+        let mut deleted = done.clone();
+        deleted.path = "deleted".into();
+        deleted.deletion_vector_id = Some("dv".into());
+        deleted.deleted_rows = 10;
+        let plan = plan_bins(
+            1,
+            vec![partition("", vec![done.clone(), deleted.clone()])],
+            options(Layout::Cluster(vec!["x".into()])),
+        );
+        assert_eq!(plan.bins.len(), 1);
+        assert_eq!(paths(&plan.bins[0]), ["deleted"]);
+        assert_eq!(plan.bins[0].reason, BinReason::Cluster);
+        // With new files, it joins their run.
+        let plan = plan_bins(
+            2,
+            vec![partition("", vec![done, deleted, file("new", 5)])],
+            options(Layout::Cluster(vec!["x".into()])),
+        );
+        let all: Vec<&str> = plan.bins.iter().flat_map(paths).collect();
+        assert_eq!(all, ["new", "deleted"]);
     }
 
     #[test]
