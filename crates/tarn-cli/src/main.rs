@@ -125,6 +125,10 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
     Optimize(commands::optimize::OptimizeArgs),
+    /// Check that every file the latest version needs exists with its logged size, verify
+    /// its deletion vectors, and count the files no version references (exit status 1 when
+    /// the table is not healthy).
+    Check(commands::check::CheckArgs),
     /// Delete the files no version inside the retention window needs.
     Vacuum(commands::vacuum::VacuumArgs),
     /// Delete the log files no version inside the log retention needs.
@@ -382,6 +386,10 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         Command::Vacuum(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::vacuum::run(&table, &args, &interrupt).await?;
+        }
+        Command::Check(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::check::run(&table, &args).await?;
         }
         Command::CleanupLog(args) => {
             let table = open(args.table().to_owned()).await?;

@@ -15,6 +15,7 @@
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod check;
 pub mod cleanup;
 pub mod clustering;
 pub mod curve;

@@ -14,6 +14,8 @@
 
 mod commits;
 mod list;
+
+pub(crate) use list::list_table;
 pub mod plan;
 
 use std::collections::HashSet;
