@@ -22,10 +22,10 @@
 //!   a partition holds more than `max_partial_runs` of them, since runs over the same key
 //!   range overlap: every run is read by a range predicate (see [`clustering_inputs`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One active file, as planning sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidateFile {
     /// The path exactly as the log writes it.
     pub path: String,
@@ -49,7 +49,7 @@ pub struct CandidateFile {
 }
 
 /// The candidate files of one partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionFiles {
     /// Partition values by column (`None` for null); empty for an unpartitioned table.
     pub partition: Vec<(String, Option<String>)>,
@@ -58,7 +58,7 @@ pub struct PartitionFiles {
 }
 
 /// How the rows of a bin are laid out in the files that replace it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "columns", rename_all = "kebab-case")]
 pub enum Layout {
     /// As they come: files are only packed together.
@@ -82,7 +82,7 @@ impl Layout {
 }
 
 /// The knobs of planning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanOptions {
     /// The size output files roll at, in bytes.
     pub target_size: u64,
@@ -98,7 +98,7 @@ pub struct PlanOptions {
 }
 
 /// Why a bin is rewritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BinReason {
     /// Small files packed together.
@@ -112,7 +112,7 @@ pub enum BinReason {
 }
 
 /// Files rewritten together into new files of their partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bin {
     /// The partition.
     pub partition: Vec<(String, Option<String>)>,
@@ -125,7 +125,7 @@ pub struct Bin {
 }
 
 /// What a compaction will do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptimizePlan {
     /// The version planned from.
     pub version: u64,
@@ -140,6 +140,31 @@ pub struct OptimizePlan {
 }
 
 impl OptimizePlan {
+    /// The plan of these bins only (by their index in [`bins`](Self::bins)), in the order
+    /// given: one task of an orchestrator that runs a plan bin by bin, since each bin commits
+    /// on its own. An index out of range or given twice is an error naming it.
+    pub fn select_bins(&self, indexes: &[usize]) -> Result<OptimizePlan, String> {
+        let mut bins = Vec::with_capacity(indexes.len());
+        let mut seen = std::collections::HashSet::new();
+        for &index in indexes {
+            let bin = self.bins.get(index).ok_or_else(|| {
+                format!(
+                    "bin {index} is not in the plan, which has {} (0 to {})",
+                    self.bins.len(),
+                    self.bins.len().saturating_sub(1)
+                )
+            })?;
+            if !seen.insert(index) {
+                return Err(format!("bin {index} is listed twice"));
+            }
+            bins.push(bin.clone());
+        }
+        Ok(OptimizePlan {
+            bins,
+            ..self.clone()
+        })
+    }
+
     /// Files the plan rewrites.
     pub fn files_to_rewrite(&self) -> usize {
         self.bins.iter().map(|b| b.files.len()).sum()
@@ -443,6 +468,27 @@ mod tests {
         // 90 + 100 = 190 <= 256, then 120; `b` has one file and nothing to reorder across.
         assert_eq!(bins, [vec!["a3", "a1"], vec!["a2"]]);
         assert!(plan.bins.iter().all(|b| b.reason == BinReason::Reorder));
+    }
+
+    #[test]
+    fn a_plan_survives_json_and_its_bins_can_be_selected() {
+        let plan = plan_bins(
+            3,
+            vec![
+                partition("a", vec![file("a1", 1), file("a2", 2)]),
+                partition("b", vec![file("b1", 1), file("b2", 2)]),
+            ],
+            options(Layout::ZOrder(vec!["x".into(), "y".into()])),
+        );
+        assert_eq!(plan.bins.len(), 2);
+        let text = serde_json::to_string(&plan).unwrap();
+        let back: OptimizePlan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, plan);
+        let one = plan.select_bins(&[1]).unwrap();
+        assert_eq!(one.bins, vec![plan.bins[1].clone()]);
+        assert_eq!((one.version, &one.options), (plan.version, &plan.options));
+        assert!(plan.select_bins(&[2]).unwrap_err().contains("bin 2"));
+        assert!(plan.select_bins(&[0, 0]).unwrap_err().contains("twice"));
     }
 
     #[test]
