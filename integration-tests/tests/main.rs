@@ -10,6 +10,7 @@
 mod checkpoints;
 mod common;
 mod example_table;
+mod fault_injection;
 mod fixtures;
 mod hostile;
 mod interop_read;

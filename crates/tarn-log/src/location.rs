@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::error::LogResult;
 use crate::stores::build::{build_store, parse_location_url};
-use crate::stores::{DeclaredLocations, StoreRegistry};
+use crate::stores::{DeclaredLocations, StoreRegistry, VerifiedStore};
 
 /// Where a table lives: the object store holding it and the table's root path in that store.
 ///
@@ -116,11 +116,13 @@ impl TableLocation {
     /// `url` says where the table is (it decides which absolute paths in the log are inside
     /// the table); `root` is that place as a path in `store`. No other location is
     /// registered; locations the table declares are trusted and built without options.
+    ///
+    /// Every read through `store` is checked for length ([`VerifiedStore`]).
     pub fn from_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
         Self {
             root_location: StoreLocation::of_url(&url),
             url,
-            store,
+            store: VerifiedStore::wrap(store),
             root,
             stores: Arc::new(StoreRegistry::new()),
             declared: DeclaredLocations::default(),
@@ -171,6 +173,7 @@ impl TableLocation {
         let uri = prefix.to_uri();
         let url = parse_location_url(&uri)?;
         let (store, _) = build_store(&uri, &url, &self.options)?;
+        let store = VerifiedStore::wrap(store);
         if let Ok(mut stores) = self.declared_stores.lock() {
             stores.insert(key, Arc::clone(&store));
         }

@@ -87,6 +87,7 @@ impl StoreRegistry {
     }
 
     fn insert(&mut self, prefix: StoreLocation, store: Arc<dyn ObjectStore>) {
+        let store = super::VerifiedStore::wrap(store);
         self.entries.retain(|entry| entry.prefix != prefix);
         self.entries.push(Registered { prefix, store });
     }
