@@ -105,7 +105,7 @@ impl TableLocation {
     pub fn parse_with_options(uri: &str, options: &BTreeMap<String, String>) -> LogResult<Self> {
         let url = parse_location_url(uri)?;
         let (store, root) = build_store(uri, &url, options)?;
-        let mut location = Self::from_store(url, store, root);
+        let mut location = Self::from_verified_store(url, store, root);
         location.options = Arc::new(options.clone());
         Ok(location)
     }
@@ -119,10 +119,15 @@ impl TableLocation {
     ///
     /// Every read through `store` is checked for length ([`VerifiedStore`]).
     pub fn from_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
+        Self::from_verified_store(url, VerifiedStore::wrap(store), root)
+    }
+
+    /// [`TableLocation::from_store`] for a store already wrapped in [`VerifiedStore`].
+    fn from_verified_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
         Self {
             root_location: StoreLocation::of_url(&url),
             url,
-            store: VerifiedStore::wrap(store),
+            store,
             root,
             stores: Arc::new(StoreRegistry::new()),
             declared: DeclaredLocations::default(),
@@ -173,7 +178,6 @@ impl TableLocation {
         let uri = prefix.to_uri();
         let url = parse_location_url(&uri)?;
         let (store, _) = build_store(&uri, &url, &self.options)?;
-        let store = VerifiedStore::wrap(store);
         if let Ok(mut stores) = self.declared_stores.lock() {
             stores.insert(key, Arc::clone(&store));
         }
