@@ -46,7 +46,7 @@ pub enum Operation {
 
 impl std::fmt::Display for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Operation::Open => "open",
             Operation::Compact => "compact",
             Operation::Checkpoint => "checkpoint",
@@ -462,7 +462,7 @@ impl Maintainer {
                 }
                 let planned = plan.deletions.len();
                 let metrics = vacuum.execute_plan(plan).await?;
-                let status = if metrics.files_deleted < planned {
+                let status = if metrics.stopped {
                     Status::Stopped
                 } else {
                     Status::Done

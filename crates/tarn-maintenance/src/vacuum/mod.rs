@@ -134,6 +134,8 @@ pub struct VacuumMetrics {
     pub start_version: Option<Version>,
     /// See `start_version`.
     pub end_version: Option<Version>,
+    /// Whether a stop ended the deletions before every planned file was deleted.
+    pub stopped: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -355,7 +357,10 @@ impl Vacuum {
         let result = self.delete(&plan, &mut metrics).await;
         let status = match &result {
             Err(_) => "FAILED",
-            Ok(()) if metrics.files_deleted < plan.deletions.len() => "STOPPED",
+            Ok(()) if metrics.files_deleted < plan.deletions.len() => {
+                metrics.stopped = true;
+                "STOPPED"
+            }
             Ok(()) => "COMPLETED",
         };
         let end = self.record_end(&plan, &metrics, status).await;
