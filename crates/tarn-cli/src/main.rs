@@ -395,7 +395,14 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
             let table = open(args.table().to_owned()).await?;
             commands::cleanup_log::run(&table, &args).await?;
         }
-        Command::Maintain(args) => commands::maintain::run(&args, interrupt).await?,
+        Command::Maintain(args) => {
+            let tables = commands::maintain::TableOptions {
+                storage_options: options.clone(),
+                stores: stores.clone(),
+                declared,
+            };
+            commands::maintain::run(&args, tables, interrupt).await?;
+        }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }
     Ok(())

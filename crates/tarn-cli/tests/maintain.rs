@@ -288,3 +288,28 @@ fn a_printed_plan_runs_bin_by_bin_as_separate_tasks() {
     let output = tarn(&["optimize", &table, "--plan", &table]);
     assert!(!output.status.success());
 }
+
+#[test]
+fn command_line_storage_options_reach_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", false);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[[table]]\nuri = \"{table}\"\n")).unwrap();
+    // A local table takes no storage options: one given with -o must reach it and fail it.
+    let output = tarn(&[
+        "-o",
+        "aws_region=eu-west-1",
+        "maintain",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(!output.status.success());
+    let all = records(&stdout(&output));
+    assert_eq!(all[0]["operation"], "open", "{all:?}");
+    assert!(
+        all[0]["message"].as_str().unwrap().contains("aws_region"),
+        "{all:?}"
+    );
+    assert_eq!(data_files(&table), 3);
+}
