@@ -11,6 +11,7 @@ mod archive;
 mod checkpoints;
 mod common;
 mod example_table;
+mod fault_injection;
 mod fixtures;
 mod hostile;
 mod interop_read;

@@ -131,6 +131,10 @@ enum Command {
     /// Bring archived files back: copy tiered files back, re-add detached ones (applying the
     /// deletes committed since they were detached).
     RestoreArchive(commands::archive::RestoreArchiveArgs),
+    /// Check that every file the latest version needs exists with its logged size, verify
+    /// its deletion vectors, and count the files no version references (exit status 1 when
+    /// the table is not healthy).
+    Check(commands::check::CheckArgs),
     /// Delete the files no version inside the retention window needs.
     Vacuum(commands::vacuum::VacuumArgs),
     /// Delete the log files no version inside the log retention needs.
@@ -397,11 +401,22 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
             let table = open(args.table().to_owned()).await?;
             commands::vacuum::run(&table, &args, &interrupt).await?;
         }
+        Command::Check(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::check::run(&table, &args).await?;
+        }
         Command::CleanupLog(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::cleanup_log::run(&table, &args).await?;
         }
-        Command::Maintain(args) => commands::maintain::run(&args, interrupt).await?,
+        Command::Maintain(args) => {
+            let tables = commands::maintain::TableOptions {
+                storage_options: options.clone(),
+                stores: stores.clone(),
+                declared,
+            };
+            commands::maintain::run(&args, tables, interrupt).await?;
+        }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }
     Ok(())

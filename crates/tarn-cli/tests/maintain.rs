@@ -1,7 +1,8 @@
 //! `tarn maintain` as cron and a service run it: a policy naming three tables, one broken,
 //! maintains the other two and exits nonzero naming the failure; a bad policy fails before
 //! any work, naming its line and key; shards split the tables; `--every` runs until SIGTERM
-//! and then stops cleanly.
+//! and then stops cleanly; a plan printed by `optimize --dry-run --json` runs bin by bin as
+//! separate tasks, each committing on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -343,4 +344,74 @@ fn archive_rules_run_between_compaction_and_vacuum() {
         1
     );
     assert_eq!(ids(&table), before);
+}
+
+#[test]
+fn a_printed_plan_runs_bin_by_bin_as_separate_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", true);
+    let rows_before = tarn_ok(&["cat", &table, "--format", "csv"]);
+    let plan = tarn_ok(&["optimize", &table, "--dry-run", "--json"]);
+    let parsed: Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(parsed["bins"].as_array().unwrap().len(), 2, "{parsed}");
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, &plan).unwrap();
+    let file = file.to_str().unwrap();
+    // Each task commits its bin; a bin run twice (a retried task) is skipped the second time.
+    for bins in ["1", "0", "0,1"] {
+        let done: Value = serde_json::from_str(&tarn_ok(&[
+            "optimize", &table, "--plan", file, "--bins", bins, "--json",
+        ]))
+        .unwrap();
+        let expected = if bins == "0,1" { (0, 2) } else { (1, 0) };
+        assert_eq!(
+            (
+                done["bins_committed"].as_u64().unwrap(),
+                done["bins_skipped"].as_u64().unwrap()
+            ),
+            expected,
+            "bins {bins}: {done}"
+        );
+    }
+    assert_eq!(data_files(&table), 2);
+    let mut before: Vec<&str> = rows_before.lines().collect();
+    let rows_after = tarn_ok(&["cat", &table, "--format", "csv"]);
+    let mut after: Vec<&str> = rows_after.lines().collect();
+    before.sort_unstable();
+    after.sort_unstable();
+    assert_eq!(before, after);
+    // A bin the plan does not have, and a file that is not a plan, fail before any work.
+    let output = tarn(&["optimize", &table, "--plan", file, "--bins", "2"]);
+    assert!(
+        stderr(&output).contains("bin 2 is not in the plan"),
+        "{}",
+        stderr(&output)
+    );
+    let output = tarn(&["optimize", &table, "--plan", &table]);
+    assert!(!output.status.success());
+}
+
+#[test]
+fn command_line_storage_options_reach_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", false);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[[table]]\nuri = \"{table}\"\n")).unwrap();
+    // A local table takes no storage options: one given with -o must reach it and fail it.
+    let output = tarn(&[
+        "-o",
+        "aws_region=eu-west-1",
+        "maintain",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(!output.status.success());
+    let all = records(&stdout(&output));
+    assert_eq!(all[0]["operation"], "open", "{all:?}");
+    assert!(
+        all[0]["message"].as_str().unwrap().contains("aws_region"),
+        "{all:?}"
+    );
+    assert_eq!(data_files(&table), 3);
 }

@@ -18,6 +18,7 @@
 //!   columns, for sorted and clustered layouts.
 
 pub mod archive;
+pub mod check;
 pub mod cleanup;
 pub mod clustering;
 pub mod curve;

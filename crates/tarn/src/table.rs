@@ -64,6 +64,16 @@ impl Table {
         &self.location
     }
 
+    /// Deletes data files a caller wrote for this table but will never commit (work it gave
+    /// up on), best effort: a path that does not resolve inside the table is left alone, and
+    /// a failed delete is logged; vacuum removes whatever this misses.
+    ///
+    /// Unlike [`Transaction::abort`](crate::Transaction::abort) this needs no snapshot, so it
+    /// works when the table can no longer be read or written by tarn.
+    pub async fn delete_uncommitted_files(&self, adds: &[tarn_protocol::actions::Add]) {
+        crate::ops::delete_data_files(&self.location, adds).await;
+    }
+
     /// The location, shared.
     pub(crate) fn location_arc(&self) -> &Arc<TableLocation> {
         &self.location

@@ -2,6 +2,7 @@
 
 pub mod delta_table;
 pub mod every_type;
+pub mod fault_store;
 pub mod gate_store;
 pub mod python;
 pub mod recording_store;

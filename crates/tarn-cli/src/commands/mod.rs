@@ -2,6 +2,7 @@
 
 pub(crate) mod archive;
 pub(crate) mod cat;
+pub(crate) mod check;
 pub(crate) mod checkpoint;
 pub(crate) mod cleanup_log;
 pub(crate) mod commit;

@@ -87,10 +87,15 @@ impl StoreRegistry {
 
     /// Registers `prefix` with a store the caller built (a custom store, or one wrapped to
     /// record or inject faults). The store is addressed with each file's full path, as in
-    /// [`StoreRegistry`]. Errors (`InvalidUri`) if the prefix is not a valid URI or path.
+    /// [`StoreRegistry`]; its reads are checked for length
+    /// ([`VerifiedStore`](super::VerifiedStore)). Errors (`InvalidUri`) if the prefix is not a
+    /// valid URI or path.
     pub fn register_store(&mut self, prefix: &str, store: Arc<dyn ObjectStore>) -> LogResult<()> {
         let url = parse_location_url(prefix)?;
-        self.insert(StoreLocation::of_url(&url), store);
+        self.insert(
+            StoreLocation::of_url(&url),
+            super::VerifiedStore::wrap(store),
+        );
         Ok(())
     }
 

@@ -52,7 +52,7 @@ pub enum Operation {
 
 impl std::fmt::Display for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Operation::Open => "open",
             Operation::Compact => "compact",
             Operation::Archive => "archive",
@@ -173,6 +173,12 @@ pub struct Maintainer {
     dry_run: bool,
     stop: Stop,
     on_record: Option<RecordFn>,
+    /// Storage options every table gets under its own (`storage_options` in the policy).
+    storage_options: std::collections::BTreeMap<String, String>,
+    /// Locations registered beside every table.
+    stores: Option<tarn::log::StoreRegistry>,
+    /// Whether locations a table declares are trusted.
+    declared: Option<tarn::log::DeclaredLocations>,
 }
 
 impl std::fmt::Debug for Maintainer {
@@ -194,7 +200,34 @@ impl Maintainer {
             dry_run: false,
             stop: Stop::new(),
             on_record: None,
+            storage_options: std::collections::BTreeMap::new(),
+            stores: None,
+            declared: None,
         }
+    }
+
+    /// Storage options for every table (the command line's `-o`); a table's own
+    /// `storage_options` in the policy win over them, key by key.
+    pub fn with_storage_options(
+        mut self,
+        options: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.storage_options = options;
+        self
+    }
+
+    /// Locations registered beside every table (the command line's `--store`), so that
+    /// files a table names there (an archive in another bucket) can be read.
+    pub fn with_stores(mut self, stores: tarn::log::StoreRegistry) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// Whether the locations each table declares are trusted (the command line's
+    /// `--untrusted` refuses them).
+    pub fn with_declared_locations(mut self, declared: tarn::log::DeclaredLocations) -> Self {
+        self.declared = Some(declared);
+        self
     }
 
     /// Only this shard's tables.
@@ -256,10 +289,16 @@ impl Maintainer {
             }
             records.push(record);
         };
-        let opened = Table::builder(&policy.uri)
-            .with_storage_options(policy.storage_options.clone())
-            .open()
-            .await;
+        let mut options = self.storage_options.clone();
+        options.extend(policy.storage_options.clone());
+        let mut builder = Table::builder(&policy.uri).with_storage_options(options);
+        if let Some(stores) = &self.stores {
+            builder = builder.with_stores(stores.clone());
+        }
+        if let Some(declared) = self.declared {
+            builder = builder.with_declared_locations(declared);
+        }
+        let opened = builder.open().await;
         // A table whose log cannot be read fails once, here, not once per operation.
         let opened = match opened {
             Ok(table) => table.snapshot().await.map(|_| table),
@@ -476,7 +515,7 @@ impl Maintainer {
                 }
                 let planned = plan.deletions.len();
                 let metrics = vacuum.execute_plan(plan).await?;
-                let status = if metrics.files_deleted < planned {
+                let status = if metrics.stopped {
                     Status::Stopped
                 } else {
                     Status::Done

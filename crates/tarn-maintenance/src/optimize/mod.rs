@@ -311,13 +311,22 @@ impl Optimize {
 
     /// Executes a plan made by [`Optimize::plan`] (possibly in another process: a plan is
     /// data, and each batch of bins commits on its own).
+    ///
+    /// A plan read back from JSON is checked as it runs: the table must still be writable,
+    /// a bin naming a file that is not active at the plan's version fails, and a bin whose
+    /// files a later commit removed or changed is skipped.
     pub async fn execute_plan(self, plan: OptimizePlan) -> Result<OptimizeMetrics> {
+        if !plan.is_empty() {
+            let latest = self.table.snapshot().await?;
+            tarn::protocol::features::check_writable(latest.protocol(), latest.metadata())
+                .map_err(tarn::Error::from)?;
+        }
         let mut parameters = vec![(
             "targetSize".to_owned(),
             plan.options.target_size.to_string(),
         )];
         if let Some(filter) = &self.filter {
-            parameters.push(("predicate".to_owned(), format!("[\"{filter}\"]")));
+            parameters.push(("predicate".to_owned(), json_list(&[filter.to_string()])));
         }
         match &plan.options.layout {
             Layout::BinPack => {}

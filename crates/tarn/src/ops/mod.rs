@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use tarn_protocol::actions::Metadata;
 
 pub use checkpoint::{CheckpointBuilder, CheckpointSummary};
-pub use create::{CLUSTERING_DOMAIN, CreateBuilder};
+pub use create::{CLUSTERING_DOMAIN, CreateBuilder, LIQUID_PREVIEW_DOMAIN};
 pub use delete::DeleteBuilder;
 pub use restore::RestoreBuilder;
 pub use update::{UpdateBuilder, parse_assignment};

@@ -12,6 +12,7 @@ mod compaction;
 mod dir;
 mod events;
 mod invocation;
+mod maintenance;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -223,7 +224,14 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     )?;
     report.scan(&probe)?;
 
-    report.finish(final_version, started.elapsed())
+    let removed = deleted.files_removed + updated.files_removed + compacted.files_removed;
+    let maintained = maintenance::run(&table, removed).await?;
+    report.maintained(&maintained)?;
+
+    report.finish(
+        maintained.version().unwrap_or(final_version),
+        started.elapsed(),
+    )
 }
 
 /// One writer: [`BATCHES`] commits of generated events, each with its own txn version.

@@ -418,6 +418,49 @@ impl DemoReport {
         ))
     }
 
+    pub(crate) fn maintained(
+        &mut self,
+        m: &super::maintenance::Maintenance,
+    ) -> Result<(), CliError> {
+        let orphans = m.check.orphans.as_ref().map_or(0, |o| o.files);
+        self.put(
+            "maintenance",
+            json!({
+                "vacuum_zero_retention_would_delete": m.would_delete,
+                "vacuum_zero_retention_would_delete_bytes": m.would_delete_bytes,
+                "vacuum": {
+                    "files_deleted": m.vacuum.files_deleted,
+                    "start_version": m.vacuum.start_version,
+                    "end_version": m.vacuum.end_version,
+                },
+                "check": {
+                    "healthy": m.check.is_healthy(),
+                    "files_checked": m.check.files_checked,
+                    "bytes_checked": m.check.bytes_checked,
+                    "orphans": orphans,
+                },
+            }),
+        );
+        let table = shell_word(&self.table);
+        let tarn = super::invocation::tarn_command();
+        self.say(&format!(
+            "10. Maintenance. A vacuum keeping no history at all would delete {} ({}):\n    \
+             exactly the files the delete, the update and the compaction removed, which only\n    \
+             older versions read ({tarn} vacuum {table} --retain 0h --force --dry-run).\n    \
+             A vacuum keeping the table's 7 days of history deleted {} and recorded versions\n    \
+             {}-{} ({tarn} vacuum {table}). The check found {} ({}) present as logged and\n    \
+             {} orphan files ({tarn} check {table}).\n\n",
+            count(m.would_delete, "file", "files"),
+            crate::output::human_bytes(m.would_delete_bytes),
+            m.vacuum.files_deleted,
+            m.vacuum.start_version.unwrap_or_default(),
+            m.vacuum.end_version.unwrap_or_default(),
+            count(m.check.files_checked, "file", "files"),
+            crate::output::human_bytes(m.check.bytes_checked),
+            orphans,
+        ))
+    }
+
     pub(crate) fn finish(mut self, version: u64, elapsed: Duration) -> Result<(), CliError> {
         self.put("final_version", json!(version));
         if self.json {
