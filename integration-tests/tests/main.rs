@@ -9,6 +9,7 @@
 
 mod checkpoints;
 mod common;
+mod conformance;
 mod example_table;
 mod fixtures;
 mod hostile;
