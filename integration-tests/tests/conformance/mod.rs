@@ -6,7 +6,7 @@
 //!
 //! | store | emulator (started by `tools/test.sh`) | runs |
 //! | --- | --- | --- |
-//! | `memory://` | — | the whole suite |
+//! | `memory://` | — | the whole suite, read half included |
 //! | local disk | — | the whole suite |
 //! | S3 (`s3://`) | moto, requests serialised (`tools/moto.sh`) | the whole suite |
 //! | Azure Blob (`az://`) | azurite (`tools/azurite.sh`) | the whole suite |
@@ -31,7 +31,7 @@ mod write_read;
 pub use store::TestStore;
 
 /// One `#[test]` per suite function for a store, in a module named after the store
-/// (`conformance::s3::vacuum`...), so that a failure names both.
+/// (`conformance::s3::optimize_then_vacuum`...), so that a failure names both.
 macro_rules! for_every_writable_store {
     ($($store:ident),* $(,)?) => {$(
         mod $store {
