@@ -10,6 +10,7 @@
 mod archive;
 mod checkpoints;
 mod common;
+mod conformance;
 mod example_table;
 mod fault_injection;
 mod fixtures;
