@@ -172,3 +172,72 @@ fn a_path_that_is_not_a_table_fails_cleanly() {
         stderr(&output)
     );
 }
+
+/// The Parquet files under `dir`.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect()
+}
+
+#[test]
+fn archived_copies_are_checked_tiered_and_detached() {
+    let ws = Workspace::new();
+    let table = ws.path("t");
+    for (i, day) in ["a", "b", "c"].iter().enumerate() {
+        let csv = ws.file(&format!("{day}.csv"), &format!("id,day\n{i},{day}\n"));
+        tarn_ok(&["write", &table, &csv, "--partition-by", "day"]);
+    }
+    let cold = ws.path("cold");
+    let colder = ws.path("colder");
+    tarn_ok(&["archive", &table, "--to", &cold, "--where", "day = 'a'"]);
+    tarn_ok(&[
+        "archive",
+        &table,
+        "--to",
+        &colder,
+        "--where",
+        "day = 'b'",
+        "--mode",
+        "detach",
+    ]);
+    let (healthy, report) = check_json(&table);
+    assert!(healthy, "{report}");
+    assert_eq!(report["files_checked"], 2, "{report}");
+    assert_eq!(report["detached_checked"], 1, "{report}");
+
+    // The tiered copy is a live file: losing it is a missing file.
+    let tiered = files_under(Path::new(&cold));
+    assert_eq!(tiered.len(), 1, "{tiered:?}");
+    let moved = ws.path("moved.parquet");
+    std::fs::rename(&tiered[0], &moved).unwrap();
+    let (healthy, report) = check_json(&table);
+    assert!(!healthy);
+    assert_eq!(report["problems"][0]["kind"], "missing", "{report}");
+    assert!(
+        report["problems"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("file://"),
+        "{report}"
+    );
+    std::fs::rename(&moved, &tiered[0]).unwrap();
+
+    // The detached copy is in no live version, only in the manifest: a shorter copy is found.
+    let detached = files_under(Path::new(&colder));
+    assert_eq!(detached.len(), 1, "{detached:?}");
+    let bytes = std::fs::read(&detached[0]).unwrap();
+    std::fs::write(&detached[0], &bytes[..bytes.len() - 1]).unwrap();
+    let (healthy, report) = check_json(&table);
+    assert!(!healthy);
+    let problem = &report["problems"][0];
+    assert_eq!(problem["kind"], "size_mismatch", "{report}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("archived copy of day=b/"),
+        "{report}"
+    );
+}

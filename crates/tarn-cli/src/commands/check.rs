@@ -69,6 +69,7 @@ fn kind_text(kind: ProblemKind) -> &'static str {
         ProblemKind::Unresolvable => "unresolvable",
         ProblemKind::Unreadable => "unreadable",
         ProblemKind::DeletionVector => "deletion vector",
+        ProblemKind::Manifest => "manifest",
         _ => "problem",
     }
 }
@@ -79,8 +80,16 @@ fn report_text(report: &CheckReport) -> String {
     } else {
         super::commit::count(report.problems.len() as u64, "problem", "problems")
     };
+    let detached = if report.detached_checked > 0 {
+        format!(
+            ", and {} in the archive",
+            super::commit::count(report.detached_checked, "detached file", "detached files")
+        )
+    } else {
+        String::new()
+    };
     let mut out = format!(
-        "{} at version {}: {verdict}\n  checked {} ({}) and {}\n",
+        "{} at version {}: {verdict}\n  checked {} ({}) and {}{detached}\n",
         report.table,
         report.version,
         super::commit::count(report.files_checked, "data file", "data files"),

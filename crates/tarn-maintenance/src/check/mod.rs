@@ -9,6 +9,9 @@
 //! - every deletion vector (inline or in a file) is read in full and verified as a scan would
 //!   (size prefix, CRC-32, magic number, bitmap, cardinality), so a vector a scan would
 //!   refuse is found here first;
+//! - the archive manifest (the `tarn.archive` domain) parses, names each detached file once,
+//!   never a file that is also live, and every archived copy it names exists with the
+//!   recorded size (its deletion vector too);
 //! - unless told not to, the table's directory is listed (as a full vacuum lists it) and the
 //!   files no version in the log references are counted as orphans, with their bytes. Orphans
 //!   are not damage: a writer's file uploaded but not yet committed is one, and a vacuum
@@ -58,6 +61,9 @@ pub enum ProblemKind {
     Unreadable,
     /// The deletion vector is missing, truncated or does not verify.
     DeletionVector,
+    /// The archive manifest does not parse, names a file twice, or names a file that is
+    /// also live.
+    Manifest,
 }
 
 /// One file the latest version cannot be read without, and what is wrong with it.
@@ -98,6 +104,8 @@ pub struct CheckReport {
     pub bytes_checked: u64,
     /// Deletion vectors verified.
     pub deletion_vectors_checked: u64,
+    /// Detached files of the archive manifest whose archived copy was checked.
+    pub detached_checked: u64,
     /// Every file the version cannot be read without, by path.
     pub problems: Vec<Problem>,
     /// Files no version references, when the directory was listed.
@@ -228,11 +236,7 @@ impl Check {
         let started = Instant::now();
         let snapshot = self.table.snapshot().await?;
         let resolver = snapshot.path_resolver();
-        let files: Vec<(
-            String,
-            i64,
-            Option<tarn::protocol::actions::DeletionVectorDescriptor>,
-        )> = snapshot
+        let files: Vec<FileRow> = snapshot
             .files()
             .iter()
             .map(|f| (f.path().to_owned(), f.size(), f.deletion_vector()))
@@ -275,6 +279,9 @@ impl Check {
             .collect()
             .await;
         problems.extend(dv_problems);
+        let (detached_checked, manifest_problems) =
+            check_manifest(&snapshot, &resolver, &files, self.concurrency).await;
+        problems.extend(manifest_problems);
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         let orphans = if self.orphans {
             let location = self.table.location();
@@ -318,11 +325,106 @@ impl Check {
             files_checked: files.len() as u64,
             bytes_checked,
             deletion_vectors_checked,
+            detached_checked,
             problems,
             orphans,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     }
+}
+
+type FileRow = (
+    String,
+    i64,
+    Option<tarn::protocol::actions::DeletionVectorDescriptor>,
+);
+
+/// Checks the archive manifest: it parses, names each file once and no live file, and every
+/// archived copy is there with its recorded size and a deletion vector that verifies.
+/// Returns the detached files checked and the problems found.
+async fn check_manifest(
+    snapshot: &tarn::Snapshot,
+    resolver: &Arc<tarn::log::PathResolver>,
+    live: &[FileRow],
+    concurrency: usize,
+) -> (u64, Vec<Problem>) {
+    use tarn::protocol::archive_domain::{ARCHIVE_DOMAIN, ArchiveConfiguration};
+    let manifest_problem = |path: &str, detail: String| Problem {
+        kind: ProblemKind::Manifest,
+        path: path.to_owned(),
+        detail,
+    };
+    let detached = match ArchiveConfiguration::of_domains(snapshot.domain_metadata())
+        .and_then(|config| config.map(|c| c.detached_files()).transpose())
+    {
+        Ok(Some(detached)) => detached,
+        Ok(None) => return (0, Vec::new()),
+        Err(err) => {
+            return (
+                0,
+                vec![manifest_problem(
+                    ARCHIVE_DOMAIN,
+                    format!("the archive manifest does not parse: {err}"),
+                )],
+            );
+        }
+    };
+    let mut problems = Vec::new();
+    let live_paths: HashSet<&str> = live.iter().map(|(path, _, _)| path.as_str()).collect();
+    let mut seen = HashSet::new();
+    for file in &detached {
+        if !seen.insert(file.add.path.as_str()) {
+            problems.push(manifest_problem(
+                &file.add.path,
+                "detached more than once in the manifest".to_owned(),
+            ));
+        }
+        for path in [&file.add.path, &file.archive_path] {
+            if live_paths.contains(path.as_str()) {
+                problems.push(manifest_problem(
+                    path,
+                    "detached and live at once: a restore would bring its rows back twice"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
+    let checked = detached.len() as u64;
+    let copies: Vec<Problem> = futures::stream::iter(detached)
+        .map(|file| {
+            let resolver = Arc::clone(resolver);
+            async move {
+                let mut found = Vec::new();
+                if let Some(mut problem) =
+                    check_data_file(&resolver, &file.archive_path, file.add.size).await
+                {
+                    problem.detail =
+                        format!("archived copy of {}: {}", file.add.path, problem.detail);
+                    found.push(problem);
+                }
+                let vector = file
+                    .archive_deletion_vector
+                    .as_ref()
+                    .or(file.add.deletion_vector.as_ref());
+                if let Some(descriptor) = vector
+                    && let Err(err) =
+                        tarn::deletion_vector::load_deletion_vector(&resolver, descriptor).await
+                {
+                    found.push(Problem {
+                        kind: ProblemKind::DeletionVector,
+                        path: file.archive_path.clone(),
+                        detail: err.to_string(),
+                    });
+                }
+                found
+            }
+        })
+        .buffer_unordered(concurrency)
+        .flat_map(futures::stream::iter)
+        .collect()
+        .await;
+    problems.extend(copies);
+    (checked, problems)
 }
 
 /// `HEAD`s one data file and assesses the answer.
