@@ -76,7 +76,18 @@ fn demo_summary_agrees_with_the_table_it_builds() {
         "{maintenance}"
     );
     assert_eq!(maintenance["vacuum"]["files_deleted"], 0, "{maintenance}");
-    assert_eq!(got["final_version"], last + 2);
+    // Then one day is tiered, the next detached and restored: one commit each.
+    let archive = &got["archive"];
+    assert_eq!(archive["tier_version"], last + 3, "{archive}");
+    assert_eq!(archive["detach_version"], last + 4, "{archive}");
+    assert_eq!(archive["restore_version"], last + 5, "{archive}");
+    assert!(archive["tiered_files"].as_u64().unwrap() >= 1, "{archive}");
+    assert_eq!(
+        archive["detached_files"], archive["restored_files"],
+        "{archive}"
+    );
+    assert!(archive["detached_rows"].as_u64().unwrap() > 0, "{archive}");
+    assert_eq!(got["final_version"], last + 5);
     let removed = got["delete"]["files_removed"].as_u64().unwrap()
         + got["update"]["files_removed"].as_u64().unwrap()
         + compaction["files_removed"].as_u64().unwrap();
@@ -166,16 +177,30 @@ fn demo_summary_agrees_with_the_table_it_builds() {
     let table = root.path().join("demo/events");
     let table = table.to_str().unwrap();
     let described = tarn_json(&["describe", table, "--json"]);
-    assert_eq!(described["version"], last + 2);
+    assert_eq!(described["version"], last + 5);
+    assert_eq!(archive["rows"], described["num_rows"]);
     assert_eq!(maintenance["check"]["files_checked"], files_after);
     assert_eq!(described["num_rows"], 9000 - deleted);
     assert_eq!(described["num_files"], files_after);
     assert_eq!(described["partition_columns"], json!(["day"]));
     let log = tarn_json(&["history", table, "--json"]);
     let log = log.as_array().unwrap();
-    assert_eq!(log.len() as u64, last + 3);
-    let ends: Vec<&Value> = log.iter().take(2).map(|e| &e["operation"]).collect();
-    assert_eq!(ends, [&json!("VACUUM END"), &json!("VACUUM START")]);
+    assert_eq!(log.len() as u64, last + 6);
+    let ends: Vec<&Value> = log.iter().take(5).map(|e| &e["operation"]).collect();
+    assert_eq!(
+        ends,
+        [
+            &json!("RESTORE ARCHIVE"),
+            &json!("ARCHIVE"),
+            &json!("ARCHIVE"),
+            &json!("VACUUM END"),
+            &json!("VACUUM START")
+        ]
+    );
+    // Files live in two places now, and the check agrees.
+    let placed = tarn_ok(&["files", table]);
+    assert!(placed.contains("events-archive: "), "{placed}");
+    tarn_ok(&["check", table]);
     for entry in log.iter().filter(|e| e["operation"] == "OPTIMIZE") {
         assert_eq!(entry["operationParameters"]["sortBy"], "[\"user_id\"]");
     }
@@ -269,6 +294,7 @@ fn demo_runs_again_in_the_same_directory_and_keeps_other_files() {
         "after the compaction",
         "9. Scan WHERE",
         "10. Maintenance. A vacuum keeping no history at all would delete",
+        "11. Archive. Tiered",
         "0 orphan files",
         "the table is at version 3",
     ] {

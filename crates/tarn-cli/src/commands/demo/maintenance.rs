@@ -29,13 +29,6 @@ pub(crate) struct Maintenance {
     pub(crate) check: CheckReport,
 }
 
-impl Maintenance {
-    /// The version the step ended at.
-    pub(crate) fn version(&self) -> Option<u64> {
-        self.vacuum.end_version
-    }
-}
-
 /// Runs the step on a table whose commits removed `removed_files` files in all.
 pub(crate) async fn run(table: &Table, removed_files: u64) -> Result<Maintenance, CliError> {
     let step = "vacuum and check";

@@ -8,6 +8,7 @@
 //! a mismatch fails the demo ([`CliError::DemoCheck`]). The directory rules that keep it
 //! from touching user data are in [`dir`].
 
+mod archive;
 mod compaction;
 mod dir;
 mod events;
@@ -228,10 +229,11 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     let maintained = maintenance::run(&table, removed).await?;
     report.maintained(&maintained)?;
 
-    report.finish(
-        maintained.version().unwrap_or(final_version),
-        started.elapsed(),
-    )
+    let archive_path = args.dir.join(dir::ARCHIVE_DIR);
+    let archived = archive::run(&table, &path_str(&archive_path)?).await?;
+    report.archived(&archived)?;
+
+    report.finish(archived.version(), started.elapsed())
 }
 
 /// One writer: [`BATCHES`] commits of generated events, each with its own txn version.

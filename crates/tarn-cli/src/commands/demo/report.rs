@@ -461,6 +461,49 @@ impl DemoReport {
         ))
     }
 
+    pub(crate) fn archived(&mut self, a: &super::archive::Archiving) -> Result<(), CliError> {
+        self.put(
+            "archive",
+            json!({
+                "location": a.location,
+                "tiered_day": super::archive::TIER_DAY,
+                "tiered_files": a.tiered_files,
+                "tiered_bytes": a.tiered_bytes,
+                "tier_version": a.tier_version,
+                "detached_day": super::archive::DETACH_DAY,
+                "detached_files": a.detached_files,
+                "detached_rows": a.detached_rows,
+                "detach_version": a.detach_version,
+                "restored_files": a.restored_files,
+                "restore_version": a.restore_version,
+                "rows": a.rows,
+            }),
+        );
+        let table = shell_word(&self.table);
+        let location = shell_word(&a.location);
+        let tarn = super::invocation::tarn_command();
+        self.say(&format!(
+            "11. Archive. Tiered {} ({}) of {} to {location}: version {} names them\n    \
+             there by absolute path, and every version reads the same rows\n    \
+             ({tarn} archive {table} --to {location} --where \"day = '{}'\").\n    \
+             Detached {}: version {} leaves {} rows out of the live table, kept in its\n    \
+             archive manifest ({tarn} archive ... --mode detach); version {} restores them\n    \
+             ({tarn} restore-archive {table} --where \"day = '{}'\"): {} rows again.\n    \
+             `{tarn} files {table}` shows where each file lives.\n\n",
+            count(a.tiered_files, "file", "files"),
+            crate::output::human_bytes(a.tiered_bytes),
+            super::archive::TIER_DAY,
+            a.tier_version,
+            super::archive::TIER_DAY,
+            super::archive::DETACH_DAY,
+            a.detach_version,
+            a.detached_rows,
+            a.restore_version,
+            super::archive::DETACH_DAY,
+            a.rows,
+        ))
+    }
+
     pub(crate) fn finish(mut self, version: u64, elapsed: Duration) -> Result<(), CliError> {
         self.put("final_version", json!(version));
         if self.json {
