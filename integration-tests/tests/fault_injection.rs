@@ -1,5 +1,6 @@
 //! A randomized workload under injected storage faults: appends, deletes, updates,
-//! compactions, checkpoints, vacuums and log cleanups run against a table whose store
+//! compactions, checkpoints, vacuums, log cleanups, and archive runs (tier, detach,
+//! restore-archive) run against a table whose store
 //! ([`FaultStore`]) fails requests, delays them, cuts reads short, and performs puts it then
 //! reports as failed. After every step the table is read through the same store with faults
 //! paused, and its rows must equal a model kept beside it:
@@ -23,6 +24,7 @@ use arrow_array::{Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use futures::TryStreamExt;
 use tarn::{Expr, LogError, Table, TableLocation};
+use tarn_maintenance::archive::{Archive, ArchiveMode, RestoreArchive};
 use tarn_maintenance::check::Check;
 use tarn_maintenance::cleanup::LogCleanup;
 use tarn_maintenance::optimize::Optimize;
@@ -34,7 +36,7 @@ use crate::common::fault_store::{FaultStore, Faults, Rng};
 /// Seeds per test function (four functions run in parallel): 200 per run in all.
 const SEEDS_PER_TEST: u64 = 50;
 /// Steps per seed.
-const STEPS: usize = 14;
+const STEPS: usize = 20;
 const GROUPS: [&str; 3] = ["a", "b", "c"];
 
 const FAULTS: Faults = Faults {
@@ -61,6 +63,8 @@ struct Totals {
     /// own (reporting success) or report as `CommitOutcomeUnknown`.
     ambiguous_commits: u64,
     commit_retries: u64,
+    /// Steps that succeeded, by kind.
+    succeeded_by_kind: BTreeMap<&'static str, u64>,
 }
 
 fn schema() -> Arc<Schema> {
@@ -113,16 +117,67 @@ async fn read(table: &Table) -> Result<Model, String> {
 #[derive(Debug)]
 enum Step {
     Append(Vec<(i64, &'static str, i64)>),
-    Delete { modulus: i64, remainder: i64 },
-    Update { group: &'static str },
+    Delete {
+        modulus: i64,
+        remainder: i64,
+    },
+    Update {
+        group: &'static str,
+    },
     Optimize,
     Checkpoint,
     Vacuum,
     CleanupLog,
+    /// Tier group `a`'s hot files to the archive location.
+    Tier,
+    /// Detach group `b` (once per seed, while none is detached).
+    Detach,
+    /// Bring group `b` back (after a detach).
+    RestoreArchive,
+}
+
+/// The group archiving tiers, and the one it detaches and restores: apart, so that a detach
+/// only ever meets hot files.
+const TIERED: &str = "a";
+const DETACHED: &str = "b";
+
+/// What the table holds: the live rows, and the rows detached into the archive manifest
+/// (with the deletes committed since applied, as `restore-archive` applies them).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct State {
+    live: Model,
+    detached: Model,
+    /// Whether a detach happened in this seed (there is at most one).
+    detached_once: bool,
 }
 
 impl Step {
-    fn draw(rng: &mut Rng, next_id: &mut i64) -> Step {
+    fn kind(&self) -> &'static str {
+        match self {
+            Step::Append(_) => "append",
+            Step::Delete { .. } => "delete",
+            Step::Update { .. } => "update",
+            Step::Optimize => "optimize",
+            Step::Checkpoint => "checkpoint",
+            Step::Vacuum => "vacuum",
+            Step::CleanupLog => "cleanup-log",
+            Step::Tier => "tier",
+            Step::Detach => "detach",
+            Step::RestoreArchive => "restore-archive",
+        }
+    }
+
+    fn draw(rng: &mut Rng, next_id: &mut i64, state: &State) -> Step {
+        if !state.detached.is_empty() && rng.below(100) < 30 {
+            return Step::RestoreArchive;
+        }
+        if rng.below(100) < 15 {
+            return match rng.below(3) {
+                0 => Step::Tier,
+                _ if !state.detached_once => Step::Detach,
+                _ => Step::Tier,
+            };
+        }
         match rng.below(100) {
             0..=39 => {
                 let n = 1 + rng.below(30) as i64;
@@ -149,24 +204,37 @@ impl Step {
         }
     }
 
-    /// The model after this step, if it succeeds.
-    fn apply(&self, model: &Model) -> Model {
-        let mut after = model.clone();
+    /// The state after this step, if it succeeds.
+    fn apply(&self, state: &State) -> State {
+        let mut after = state.clone();
         match self {
             Step::Append(rows) => {
                 for (id, group, value) in rows {
-                    after.insert(*id, ((*group).to_owned(), *value));
+                    after.live.insert(*id, ((*group).to_owned(), *value));
                 }
             }
             Step::Delete { modulus, remainder } => {
-                after.retain(|id, _| id % modulus != *remainder);
+                after.live.retain(|id, _| id % modulus != *remainder);
+                after.detached.retain(|id, _| id % modulus != *remainder);
             }
             Step::Update { group } => {
-                for (g, value) in after.values_mut() {
+                for (g, value) in after.live.values_mut() {
                     if g == group {
                         *value += 1;
                     }
                 }
+            }
+            Step::Detach => {
+                after.detached_once = true;
+                let (gone, kept): (Model, Model) = std::mem::take(&mut after.live)
+                    .into_iter()
+                    .partition(|(_, (g, _))| g == DETACHED);
+                after.live = kept;
+                after.detached = gone;
+            }
+            Step::RestoreArchive => {
+                let back = std::mem::take(&mut after.detached);
+                after.live.extend(back);
             }
             _ => {}
         }
@@ -214,6 +282,28 @@ impl Step {
                     .await?;
                 Ok(0)
             }
+            Step::Tier | Step::Detach => {
+                let (group, mode) = if matches!(self, Step::Tier) {
+                    (TIERED, ArchiveMode::Tier)
+                } else {
+                    (DETACHED, ArchiveMode::Detach)
+                };
+                let metrics = Archive::new(table.clone(), archive_location(table))
+                    .with_filter(Expr::parse(&format!("grp = '{group}'"))?)
+                    .with_mode(mode)
+                    .execute()
+                    .await?;
+                Ok(metrics.commit_retries)
+            }
+            Step::RestoreArchive => {
+                let metrics = RestoreArchive::new(
+                    table.clone(),
+                    Expr::parse(&format!("grp = '{DETACHED}'"))?,
+                )
+                .execute()
+                .await?;
+                Ok(metrics.commit_retries)
+            }
             Step::CleanupLog => {
                 // As if 31 days had passed: every log file older than the default
                 // retention may go.
@@ -230,7 +320,11 @@ impl Step {
     fn changes_rows(&self) -> bool {
         matches!(
             self,
-            Step::Append(_) | Step::Delete { .. } | Step::Update { .. }
+            Step::Append(_)
+                | Step::Delete { .. }
+                | Step::Update { .. }
+                | Step::Detach
+                | Step::RestoreArchive
         )
     }
 }
@@ -242,6 +336,12 @@ fn is_ambiguous(error: &tarn_maintenance::MaintenanceError) -> bool {
             LogError::CommitOutcomeUnknown { .. }
         ))
     )
+}
+
+/// The archive location of a table: another in-memory store, beside the faulty one.
+fn archive_location(table: &Table) -> String {
+    let host = table.location().url().path().trim_matches('/').to_owned();
+    format!("memory://{host}-cold/archive")
 }
 
 /// Runs one seed; returns what it did, or a description of the first invariant broken.
@@ -266,11 +366,12 @@ async fn run_seed(seed: u64, totals: &mut Totals) -> Result<(), String> {
         .execute()
         .await
         .map_err(|e| format!("create: {e}"))?;
-    let mut model = Model::new();
+    let mut state = State::default();
     let mut next_id = 0i64;
     for step_no in 0..STEPS {
-        let step = Step::draw(&mut rng, &mut next_id);
-        let after = step.apply(&model);
+        let step = Step::draw(&mut rng, &mut next_id, &state);
+        let after = step.apply(&state);
+        let model = state.live.clone();
         faulty_store.resume();
         let outcome = step.run(&faulty).await;
         faulty_store.pause();
@@ -293,24 +394,31 @@ async fn run_seed(seed: u64, totals: &mut Totals) -> Result<(), String> {
         match &outcome {
             Ok(retries) => {
                 totals.succeeded += 1;
+                *totals.succeeded_by_kind.entry(step.kind()).or_default() += 1;
                 totals.commit_retries += retries;
-                if found != after {
-                    return Err(describe(&format!("expected {} after success", after.len())));
+                if found != after.live {
+                    return Err(describe(&format!(
+                        "expected {} after success",
+                        after.live.len()
+                    )));
                 }
-                model = after;
+                state = after;
             }
             Err(error) if is_ambiguous(error) => {
                 totals.outcome_unknown_reported += 1;
-                if found == after {
-                    if step.changes_rows() && after != model {
+                if found == after.live {
+                    if step.changes_rows() && after.live != model {
                         totals.ambiguous_landed += 1;
                     }
-                    model = after;
+                    state = after;
                 } else if found != model {
                     return Err(describe("neither all nor nothing of an ambiguous commit"));
                 }
             }
-            Err(_) => {
+            Err(error) => {
+                if std::env::var("TARN_FAULT_DEBUG").is_ok() {
+                    println!("seed {seed} step {step_no} {}: {error}", step.kind());
+                }
                 totals.failed_cleanly += 1;
                 // A maintenance step changes no row, whatever it committed before failing.
                 if found != model {
@@ -377,6 +485,20 @@ fn run_seeds(test: u64) {
             // The workload must exercise what it claims to.
             assert!(totals.faults > totals.seeds, "{totals:?}");
             assert!(totals.ambiguous_commits > 0, "{totals:?}");
+            for kind in [
+                "append",
+                "delete",
+                "optimize",
+                "vacuum",
+                "tier",
+                "detach",
+                "restore-archive",
+            ] {
+                assert!(
+                    totals.succeeded_by_kind.get(kind).is_some_and(|n| *n > 0),
+                    "no {kind} succeeded: {totals:?}"
+                );
+            }
             assert!(totals.failed_cleanly > 0, "{totals:?}");
             assert!(totals.succeeded > totals.operations / 3, "{totals:?}");
         }
