@@ -1,5 +1,6 @@
 //! Crash tests: a child `tarn` process killed with SIGKILL at random points while it writes,
-//! deletes, updates, compacts, checkpoints, vacuums or cleans up the log. After every kill
+//! deletes, updates, compacts, checkpoints, vacuums, cleans up the log or tiers files to an
+//! archive directory. After every kill
 //! the table opens, holds the whole operation or none of it (a model kept beside it says
 //! which rows), and every file its latest version needs is there; a killed write run again
 //! with the same `--txn` lands exactly once. At the end, a vacuum (as if two hours later, so
@@ -64,6 +65,8 @@ enum Op {
     Checkpoint,
     Vacuum,
     CleanupLog,
+    /// Tier group `a` to the archive directory beside the table.
+    Archive,
 }
 
 impl Op {
@@ -92,7 +95,8 @@ impl Op {
             },
             64..=77 => Op::Optimize,
             78..=85 => Op::Checkpoint,
-            86..=93 => Op::Vacuum,
+            86..=91 => Op::Vacuum,
+            92..=95 => Op::Archive,
             _ => Op::CleanupLog,
         }
     }
@@ -106,6 +110,7 @@ impl Op {
             Op::Checkpoint => "checkpoint",
             Op::Vacuum => "vacuum",
             Op::CleanupLog => "cleanup-log",
+            Op::Archive => "archive",
         }
     }
 
@@ -133,6 +138,14 @@ impl Op {
             Op::Checkpoint => own(&["checkpoint", table]),
             Op::Vacuum => own(&["vacuum", table, "--retain", "0h", "--force"]),
             Op::CleanupLog => own(&["cleanup-log", table]),
+            Op::Archive => own(&[
+                "archive",
+                table,
+                "--to",
+                &format!("{table}-cold"),
+                "--where",
+                "grp = 'a'",
+            ]),
         }
     }
 
@@ -235,6 +248,7 @@ struct Totals {
     finished_first: u64,
     kills_that_landed: u64,
     reruns: u64,
+    kills_by_kind: BTreeMap<&'static str, u64>,
 }
 
 fn run_seed(seed: u64) -> Result<Totals, String> {
@@ -305,6 +319,7 @@ fn run_seed(seed: u64) -> Result<Totals, String> {
         let was_killed = killed && status.signal() == Some(9);
         if was_killed {
             totals.kills += 1;
+            *totals.kills_by_kind.entry(op.kind()).or_default() += 1;
         } else {
             totals.finished_first += 1;
             took.insert(op.kind(), started.elapsed());
