@@ -1,4 +1,5 @@
-//! Many processes appending to one table at once, on each writable store: 8 writers, each a
+//! Many processes appending to one table at once, on each writable store (local disk, S3
+//! through moto, Azure Blob through azurite): 8 writers, each a
 //! sequence of 20 `tarn write` processes, start together on a path where no table exists
 //! yet. Afterwards the versions are contiguous (one commit per append, the first creating
 //! the table), every row is there exactly once, each append's transaction id appears in
@@ -163,6 +164,51 @@ fn s3() -> (String, BTreeMap<String, String>) {
 #[test]
 fn eight_writer_processes_on_s3() {
     let (table, options) = s3();
+    let inputs = tempfile::tempdir().unwrap();
+    run_writers(&table, &options, inputs.path());
+    check_table(&table, &options);
+}
+
+/// The azurite emulator `tools/test.sh` starts on 127.0.0.1: emulator mode, its well-known
+/// development account and key, all explicit.
+fn azure() -> (String, BTreeMap<String, String>) {
+    let env = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run tools/test.sh, which starts the azurite emulator")
+        })
+    };
+    let url = env("TARN_TEST_AZURE_URL");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(
+        env("AZURITE_BLOB_STORAGE_URL"),
+        url,
+        "object_store must reach azurite"
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let uri = format!(
+        "az://{}/concurrency-{nanos}",
+        env("TARN_TEST_AZURE_CONTAINER")
+    );
+    let options = [
+        ("azure_storage_use_emulator", "true"),
+        ("azure_storage_account_name", "devstoreaccount1"),
+        (
+            "azure_storage_account_key",
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    (uri, options)
+}
+
+#[test]
+fn eight_writer_processes_on_azure() {
+    let (table, options) = azure();
     let inputs = tempfile::tempdir().unwrap();
     run_writers(&table, &options, inputs.path());
     check_table(&table, &options);
