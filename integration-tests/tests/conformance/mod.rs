@@ -20,6 +20,7 @@
 //! To add a part of the suite: write `pub async fn name(store: &TestStore)` in the module of
 //! its topic and list it in [`for_every_writable_store!`]; every store then runs it.
 
+mod archive;
 mod changes;
 mod concurrency;
 mod data;
@@ -76,8 +77,15 @@ macro_rules! for_every_writable_store {
                 crate::common::block_on(concurrency::concurrent_appends(&store()));
             }
 
-            // Archive tier and detach: their suite functions go here, one #[test] each like
-            // the above, so that every store runs them (to be added with the archive work).
+            #[test]
+            fn archive_tier() {
+                crate::common::block_on(archive::archive_tier(&store()));
+            }
+
+            #[test]
+            fn archive_detach_restore() {
+                crate::common::block_on(archive::archive_detach_restore(&store()));
+            }
 
             #[test]
             fn reference_table_reads_the_same() {
