@@ -129,6 +129,27 @@ pub(crate) async fn run(
     if plan.is_empty() {
         return Ok(metrics);
     }
+    let mut plan = plan;
+    let latest = table.snapshot().await?;
+    if latest.version() > plan.version {
+        // A plan run late (a retried task, a plan printed earlier): a bin whose files a
+        // later commit removed or changed would only be rewritten to be skipped at commit.
+        let active: HashMap<&str, Option<String>> = latest
+            .files()
+            .iter()
+            .map(|f| (f.path(), f.deletion_vector_id()))
+            .collect();
+        let before = plan.bins.len();
+        plan.bins.retain(|bin| {
+            bin.files
+                .iter()
+                .all(|file| active.get(file.path.as_str()) == Some(&file.deletion_vector_id))
+        });
+        metrics.bins_skipped += before - plan.bins.len();
+        if plan.bins.is_empty() {
+            return Ok(metrics);
+        }
+    }
     let snapshot = table.snapshot_at_version(plan.version).await?;
     let mut progress = OptimizeProgress {
         bins_done: 0,
