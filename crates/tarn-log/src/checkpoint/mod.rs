@@ -22,6 +22,7 @@ mod write_safety_tests;
 mod write_tests;
 
 pub(crate) use read::read_checkpoint;
+pub(crate) use stats_parsed::stats_parsed_of;
 pub(crate) use tombstones::tombstones_after;
 pub use write::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
