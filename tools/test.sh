@@ -7,6 +7,8 @@
 #   CARGO_TARGET_DIR   build output (default: ../.tarn-target beside the clone, via
 #                      .cargo/config.toml, so a fresh clone reuses earlier builds)
 #   TARN_SKIP_LINT=1   skip `cargo fmt --check` and clippy
+#   TARN_SKIP_FUZZ=1   skip the fuzz step (tools/fuzz.sh; its own variables apply)
+#   TARN_FUZZ_SECONDS  how long the fuzz step runs each target (default: 15)
 #   TARN_VENV          the Python venv for the interop reader and the S3 emulator (default:
 #                      ../.tarn-venv beside the clone; reused while tools/interop/
 #                      requirements.txt and the Python version are unchanged)
@@ -95,5 +97,10 @@ moto_stop
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+if [ "${TARN_SKIP_FUZZ:-0}" != "1" ]; then
+  step "fuzz (every target for ${TARN_FUZZ_SECONDS:-15}s)"
+  tools/fuzz.sh "${TARN_FUZZ_SECONDS:-15}"
+fi
 
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - started ))"
