@@ -1,6 +1,8 @@
 //! Checkpoints: reading every kind the protocol defines (classic, multi-part, v2 with
 //! sidecars, in JSON or Parquet), and writing classic Parquet checkpoints.
 
+#[cfg(test)]
+mod corrupt_tests;
 mod index;
 mod keys;
 mod layout;
