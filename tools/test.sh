@@ -7,6 +7,8 @@
 #   CARGO_TARGET_DIR   build output (default: ../.tarn-target beside the clone, via
 #                      .cargo/config.toml, so a fresh clone reuses earlier builds)
 #   TARN_SKIP_LINT=1   skip `cargo fmt --check` and clippy
+#   TARN_SKIP_FUZZ=1   skip the fuzz step (tools/fuzz.sh; its own variables apply)
+#   TARN_FUZZ_SECONDS  how long the fuzz step runs each target (default: 15)
 #   TARN_VENV          the Python venv for the interop reader and the emulators' tools
 #                      (default: ../.tarn-venv beside the clone; reused while tools/interop/
 #                      requirements.txt and the Python version are unchanged)
@@ -116,5 +118,14 @@ emulators_stop
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+if [ "${TARN_SKIP_FUZZ:-0}" != "1" ]; then
+  step "fuzz (every target for ${TARN_FUZZ_SECONDS:-15}s)"
+  # Every target but checkpoint: the parquet crate's map reader still panics (an unwrap in
+  # map_array.rs) on fuzz/crashes/checkpoint/map-children-lengths.parquet, which the target
+  # finds within seconds. tools/fuzz.sh runs it; add it back here once that input is an error.
+  tools/fuzz.sh "${TARN_FUZZ_SECONDS:-15}" \
+    commit_file log_file_name partition_value expr_parse stats_json deletion_vector
+fi
 
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - started ))"

@@ -21,6 +21,8 @@ mod checkpoint;
 pub mod commit;
 pub mod error;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod local_store;
 pub mod location;

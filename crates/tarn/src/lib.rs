@@ -18,6 +18,8 @@
 pub mod deletion_vector;
 pub mod error;
 pub mod expr;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ops;
 pub mod scan;
 pub mod table;

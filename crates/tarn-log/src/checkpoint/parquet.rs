@@ -35,7 +35,7 @@ use super::rows::{record_counts, stats_parsed_to_json, struct_rows};
 use crate::error::LogResult;
 use crate::files::{BatchKeys, check_file_batch, normalize_add_struct};
 use crate::location::TableLocation;
-use crate::parquet_io::ObjectFileReader;
+use crate::parquet_io::{ObjectFileReader, check_byte_ranges};
 
 /// Rows decoded per batch. Small enough to keep a batch of a wide checkpoint in cache-sized
 /// memory, large enough that per-batch overhead vanishes.
@@ -175,6 +175,7 @@ pub(super) async fn read_parquet_part(
     let metadata = ArrowReaderMetadata::load_async(&mut file, options)
         .await
         .map_err(|e| corrupt(version, &shown, e))?;
+    check_byte_ranges(metadata.metadata()).map_err(|e| corrupt(version, &shown, e))?;
     let projection = projection(
         metadata.metadata(),
         true,
@@ -347,6 +348,7 @@ impl PartAdds {
         let metadata = ArrowReaderMetadata::load_async(&mut file, options)
             .await
             .map_err(|e| corrupt(version, &shown, e))?;
+        check_byte_ranges(metadata.metadata()).map_err(|e| corrupt(version, &shown, e))?;
         let projection = projection(metadata.metadata(), true, true, with_sidecars);
         let mut all = VecDeque::new();
         for row_group in 0..metadata.metadata().num_row_groups() {
