@@ -64,3 +64,12 @@ async fn a_column_chunk_with_a_negative_byte_range_is_corrupt() {
     let reason = reason(load_checkpoint(bytes).await);
     assert!(reason.contains("starts at byte"), "{reason}");
 }
+
+/// A map column whose key and value children have different lengths: the Parquet reader
+/// unwrapped the mismatch (a panic) while decoding it.
+#[tokio::test]
+async fn a_map_with_children_of_different_lengths_is_corrupt() {
+    let bytes = include_bytes!("../../../../fuzz/seeds/checkpoint/map-children-lengths.parquet");
+    let reason = reason(load_checkpoint(bytes).await);
+    assert!(reason.contains("the Parquet decoder failed"), "{reason}");
+}
