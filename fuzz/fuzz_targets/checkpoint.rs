@@ -2,6 +2,11 @@
 //! after it), read as a snapshot with statistics: the Parquet footer and pages, the action
 //! columns, `stats` or `stats_parsed`, protocol and metadata. Any input must end in a
 //! snapshot or an error.
+//!
+//! tarn-log turns a panic of the Parquet decoder (parquet 59.3 unwraps on some corrupt map
+//! columns) into a `CorruptCheckpoint` error with `catch_unwind`; libfuzzer-sys's panic hook
+//! aborts before anything can catch, so this target installs a hook that only reports. A
+//! panic nothing catches still ends the run: libfuzzer-sys aborts on it after unwinding.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +14,9 @@ use tarn::log::Snapshot;
 use tarn::log::snapshot::SnapshotOptions;
 use tarn_fuzz::{memory_table, runtime};
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    init: std::panic::set_hook(Box::new(|info| eprintln!("panic (caught or fatal): {info}"))),
+    |data: &[u8]| {
     let location = memory_table(&[("_delta_log/00000000000000000001.checkpoint.parquet", data)]);
     runtime().block_on(async {
         if let Ok(snapshot) =

@@ -171,7 +171,7 @@ pub(super) async fn read_parquet_part(
     let shown = reader.location.display_path(path);
     let version = reader.version;
     let mut file = ObjectFileReader::new(Arc::clone(reader.location.store()), path.clone(), size);
-    let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+    let options = checkpoint_reader_options().with_offset_index_policy(PageIndexPolicy::Optional);
     let metadata = ArrowReaderMetadata::load_async(&mut file, options)
         .await
         .map_err(|e| corrupt(version, &shown, e))?;
@@ -344,7 +344,8 @@ impl PartAdds {
     ) -> LogResult<Self> {
         let shown = location.display_path(path);
         let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
-        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let options =
+            checkpoint_reader_options().with_offset_index_policy(PageIndexPolicy::Optional);
         let metadata = ArrowReaderMetadata::load_async(&mut file, options)
             .await
             .map_err(|e| corrupt(version, &shown, e))?;
@@ -445,7 +446,7 @@ pub(super) async fn read_non_file_actions(
 ) -> LogResult<Vec<Action>> {
     let shown = location.display_path(path);
     let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
-    let metadata = ArrowReaderMetadata::load_async(&mut file, ArrowReaderOptions::new())
+    let metadata = ArrowReaderMetadata::load_async(&mut file, checkpoint_reader_options())
         .await
         .map_err(|e| corrupt(version, &shown, e))?;
     let projection = projection(metadata.metadata(), false, false, true);
@@ -514,4 +515,12 @@ async fn next_batch(
             ))))
         }
     }
+}
+
+/// How checkpoints are opened: from their Parquet schema alone. The Arrow schema a writer may
+/// embed (`ARROW:schema`) is skipped: tarn reads checkpoints by the protocol's column names
+/// and types, and decoding that IPC message panics on some corrupt footers (arrow-ipc 59.3,
+/// convert.rs) where it should fail.
+pub(crate) fn checkpoint_reader_options() -> ArrowReaderOptions {
+    ArrowReaderOptions::new().with_skip_arrow_metadata(true)
 }

@@ -33,7 +33,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use tarn_protocol::actions::{Action, Sidecar, dv_unique_id};
 use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
@@ -229,9 +229,10 @@ async fn parquet_removes(
 ) -> LogResult<(Vec<StructArray>, Vec<Sidecar>)> {
     let shown = location.display_path(path);
     let mut file = ObjectFileReader::new(Arc::clone(location.store()), path.clone(), size);
-    let metadata = ArrowReaderMetadata::load_async(&mut file, ArrowReaderOptions::new())
-        .await
-        .map_err(|e| corrupt(version, &shown, e))?;
+    let metadata =
+        ArrowReaderMetadata::load_async(&mut file, super::parquet::checkpoint_reader_options())
+            .await
+            .map_err(|e| corrupt(version, &shown, e))?;
     let descriptor = metadata.metadata().file_metadata().schema_descr();
     let leaves: Vec<usize> = descriptor
         .columns()
