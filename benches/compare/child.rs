@@ -39,6 +39,9 @@ pub(crate) struct ChildReport {
     /// Per-commit latencies of a run of commits; absent for other scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) latency: Option<LatencyReport>,
+    /// What a compaction left, as read back; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) optimize: Option<OptimizeReport>,
 }
 
 /// The rows a scan returned and how much it read to return them.
@@ -60,6 +63,28 @@ pub(crate) struct WriteReport {
     pub(crate) files: u64,
     /// Bytes of the data files written.
     pub(crate) bytes: u64,
+}
+
+/// What a compaction left on disk, read back from the log and the files (not as the engine
+/// says): before and after, over the whole table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OptimizeReport {
+    /// Rows in the active files afterwards (checked: the same rows as before, each id once).
+    pub(crate) rows: u64,
+    /// Partitions.
+    pub(crate) partitions: u64,
+    /// Active data files before.
+    pub(crate) files_before: u64,
+    /// Active data files after.
+    pub(crate) files_after: u64,
+    /// Most active files in one partition afterwards.
+    pub(crate) max_files_per_partition: u64,
+    /// Bytes of the active data files before.
+    pub(crate) bytes_before: u64,
+    /// Bytes of the active data files after.
+    pub(crate) bytes_after: u64,
+    /// Commits the compaction made.
+    pub(crate) commits: u64,
 }
 
 /// The distribution of one run's per-commit latencies, in milliseconds.

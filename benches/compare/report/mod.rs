@@ -5,6 +5,7 @@
 //! of their own. It never runs anything.
 
 mod commit;
+mod optimize;
 mod scan;
 mod snapshot;
 mod write;
@@ -13,7 +14,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::child::{ChildFailure, ChildReport, LatencyReport, ScanReport, WriteReport};
+use crate::child::{
+    ChildFailure, ChildReport, LatencyReport, OptimizeReport, ScanReport, WriteReport,
+};
 use crate::engine::Engine;
 use crate::error::BenchError;
 
@@ -52,6 +55,14 @@ pub(crate) enum Target {
         /// Most last-block median / first-block median.
         flat_ratio: f64,
     },
+    /// tarn compacts at least `speedup` times faster than deltalake, and its peak memory above
+    /// its RSS before compacting stays within the memory budget it was given (optimize).
+    Optimize {
+        /// Least deltalake time / tarn time.
+        speedup: f64,
+        /// tarn's memory budget (`Optimize::with_memory_budget`), in KiB.
+        memory_budget_kib: u64,
+    },
     /// DESIGN.md sets no target: the verdict states the ratios only.
     Informational,
 }
@@ -81,6 +92,10 @@ pub(crate) const COMMIT_P50_MS: f64 = 5.0;
 /// 100 commits having a median at most this many times the first block's.
 pub(crate) const COMMIT_FLAT_RATIO: f64 = 1.25;
 
+/// The optimize target ("optimize 500 small files"): at least this many times faster than
+/// deltalake, with memory bounded (by tarn's budget, set per run).
+pub(crate) const OPTIMIZE_SPEEDUP: f64 = 2.0;
+
 /// All runs of one engine on one variant of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Measurement {
@@ -102,6 +117,8 @@ pub(crate) struct Measurement {
     pub(crate) write: Option<WriteReport>,
     /// Per-commit latency distribution of every run, for commit-latency.
     pub(crate) latencies: Vec<LatencyReport>,
+    /// What a compaction left (the last run's; every run is checked).
+    pub(crate) optimize: Option<OptimizeReport>,
     /// Why a run failed, with the child's stderr; measuring stops at the first failure.
     pub(crate) failure: Option<String>,
 }
@@ -119,6 +136,7 @@ impl Measurement {
             scan: None,
             write: None,
             latencies: Vec::new(),
+            optimize: None,
             failure: None,
         }
     }
@@ -134,6 +152,7 @@ impl Measurement {
                 self.scan = report.scan.or(self.scan);
                 self.write = report.write.or(self.write);
                 self.latencies.extend(report.latency);
+                self.optimize = report.optimize.or(self.optimize);
             }
             Err(failure) => {
                 self.failure = Some(format!("{}\n{}", failure.status, failure.output));
@@ -230,6 +249,7 @@ impl Report {
         ];
         let writes = self.measurements.iter().any(|m| m.write.is_some());
         let commits = self.measurements.iter().any(|m| !m.latencies.is_empty());
+        let compactions = self.measurements.iter().any(|m| m.optimize.is_some());
         if scans {
             header.extend(["rows", "files read", "row groups", "rows decoded"]);
         }
@@ -246,6 +266,9 @@ impl Report {
                 "p50 per 100 commits",
                 "checkpoints",
             ]);
+        }
+        if compactions {
+            header.extend(["rows", "files", "files/partition", "bytes", "commits"]);
         }
         header.extend(["time this/tarn", "mem tarn/this"]);
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -272,6 +295,9 @@ impl Report {
             }
             if commits {
                 row.extend(commit::latency_cells(&m.latencies));
+            }
+            if compactions {
+                row.extend(optimize::optimize_cells(m));
             }
             row.push(ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.2}x", r.speedup)));
             row.push(
@@ -422,6 +448,22 @@ fn verdicts(
                 commit::commit_verdict(scenario, variant, *p50_ms, *flat_ratio, measurements)
             })
             .collect(),
+        Target::Optimize {
+            speedup,
+            memory_budget_kib,
+        } => variants
+            .iter()
+            .map(|variant| {
+                optimize::optimize_verdict(
+                    scenario,
+                    variant,
+                    *speedup,
+                    *memory_budget_kib,
+                    measurements,
+                    ratios,
+                )
+            })
+            .collect(),
         Target::Informational => variants
             .iter()
             .map(|variant| scan::informational_verdict(scenario, variant, ratios))
@@ -484,6 +526,7 @@ pub(super) mod tests {
             scan: None,
             write: None,
             latency: None,
+            optimize: None,
         }
     }
 

@@ -192,6 +192,7 @@ pub(crate) fn child(args: &SnapshotLoadChild) -> Result<(), BenchError> {
         scan: None,
         write: None,
         latency: None,
+        optimize: None,
     };
     report.emit()
 }

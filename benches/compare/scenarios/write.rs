@@ -245,6 +245,7 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
             bytes: on_disk.bytes,
         }),
         latency: None,
+        optimize: None,
     };
     report.emit()
 }

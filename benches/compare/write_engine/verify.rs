@@ -33,11 +33,30 @@ pub(crate) struct OnDisk {
 struct Added {
     rows: Option<u64>,
     size: Option<u64>,
+    partition_values: BTreeMap<String, Option<String>>,
+}
+
+/// One active data file, as its `add` describes it and its footer confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActiveFile {
+    /// Path relative to the table root, decoded.
+    pub(crate) path: String,
+    /// The `add`'s partition values (`None` for null).
+    pub(crate) partition_values: BTreeMap<String, Option<String>>,
+    /// Rows, per the footer (equal to the `add`'s `numRecords`).
+    pub(crate) rows: u64,
+    /// Bytes (equal to the `add`'s `size`).
+    pub(crate) bytes: u64,
 }
 
 /// Reads the Delta table at `dir`: every JSON commit, then every active file's footer, which
 /// must match its `add` (`numRecords` and `size`).
 pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
+    delta_table_files(dir).map(|(on_disk, _)| on_disk)
+}
+
+/// [`delta_table`], with the active files themselves (in path order).
+pub(crate) fn delta_table_files(dir: &Path) -> Result<(OnDisk, Vec<ActiveFile>), BenchError> {
     let log_dir = dir.join("_delta_log");
     let mut commits: Vec<(u64, String)> = Vec::new();
     let mut checkpoints = 0;
@@ -76,11 +95,21 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
                     .as_str()
                     .and_then(|stats| serde_json::from_str::<serde_json::Value>(stats).ok())
                     .and_then(|stats| stats["numRecords"].as_u64());
+                let partition_values = add["partitionValues"]
+                    .as_object()
+                    .map(|values| {
+                        values
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 active.insert(
                     file,
                     Added {
                         rows,
                         size: add["size"].as_u64(),
+                        partition_values,
                     },
                 );
             }
@@ -95,8 +124,9 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
         checkpoints,
         ..OnDisk::default()
     };
-    for (file, added) in &active {
-        let (rows, bytes) = footer(dir, file)?;
+    let mut files = Vec::with_capacity(active.len());
+    for (file, added) in active {
+        let (rows, bytes) = footer(dir, &file)?;
         let mismatch = |what: &str, logged: Option<u64>, actual: u64| BenchError::LogMismatch {
             file: file.clone(),
             what: what.to_owned(),
@@ -112,8 +142,14 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
         on_disk.files += 1;
         on_disk.rows += rows;
         on_disk.bytes += bytes;
+        files.push(ActiveFile {
+            path: file,
+            partition_values: added.partition_values,
+            rows,
+            bytes,
+        });
     }
-    Ok(on_disk)
+    Ok((on_disk, files))
 }
 
 /// Reads every `*.parquet` file under `dir` (no log).

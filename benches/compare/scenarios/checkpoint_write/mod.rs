@@ -358,6 +358,7 @@ pub(crate) fn child(args: &CheckpointWriteChild) -> Result<(), BenchError> {
             bytes: written.bytes,
         }),
         latency: None,
+        optimize: None,
     };
     report.emit()
 }
