@@ -63,6 +63,9 @@ pub(crate) struct WriteReport {
     pub(crate) files: u64,
     /// Bytes of the data files written.
     pub(crate) bytes: u64,
+    /// The most data files written into one partition.
+    #[serde(default)]
+    pub(crate) max_files_per_partition: u64,
 }
 
 /// What a compaction left on disk, read back from the log and the files (not as the engine

@@ -47,6 +47,19 @@ pub(crate) enum Target {
         /// Most tarn peak RSS - input-only peak RSS, in KiB.
         memory_above_input_kib: u64,
     },
+    /// On `variant` (input interleaving every partition), tarn is at least `speedup` times as
+    /// fast as deltalake, writes at most `max_files_per_partition` files into any partition,
+    /// and its peak memory is at most `memory_above_input_kib` above the input generator's.
+    InterleavedWrite {
+        /// The variant the target is stated for.
+        variant: &'static str,
+        /// Least deltalake time / tarn time.
+        speedup: f64,
+        /// Most files tarn writes into one partition.
+        max_files_per_partition: u64,
+        /// Most tarn peak RSS - input-only peak RSS, in KiB.
+        memory_above_input_kib: u64,
+    },
     /// tarn's median commit latency is at most `p50_ms` on every variant, and flat: the median
     /// of the last block of 100 commits is at most `flat_ratio` times the first block's.
     CommitLatency {
@@ -85,6 +98,14 @@ pub(crate) const SELECTIVE_SPEEDUP: f64 = 1.0;
 pub(crate) const WRITE_RAW_SPEED: f64 = 0.9;
 /// …with at most this much memory above the input's (256 MiB).
 pub(crate) const WRITE_MEMORY_ABOVE_INPUT_KIB: u64 = 256 * 1024;
+
+/// The interleaved-write target ("write 3M rows interleaved over 40 partitions"): at least
+/// deltalake's speed…
+pub(crate) const INTERLEAVED_WRITE_SPEEDUP: f64 = 1.0;
+/// …at most this many files per partition…
+pub(crate) const INTERLEAVED_MAX_FILES_PER_PARTITION: u64 = 2;
+/// …and memory within the writer's budget (its default, 256 MiB) above the input's.
+pub(crate) const INTERLEAVED_MEMORY_ABOVE_INPUT_KIB: u64 = 256 * 1024;
 
 /// The commit-latency target: median commit at most this many milliseconds…
 pub(crate) const COMMIT_P50_MS: f64 = 5.0;
@@ -442,6 +463,18 @@ fn verdicts(
                 )
             })
             .collect(),
+        Target::InterleavedWrite {
+            variant,
+            speedup,
+            max_files_per_partition,
+            memory_above_input_kib,
+        } => vec![write::interleaved_verdict(
+            scenario,
+            variant,
+            (*speedup, *max_files_per_partition, *memory_above_input_kib),
+            measurements,
+            ratios,
+        )],
         Target::CommitLatency { p50_ms, flat_ratio } => variants
             .iter()
             .map(|variant| {

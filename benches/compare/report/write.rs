@@ -1,5 +1,7 @@
-//! The `write` scenario's columns and verdict: tarn against raw `ArrowWriter`'s speed, and its
-//! memory above the input generator's. It never computes the ratios.
+//! The `write` scenario's columns and verdicts: on input clustered by day, tarn against raw
+//! `ArrowWriter`'s speed and its memory above the input generator's; on interleaved input,
+//! tarn against deltalake's speed, its files per partition and its memory. It never computes
+//! the ratios.
 
 use super::{Measurement, Ratio, as_f64, find, get, met, mib, not_measured, overall};
 use crate::engine::Engine;
@@ -34,18 +36,7 @@ pub(super) fn write_verdict(
         let why = not_measured(measurements, variant, &[Engine::Tarn]);
         return format!("{scenario}/{variant}: NOT MEASURED ({why})");
     };
-    // The input's own footprint: the input-only engine's peak if it ran, else tarn's RSS
-    // before it started writing (the generator holds one batch at a time).
-    let (input_kib, input_from) = match find(measurements, variant, Engine::InputOnly)
-        .filter(|m| m.failure.is_none())
-        .and_then(|m| m.peak_rss_kib)
-    {
-        Some(kib) => (kib, "input-only peak"),
-        None => (
-            tarn.and_then(|m| m.baseline_rss_kib).unwrap_or(0),
-            "tarn's RSS before writing",
-        ),
-    };
+    let (input_kib, input_from) = input_kib(measurements, variant, tarn);
     let above = tarn_peak.saturating_sub(input_kib);
     let memory_ok = above <= memory_above_input_kib;
     let memory_text = format!(
@@ -86,6 +77,91 @@ pub(super) fn write_verdict(
     }
 }
 
+/// The input's own footprint: the input-only engine's peak if it ran, else tarn's RSS before
+/// it started writing (the generator holds one batch at a time); with where it came from.
+fn input_kib(
+    measurements: &[Measurement],
+    variant: &str,
+    tarn: Option<&Measurement>,
+) -> (u64, &'static str) {
+    match find(measurements, variant, Engine::InputOnly)
+        .filter(|m| m.failure.is_none())
+        .and_then(|m| m.peak_rss_kib)
+    {
+        Some(kib) => (kib, "input-only peak"),
+        None => (
+            tarn.and_then(|m| m.baseline_rss_kib).unwrap_or(0),
+            "tarn's RSS before writing",
+        ),
+    }
+}
+
+/// The interleaved write's verdict: `(least deltalake time / tarn time, most files in one
+/// partition, most KiB above the input)`.
+pub(super) fn interleaved_verdict(
+    scenario: &str,
+    variant: &str,
+    (speedup, max_files, memory_above_input_kib): (f64, u64, u64),
+    measurements: &[Measurement],
+    ratios: &[Ratio],
+) -> String {
+    let tarn = find(measurements, variant, Engine::Tarn).filter(|m| m.failure.is_none());
+    let (Some(tarn_peak), Some(written)) = (
+        tarn.and_then(|m| m.peak_rss_kib),
+        tarn.and_then(|m| m.write),
+    ) else {
+        let why = not_measured(measurements, variant, &[Engine::Tarn]);
+        return format!("{scenario}/{variant}: NOT MEASURED ({why})");
+    };
+    let (input, input_from) = input_kib(measurements, variant, tarn);
+    let above = tarn_peak.saturating_sub(input);
+    let memory_ok = above <= memory_above_input_kib;
+    let files_ok = written.max_files_per_partition <= max_files;
+    let files_text = format!(
+        "at most {} files per partition (target <= {max_files}: {})",
+        written.max_files_per_partition,
+        met(files_ok)
+    );
+    let memory_text = format!(
+        "memory {} above the input ({input_from}) (target <= {}: {})",
+        mib(above),
+        mib(memory_above_input_kib),
+        met(memory_ok)
+    );
+    let deltalake_files = find(measurements, variant, Engine::Deltalake)
+        .and_then(|m| m.write)
+        .map(|w| {
+            format!(
+                "; deltalake: at most {} per partition",
+                w.max_files_per_partition
+            )
+        })
+        .unwrap_or_default();
+    match get(ratios, variant, Engine::Deltalake) {
+        Some(r) => {
+            let time_ok = r.speedup >= speedup;
+            format!(
+                "{scenario}/{variant}: {} - {:.2}x deltalake's speed (target >= {speedup}x: {}), \
+                 {files_text}, {memory_text}; {:.2}x deltalake's memory{deltalake_files}",
+                overall(time_ok && files_ok && memory_ok),
+                r.speedup,
+                met(time_ok),
+                r.memory_fraction,
+            )
+        }
+        None => format!(
+            "{scenario}/{variant}: {} - speed against deltalake NOT MEASURED ({}); {files_text}, \
+             {memory_text}",
+            if files_ok && memory_ok {
+                "PARTLY MEASURED"
+            } else {
+                "TARGET MISSED"
+            },
+            not_measured(measurements, variant, &[Engine::Deltalake])
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::report;
@@ -99,6 +175,7 @@ mod tests {
                 rows: 1_000_000,
                 files: 10,
                 bytes: 20 * 1024 * 1024,
+                max_files_per_partition: 1,
             }),
             ..report(engine, elapsed_ms, peak_rss_kib)
         }
@@ -164,6 +241,57 @@ mod tests {
         assert!(verdict.contains("tarn's RSS before writing"), "{verdict}");
         assert!(
             verdict.contains("(target <= 256.0 MiB: missed)"),
+            "{verdict}"
+        );
+    }
+
+    #[test]
+    fn interleaved_writes_are_held_to_deltalake_speed_and_files_per_partition() {
+        let target = Target::InterleavedWrite {
+            variant: "interleaved",
+            speedup: super::super::INTERLEAVED_WRITE_SPEEDUP,
+            max_files_per_partition: super::super::INTERLEAVED_MAX_FILES_PER_PARTITION,
+            memory_above_input_kib: super::super::INTERLEAVED_MEMORY_ABOVE_INPUT_KIB,
+        };
+        let run = |engine, ms, peak, per_partition| {
+            let mut m = Measurement::new("interleaved", engine);
+            let mut report = write_run(engine, ms, peak);
+            if let Some(write) = report.write.as_mut() {
+                write.max_files_per_partition = per_partition;
+            }
+            m.record(Ok(report));
+            m
+        };
+        let r = Report::new(
+            "write",
+            serde_json::json!({}),
+            vec![
+                run(Engine::Tarn, 1_000.0, 200_000, 1),
+                run(Engine::Deltalake, 1_700.0, 400_000, 1),
+                run(Engine::InputOnly, 100.0, 20_000, 0),
+            ],
+            &target,
+        );
+        let verdict = &r.verdicts[0];
+        assert!(verdict.contains("TARGET MET"), "{verdict}");
+        assert!(verdict.contains("1.70x deltalake's speed"), "{verdict}");
+        assert!(
+            verdict.contains("at most 1 files per partition"),
+            "{verdict}"
+        );
+        let r = Report::new(
+            "write",
+            serde_json::json!({}),
+            vec![
+                run(Engine::Tarn, 1_000.0, 200_000, 323),
+                run(Engine::Deltalake, 1_700.0, 400_000, 1),
+            ],
+            &target,
+        );
+        let verdict = &r.verdicts[0];
+        assert!(verdict.contains("TARGET MISSED"), "{verdict}");
+        assert!(
+            verdict.contains("at most 323 files per partition (target <= 2: missed)"),
             "{verdict}"
         );
     }

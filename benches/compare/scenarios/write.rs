@@ -1,6 +1,11 @@
-//! `write`: write 10M generated rows as a new table partitioned by `day` (10 days), with tarn,
-//! the deltalake crate and raw Parquet (`ArrowWriter`, no log) on the same batches, plus
-//! `input-only` (the generator alone: the input's own time and memory).
+//! `write`: write generated rows as a new table partitioned by `day`, with tarn, the deltalake
+//! crate and raw Parquet (`ArrowWriter`, no log) on the same batches, plus `input-only` (the
+//! generator alone: the input's own time and memory). Two layouts of the input:
+//! - `--layout clustered` (variant `partitioned`, 10M rows over 10 days by default): day after
+//!   day, as an ingestion job writing events in time order sees them;
+//! - `--layout interleaved` (variant `interleaved`, 3M rows over 40 days by default): row `id`
+//!   in day `id % days`, so every batch spans every day. raw-parquet is not run on it (it keeps
+//!   one file open at a time, which needs the clustered order).
 //!
 //! The input is generated batch by batch inside the child as the writer pulls it (see
 //! `gen_stream`), so a writer's peak memory is its own. The timed region is the whole write as
@@ -9,8 +14,11 @@
 //! fresh table, which the child then reads back from disk (`write_engine::verify`): the rows in
 //! the data files' footers must be the rows given, and each `add` must match its file.
 //!
-//! DESIGN.md target: at least 0.9x raw `ArrowWriter`'s speed; memory above the input at most
-//! 256 MiB (tarn's peak RSS minus input-only's).
+//! DESIGN.md targets: clustered, at least 0.9x raw `ArrowWriter`'s speed and memory above the
+//! input at most 256 MiB (tarn's peak RSS minus input-only's); interleaved, at least
+//! deltalake's speed, at most 2 files per partition (counted from the log's active files, per
+//! partition directory) and memory within the writer's budget (its default, 256 MiB, above the
+//! input).
 
 use std::ffi::OsString;
 use std::fs;
@@ -20,24 +28,33 @@ use std::time::Instant;
 use crate::child::{self, ChildReport, WriteReport, peak_rss_kib};
 use crate::engine::Engine;
 use crate::error::{BenchError, io_error};
-use crate::gen_stream::StreamSpec;
-use crate::report::{Measurement, Report, Target, WRITE_MEMORY_ABOVE_INPUT_KIB, WRITE_RAW_SPEED};
+use crate::gen_stream::{Layout, StreamSpec};
+use crate::report::{
+    INTERLEAVED_MAX_FILES_PER_PARTITION, INTERLEAVED_MEMORY_ABOVE_INPUT_KIB,
+    INTERLEAVED_WRITE_SPEEDUP, Measurement, Report, Target, WRITE_MEMORY_ABOVE_INPUT_KIB,
+    WRITE_RAW_SPEED,
+};
 use crate::write_engine::{self, ZSTD_LEVEL, verify};
 
 /// The scenario's name on the command line and in reports.
 const NAME: &str = "write";
-/// Its one variant.
-const VARIANT: &str = "partitioned";
+/// The variant of input clustered by day.
+const CLUSTERED: &str = "partitioned";
+/// The variant of input interleaving every day.
+const INTERLEAVED: &str = "interleaved";
 
 /// `compare write`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct WriteArgs {
-    /// Rows to write.
-    #[arg(long, default_value_t = 10_000_000)]
-    rows: u64,
-    /// Partition days.
-    #[arg(long, default_value_t = 10)]
-    days: u64,
+    /// How rows are ordered over the days.
+    #[arg(long, value_enum, default_value_t = Layout::Clustered)]
+    layout: Layout,
+    /// Rows to write; 10M clustered, 3M interleaved by default.
+    #[arg(long)]
+    rows: Option<u64>,
+    /// Partition days; 10 clustered, 40 interleaved by default.
+    #[arg(long)]
+    days: Option<u64>,
     /// Rows per input batch.
     #[arg(long, default_value_t = 65_536)]
     batch_rows: u64,
@@ -61,11 +78,23 @@ pub(crate) struct WriteArgs {
 
 impl WriteArgs {
     fn spec(&self) -> StreamSpec {
+        let (rows, days) = match self.layout {
+            Layout::Clustered => (10_000_000, 10),
+            Layout::Interleaved => (3_000_000, 40),
+        };
         StreamSpec {
-            rows: self.rows,
-            days: self.days,
+            rows: self.rows.unwrap_or(rows),
+            days: self.days.unwrap_or(days),
             batch_rows: self.batch_rows,
             seed: self.seed,
+            layout: self.layout,
+        }
+    }
+
+    fn variant(&self) -> &'static str {
+        match self.layout {
+            Layout::Clustered => CLUSTERED,
+            Layout::Interleaved => INTERLEAVED,
         }
     }
 }
@@ -90,12 +119,18 @@ pub(crate) struct WriteChild {
     /// Seed of the row generator.
     #[arg(long)]
     seed: u64,
+    /// How rows are ordered over the days.
+    #[arg(long, value_enum, default_value_t = Layout::Clustered)]
+    layout: Layout,
 }
 
 /// Measures every engine, alternating, each run on a fresh table; prints the report.
 pub(crate) fn run(args: &WriteArgs) -> Result<(), BenchError> {
-    let engines = if args.engines.is_empty() {
-        Engine::WRITE.to_vec()
+    let engines: Vec<Engine> = if args.engines.is_empty() {
+        Engine::WRITE
+            .into_iter()
+            .filter(|e| args.layout == Layout::Clustered || *e != Engine::RawParquet)
+            .collect()
     } else {
         args.engines.clone()
     };
@@ -106,6 +141,14 @@ pub(crate) fn run(args: &WriteArgs) -> Result<(), BenchError> {
             reason: "write compares tarn, deltalake, raw-parquet and input-only",
         });
     }
+    if args.layout == Layout::Interleaved && engines.contains(&Engine::RawParquet) {
+        return Err(BenchError::InvalidArgument {
+            name: "--engine",
+            value: Engine::RawParquet.name().to_owned(),
+            reason: "raw-parquet writes one day at a time: it needs --layout clustered",
+        });
+    }
+    let variant = args.variant();
     let spec = args.spec();
     spec.validate()?;
     let temp;
@@ -119,12 +162,12 @@ pub(crate) fn run(args: &WriteArgs) -> Result<(), BenchError> {
 
     let mut per_engine: Vec<Measurement> = engines
         .iter()
-        .map(|&engine| Measurement::new(VARIANT, engine))
+        .map(|&engine| Measurement::new(variant, engine))
         .collect();
     for round in 1..=args.runs {
         for m in per_engine.iter_mut().filter(|m| m.failure.is_none()) {
             eprintln!(
-                "[{NAME}] {VARIANT} / {} run {round}/{}",
+                "[{NAME}] {variant} / {} run {round}/{}",
                 m.engine, args.runs
             );
             let dir = root.join(format!("write-{}-{round}", m.engine));
@@ -139,26 +182,36 @@ pub(crate) fn run(args: &WriteArgs) -> Result<(), BenchError> {
     }
 
     let parameters = serde_json::json!({
-        "rows": args.rows,
-        "days": args.days,
+        "layout": args.layout.name(),
+        "rows": spec.rows,
+        "days": spec.days,
         "batch_rows": args.batch_rows,
         "seed": args.seed,
         "runs": args.runs,
         "compression": format!("zstd({ZSTD_LEVEL})"),
         "work_dir": root.display().to_string(),
     });
-    let target = Target::Write {
-        raw_speed: WRITE_RAW_SPEED,
-        memory_above_input_kib: WRITE_MEMORY_ABOVE_INPUT_KIB,
+    let target = match args.layout {
+        Layout::Clustered => Target::Write {
+            raw_speed: WRITE_RAW_SPEED,
+            memory_above_input_kib: WRITE_MEMORY_ABOVE_INPUT_KIB,
+        },
+        Layout::Interleaved => Target::InterleavedWrite {
+            variant: INTERLEAVED,
+            speedup: INTERLEAVED_WRITE_SPEEDUP,
+            max_files_per_partition: INTERLEAVED_MAX_FILES_PER_PARTITION,
+            memory_above_input_kib: INTERLEAVED_MEMORY_ABOVE_INPUT_KIB,
+        },
     };
     let report = Report::new(NAME, parameters, per_engine, &target);
     if args.json {
         println!("{}", report.to_json()?);
     } else {
         println!(
-            "{NAME}: {} rows over {} days in batches of {}, zstd({ZSTD_LEVEL}), under {}",
-            args.rows,
-            args.days,
+            "{NAME}: {} rows over {} days ({}) in batches of {}, zstd({ZSTD_LEVEL}), under {}",
+            spec.rows,
+            spec.days,
+            args.layout.name(),
             args.batch_rows,
             root.display()
         );
@@ -180,6 +233,8 @@ fn child_args(engine: Engine, dir: &Path, spec: &StreamSpec) -> Vec<OsString> {
         spec.batch_rows.to_string().into(),
         "--seed".into(),
         spec.seed.to_string().into(),
+        "--layout".into(),
+        spec.layout.name().into(),
     ]
 }
 
@@ -190,6 +245,7 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
         days: args.days,
         batch_rows: args.batch_rows,
         seed: args.seed,
+        layout: args.layout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -243,6 +299,7 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
             },
             files: on_disk.files,
             bytes: on_disk.bytes,
+            max_files_per_partition: on_disk.max_files_per_partition,
         }),
         latency: None,
         optimize: None,

@@ -19,7 +19,7 @@ use parquet::basic::{Compression, ZstdLevel};
 
 use crate::engine::Engine;
 use crate::error::BenchError;
-use crate::gen_stream::StreamSpec;
+use crate::gen_stream::{Layout, StreamSpec};
 
 /// The zstd level of every engine's data files: tarn's default.
 pub(crate) const ZSTD_LEVEL: i32 = 3;
@@ -49,6 +49,13 @@ pub(crate) async fn write(
     match engine {
         Engine::Tarn => with_tarn::write(dir, spec).await,
         Engine::Deltalake => with_delta_rs::write(dir, spec).await,
+        Engine::RawParquet if spec.layout == Layout::Interleaved => {
+            Err(BenchError::InvalidArgument {
+                name: "--layout",
+                value: spec.layout.name().to_owned(),
+                reason: "raw-parquet writes one day at a time: it needs --layout clustered",
+            })
+        }
         Engine::RawParquet => with_parquet::write(dir, spec),
         Engine::InputOnly => {
             let mut rows = 0_usize;

@@ -27,6 +27,9 @@ pub(crate) struct OnDisk {
     pub(crate) rows: u64,
     /// Bytes of the active data files.
     pub(crate) bytes: u64,
+    /// The most active data files in one directory (one partition of a table partitioned by
+    /// one column).
+    pub(crate) max_files_per_partition: u64,
 }
 
 /// One active file as its `add` describes it.
@@ -125,8 +128,10 @@ pub(crate) fn delta_table_files(dir: &Path) -> Result<(OnDisk, Vec<ActiveFile>),
         ..OnDisk::default()
     };
     let mut files = Vec::with_capacity(active.len());
+    let mut per_directory: BTreeMap<String, u64> = BTreeMap::new();
     for (file, added) in active {
         let (rows, bytes) = footer(dir, &file)?;
+        *per_directory.entry(parent(&file).to_owned()).or_default() += 1;
         let mismatch = |what: &str, logged: Option<u64>, actual: u64| BenchError::LogMismatch {
             file: file.clone(),
             what: what.to_owned(),
@@ -149,12 +154,21 @@ pub(crate) fn delta_table_files(dir: &Path) -> Result<(OnDisk, Vec<ActiveFile>),
             bytes,
         });
     }
+    on_disk.max_files_per_partition = per_directory.values().copied().max().unwrap_or(0);
     Ok((on_disk, files))
+}
+
+/// The directory part of a relative file path (empty for a file at the root).
+fn parent(relative: &str) -> &str {
+    relative
+        .rsplit_once('/')
+        .map_or("", |(directory, _)| directory)
 }
 
 /// Reads every `*.parquet` file under `dir` (no log).
 pub(crate) fn parquet_files(dir: &Path) -> Result<OnDisk, BenchError> {
     let mut on_disk = OnDisk::default();
+    let mut per_directory: BTreeMap<String, u64> = BTreeMap::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
         for entry in fs::read_dir(&current).map_err(io_error(&current))? {
@@ -168,12 +182,16 @@ pub(crate) fn parquet_files(dir: &Path) -> Result<OnDisk, BenchError> {
                     .to_string_lossy()
                     .into_owned();
                 let (rows, bytes) = footer(dir, &relative)?;
+                *per_directory
+                    .entry(parent(&relative).to_owned())
+                    .or_default() += 1;
                 on_disk.files += 1;
                 on_disk.rows += rows;
                 on_disk.bytes += bytes;
             }
         }
     }
+    on_disk.max_files_per_partition = per_directory.values().copied().max().unwrap_or(0);
     Ok(on_disk)
 }
 
@@ -234,5 +252,12 @@ mod tests {
             "day=a b/x=y.parquet"
         );
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn files_count_per_directory() {
+        assert_eq!(parent("day=2026-01-01/a.parquet"), "day=2026-01-01");
+        assert_eq!(parent("a/b/c.parquet"), "a/b");
+        assert_eq!(parent("c.parquet"), "");
     }
 }

@@ -125,6 +125,13 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
     Optimize(commands::optimize::OptimizeArgs),
+    /// Delete the files no version inside the retention window needs.
+    Vacuum(commands::vacuum::VacuumArgs),
+    /// Delete the log files no version inside the log retention needs.
+    CleanupLog(commands::cleanup_log::CleanupLogArgs),
+    /// Run a maintenance policy: compact, checkpoint, vacuum and clean up the log of every
+    /// table it names, once or every so often.
+    Maintain(commands::maintain::MaintainArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
     Demo(commands::demo::DemoArgs),
@@ -145,6 +152,9 @@ pub(crate) enum CliError {
     },
     #[error("{0}")]
     Usage(String),
+    /// The command ran, and some of its work failed (already reported on stdout).
+    #[error("{0}")]
+    Failed(String),
     #[error("cannot write output: {0}")]
     Output(String),
     #[error("cannot write {path}: {source}")]
@@ -367,8 +377,17 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
         }
         Command::Optimize(args) => {
             let table = open(args.table().to_owned()).await?;
-            commands::optimize::run(&table, &args).await?;
+            commands::optimize::run(&table, &args, &interrupt).await?;
         }
+        Command::Vacuum(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::vacuum::run(&table, &args, &interrupt).await?;
+        }
+        Command::CleanupLog(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::cleanup_log::run(&table, &args).await?;
+        }
+        Command::Maintain(args) => commands::maintain::run(&args, interrupt).await?,
         Command::Demo(args) => commands::demo::run(&args).await?,
     }
     Ok(())
@@ -421,9 +440,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let interrupt = interrupt::Interrupt::install();
-        // `write` stops itself (its input fails, and it deletes what it wrote); any other
-        // command is dropped where it stands, which removes its temporary output.
-        if matches!(cli.command, Command::Write(_)) {
+        // `write` stops itself (its input fails, and it deletes what it wrote), and so do the
+        // maintenance commands (between commits: what they finished is committed, what they
+        // had not started is left for the next run); any other command is dropped where it
+        // stands, which removes its temporary output.
+        if matches!(
+            cli.command,
+            Command::Write(_) | Command::Maintain(_) | Command::Optimize(_) | Command::Vacuum(_)
+        ) {
             run(cli, interrupt).await
         } else {
             tokio::select! {

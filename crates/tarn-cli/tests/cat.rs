@@ -915,3 +915,28 @@ fn cat_usage_errors_are_one_line() {
     }
     assert!(!Path::new("x.csv").exists());
 }
+
+#[test]
+fn row_ids_print_beside_the_rows_of_a_table_that_tracks_them() {
+    let table = fixture("table_with_liquid_clustering");
+    let (header, rows) = cat_csv(&table, &["--row-ids"]);
+    assert_eq!(
+        header,
+        ["id", "_metadata.row_id", "_metadata.row_commit_version"]
+    );
+    // Databricks gave the file holding id i the baseRowId i, at version 0.
+    let expected: Vec<Vec<String>> = (0..10)
+        .map(|i| vec![i.to_string(), i.to_string(), "0".to_owned()])
+        .collect();
+    let mut rows = rows;
+    rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    assert_eq!(rows, expected);
+
+    let output = tarn(&["cat", &fixture(PARTITIONED), "--row-ids"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("delta.enableRowTracking"),
+        "{}",
+        stderr(&output)
+    );
+}

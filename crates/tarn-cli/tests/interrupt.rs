@@ -82,6 +82,10 @@ fn an_interrupted_write_commits_nothing_and_leaves_nothing() {
     let ws = Workspace::new();
     let input = ws.path("big.csv");
     big_csv(Path::new(&input), 1_500_000);
+    // The input interleaves 28 days: a partition's file is written whole when it reaches the
+    // target size or at the end, so a small target makes files finish (and land on disk)
+    // while the write goes on.
+    let target = "delta.targetFileSize=65536";
     for (signal_name, code, creating) in [("INT", 130, true), ("TERM", 143, false)] {
         let table = ws.path(&format!("t-{signal_name}"));
         if !creating {
@@ -92,9 +96,15 @@ fn an_interrupted_write_commits_nothing_and_leaves_nothing() {
                 r#"{"id": "long", "day": "date", "v": "double"}"#,
                 "--partition-by",
                 "day",
+                "--property",
+                target,
             ]);
         }
-        let mut child = spawn(&["write", &table, &input, "--partition-by", "day"]);
+        let mut args = vec!["write", &table, &input, "--partition-by", "day"];
+        if creating {
+            args.extend(["--property", target]);
+        }
+        let mut child = spawn(&args);
         wait_until(&mut child, "a data file was written", || {
             !files_under(Path::new(&table), &is_parquet).is_empty()
         });

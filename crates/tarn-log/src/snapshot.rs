@@ -463,12 +463,32 @@ impl Snapshot {
         &self.metadata.configuration
     }
 
-    /// The tombstones this version still carries at `now_ms` (milliseconds since the epoch):
-    /// the newest `remove` of each file that is no longer active and was removed within
-    /// `delta.deletedFileRetentionDuration` before `now_ms`. Read from the log (snapshots do
-    /// not keep removes). `now_ms` is the caller's clock: this decides nothing by itself.
-    pub async fn tombstones(&self, now_ms: i64) -> LogResult<Vec<tarn_protocol::actions::Remove>> {
-        crate::checkpoint::retained_tombstones(self, now_ms).await
+    /// The tombstones this version carries that were removed after `cutoff_ms` (milliseconds
+    /// since the epoch): the newest `remove` of each file that is no longer active. With
+    /// `cutoff_ms` = now minus the table's `delta.deletedFileRetentionDuration`
+    /// ([`tarn_protocol::retention::Retention::deleted_file_cutoff`]), these are the retained
+    /// tombstones, those a checkpoint carries and vacuum must keep the files of; with `None`,
+    /// every tombstone still in the log segment. Read from the log (snapshots do not keep
+    /// removes). The caller decides the cutoff: nothing here reads a clock.
+    ///
+    /// If log cleanup deleted files of the segment this snapshot was read from (it was read
+    /// before a newer checkpoint made them unnecessary), the version is read again from the
+    /// files that remain.
+    pub async fn tombstones(
+        &self,
+        cutoff_ms: Option<i64>,
+    ) -> LogResult<Vec<tarn_protocol::actions::Remove>> {
+        match crate::checkpoint::tombstones_after(self, cutoff_ms).await {
+            Err(LogError::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => {
+                let fresh =
+                    Snapshot::load_version(Arc::clone(&self.location), self.version()).await?;
+                crate::checkpoint::tombstones_after(&fresh, cutoff_ms).await
+            }
+            other => other,
+        }
     }
 
     /// The active files.

@@ -46,6 +46,39 @@ pub enum MaintenanceError {
         /// The type of the values.
         found: DataType,
     },
+    /// A store request failed.
+    #[error("{path}: {source}")]
+    Storage {
+        /// The object or prefix concerned, as an operator would name it.
+        path: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A vacuum was asked to keep less history than the table promises its readers.
+    #[error(
+        "a retention of {requested} is shorter than the table's delta.deletedFileRetentionDuration \
+         ({table}): files that versions within it still need would be deleted, breaking time \
+         travel and any reader still on them; pass --force (with_force) if that is what you want"
+    )]
+    RetentionTooShort {
+        /// The retention asked for.
+        requested: String,
+        /// The table's.
+        table: String,
+    },
+    /// A lite vacuum needs every commit since the last vacuum, and the log no longer has them.
+    #[error(
+        "a lite vacuum of {table} reads every commit since the last vacuum, but the log starts \
+         at version {from} (older commits were cleaned up before a vacuum dealt with them): \
+         run a full vacuum once (`--mode full`)"
+    )]
+    LiteNeedsLog {
+        /// The table.
+        table: String,
+        /// The oldest commit in the log.
+        from: tarn::Version,
+    },
     /// The caller asked for something that cannot be done: no columns, too many, a bit width
     /// out of range.
     #[error("invalid {argument}: {reason}")]
@@ -55,6 +88,12 @@ pub enum MaintenanceError {
         /// Why it is invalid.
         reason: String,
     },
+}
+
+impl From<tarn::expr::ExprError> for MaintenanceError {
+    fn from(err: tarn::expr::ExprError) -> Self {
+        MaintenanceError::Tarn(err.into())
+    }
 }
 
 impl From<tarn::LogError> for MaintenanceError {

@@ -7,13 +7,22 @@
 //! as any program could. The safety rules are `spec/maintenance.md`.
 //!
 //! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
+//! - [`maintain`]: the maintenance job: a policy of tables, each compacted, checkpointed,
+//!   vacuumed and its log cleaned up;
+//! - [`vacuum`]: deleting the files no retained version needs (full and lite);
+//! - [`cleanup`]: deleting log files no version inside the log retention needs;
 //! - [`clustering`]: which columns a clustered table is clustered by;
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod cleanup;
 pub mod clustering;
 pub mod curve;
 pub mod error;
+pub mod maintain;
 pub mod optimize;
+pub mod stop;
+pub mod vacuum;
 
 pub use error::{MaintenanceError, Result};
+pub use stop::Stop;

@@ -170,4 +170,13 @@ pub enum ProtocolError {
         /// What is wrong.
         reason: String,
     },
+    /// A file cannot be given row ids on a table that tracks rows (PROTOCOL.md, "Row
+    /// Tracking"), e.g. its `add` does not say how many rows it holds.
+    #[error("cannot assign row ids to {path:?}: {reason}")]
+    RowIdAssignment {
+        /// The file's path as in its `add` (empty when the commit as a whole is at fault).
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }

@@ -67,6 +67,9 @@ pub enum TableFeature {
     IcebergCompatV3,
     /// `clustering` (liquid clustering)
     Clustering,
+    /// `liquid`: the name Databricks Runtime 13 gave clustering while in preview, with the
+    /// clustering columns in the `delta.liquid` domain instead of `delta.clustering`.
+    LiquidPreview,
     /// `vacuumProtocolCheck`
     VacuumProtocolCheck,
     /// `inCommitTimestamp`
@@ -182,6 +185,11 @@ const KNOWN: &[(TableFeature, &str, FeatureKind)] = &[
     (
         TableFeature::Clustering,
         "clustering",
+        FeatureKind::WriterOnly,
+    ),
+    (
+        TableFeature::LiquidPreview,
+        "liquid",
         FeatureKind::WriterOnly,
     ),
     (

@@ -12,6 +12,7 @@
 //! - [`conflict`]: whether a transaction may commit after concurrent commits;
 //! - [`partition`]: partition values, their types and their path encoding;
 //! - [`retention`]: how long removed files and log files are kept, and what has expired;
+//! - [`row_tracking`]: row ids and row commit versions, assigned where a commit lands;
 //! - [`data_path`] and [`store_location`]: what a file path in the log names, normalised;
 //! - [`archive_domain`]: the `tarn.archive` domain's configuration (declared locations).
 //!
@@ -29,6 +30,7 @@ pub mod log_segment;
 pub mod partition;
 pub mod replay;
 pub mod retention;
+pub mod row_tracking;
 pub mod scalar;
 pub mod schema;
 pub mod size;

@@ -64,6 +64,36 @@ pub fn parse_interval_ms(text: &str) -> Option<i64> {
     any.then_some(total)
 }
 
+/// Reads a duration as the command line writes it: a whole number and a unit, `ms`, `s`,
+/// `m`, `h`, `d` or `w` (`0h`, `36h`, `7d`, `90d`), into milliseconds. Errors say what is
+/// wrong, for an operator.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit: write it like 36h, 7d or 90d"))?;
+    let (number, unit) = text.split_at(split);
+    let amount: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number (36h, 7d, 90d)"))?;
+    let unit_ms: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "ms" => 1,
+        "s" => 1000,
+        "m" | "min" => 60 * 1000,
+        "h" => 3600 * 1000,
+        "d" => DAY_MS,
+        "w" => 7 * DAY_MS,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m, h, d or w"
+            ));
+        }
+    };
+    amount
+        .checked_mul(unit_ms)
+        .ok_or_else(|| format!("{text:?} is too long a duration"))
+}
+
 /// A table's retention settings, read from its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -174,6 +204,28 @@ mod tests {
             assert_eq!(parse_interval_ms(bad), None, "{bad}");
         }
         assert_eq!(parse_interval_ms(&format!("{} weeks", i64::MAX)), None);
+    }
+
+    #[test]
+    fn command_line_durations() {
+        assert_eq!(parse_duration_ms("0h"), Ok(0));
+        assert_eq!(parse_duration_ms("36h"), Ok(36 * 3600 * 1000));
+        assert_eq!(parse_duration_ms("7d"), Ok(7 * DAY_MS));
+        assert_eq!(parse_duration_ms(" 90D "), Ok(90 * DAY_MS));
+        assert_eq!(parse_duration_ms("2w"), Ok(14 * DAY_MS));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        for bad in [
+            "",
+            "7",
+            "d",
+            "-1d",
+            "1.5d",
+            "7 days",
+            "3y",
+            "99999999999999999d",
+        ] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -171,6 +171,19 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// Rows waiting for their partition's data file could not be spilled to, or read back
+    /// from, a temporary file in the writer's local spill directory (full disk, missing or
+    /// unwritable directory).
+    #[error("spill file in {directory}: {reason}: {source}")]
+    Spill {
+        /// The spill directory ([`crate::WriterOptions::with_spill_directory`]).
+        directory: String,
+        /// What the writer was doing.
+        reason: String,
+        /// The I/O or Arrow IPC error.
+        #[source]
+        source: BoxError,
+    },
     /// An Arrow compute kernel failed on data tarn had already accepted: a bug or a limit,
     /// not the caller's mistake.
     #[error("{context}: {source}")]

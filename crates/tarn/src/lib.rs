@@ -29,6 +29,7 @@ pub use expr::Expr;
 pub use ops::{WriteBuilder, WriteMode};
 pub use scan::{Scan, ScanBuilder, ScanStream};
 pub use table::{Snapshot, Table, TableBuilder};
+pub use tarn_log as log;
 pub use tarn_log::{
     ActiveFiles, CommitEntry, DeclaredLocations, FileView, LogError, PathResolver, ResolvedPath,
     StoreRegistry, TableLocation,

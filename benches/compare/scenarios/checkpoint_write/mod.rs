@@ -356,6 +356,7 @@ pub(crate) fn child(args: &CheckpointWriteChild) -> Result<(), BenchError> {
             rows: written.rows,
             files: written.files,
             bytes: written.bytes,
+            max_files_per_partition: 0,
         }),
         latency: None,
         optimize: None,

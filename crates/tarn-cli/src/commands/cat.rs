@@ -33,6 +33,10 @@ pub(crate) struct CatArgs {
     /// At most this many rows.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Also print each row's stable row id and row commit version (`_metadata.row_id`,
+    /// `_metadata.row_commit_version`), on a table that enables row tracking.
+    #[arg(long)]
+    row_ids: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -107,6 +111,9 @@ async fn build_scan(snapshot: &Snapshot, args: &CatArgs) -> Result<Scan, CliErro
     }
     if let Some(limit) = args.limit {
         builder = builder.with_limit(limit);
+    }
+    if args.row_ids {
+        builder = builder.with_row_tracking();
     }
     Ok(builder.build().await?)
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod cat;
 pub(crate) mod checkpoint;
+pub(crate) mod cleanup_log;
 pub(crate) mod commit;
 pub(crate) mod create;
 pub(crate) mod delete;
@@ -9,9 +10,11 @@ pub(crate) mod demo;
 pub(crate) mod describe;
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod maintain;
 pub(crate) mod optimize;
 pub(crate) mod restore;
 pub(crate) mod update;
+pub(crate) mod vacuum;
 pub(crate) mod write;
 
 use tarn::{Expr, Snapshot, Table};
@@ -61,4 +64,17 @@ pub(crate) fn emit(text: &str) -> Result<(), CliError> {
         }
         _ => Ok(()),
     }
+}
+
+/// A [`tarn_maintenance::Stop`] requested when SIGINT or SIGTERM arrives: a maintenance
+/// command then finishes what it has in flight, commits it and returns.
+pub(crate) fn stop_on(interrupt: &crate::interrupt::Interrupt) -> tarn_maintenance::Stop {
+    let stop = tarn_maintenance::Stop::new();
+    let requested = stop.clone();
+    let interrupt = interrupt.clone();
+    tokio::spawn(async move {
+        interrupt.fired().await;
+        requested.request();
+    });
+    stop
 }

@@ -70,8 +70,12 @@ fn columns(raw: &[String]) -> Vec<String> {
 }
 
 /// Runs `tarn optimize`.
-pub(crate) async fn run(table: &Table, args: &OptimizeArgs) -> Result<(), CliError> {
-    let mut optimize = Optimize::new(table.clone());
+pub(crate) async fn run(
+    table: &Table,
+    args: &OptimizeArgs,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<(), CliError> {
+    let mut optimize = Optimize::new(table.clone()).with_stop(super::stop_on(interrupt));
     if let Some(sql) = &args.filter {
         optimize = optimize.with_filter(parse_filter(sql)?);
     }
@@ -124,6 +128,13 @@ pub(crate) async fn run(table: &Table, args: &OptimizeArgs) -> Result<(), CliErr
     }
     let metrics = result?;
     let text = metrics_text(&plan, &metrics);
+    if let Some(interrupted) = interrupt.signal() {
+        super::emit(&format!("{text}\n"))?;
+        return Err(CliError::Interrupted {
+            interrupted,
+            detail: "; the bins that finished are committed, the rest are left for the next run",
+        });
+    }
     if args.json {
         let mut value = serde_json::to_value(&metrics).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut value {
@@ -182,10 +193,10 @@ fn plan_json(plan: &OptimizePlan) -> Value {
 fn plan_text(plan: &OptimizePlan) -> String {
     if plan.is_empty() {
         return format!(
-            "nothing to optimize at version {} ({} files in {} partitions considered, {})\n",
+            "nothing to optimize at version {} ({} in {} considered, {})\n",
             plan.version,
-            plan.files_considered,
-            plan.partitions_considered,
+            super::commit::count(plan.files_considered as u64, "file", "files"),
+            super::commit::count(plan.partitions_considered as u64, "partition", "partitions"),
             layout_text(&plan.options.layout)
         );
     }
@@ -221,9 +232,9 @@ fn plan_text(plan: &OptimizePlan) -> String {
 fn metrics_text(plan: &OptimizePlan, metrics: &OptimizeMetrics) -> String {
     if metrics.bins_planned == 0 {
         return format!(
-            "nothing to optimize at version {} ({} files considered, {})",
+            "nothing to optimize at version {} ({} considered, {})",
             plan.version,
-            plan.files_considered,
+            super::commit::count(plan.files_considered as u64, "file", "files"),
             layout_text(&plan.options.layout)
         );
     }

@@ -22,7 +22,7 @@ mod write_safety_tests;
 mod write_tests;
 
 pub(crate) use read::read_checkpoint;
-pub(crate) use tombstones::retained_tombstones;
+pub(crate) use tombstones::tombstones_after;
 pub use write::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
     write_checkpoint_with, write_latest_checkpoint, write_latest_checkpoint_with,

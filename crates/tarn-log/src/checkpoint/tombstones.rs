@@ -488,17 +488,17 @@ fn select(
     Ok(tombstones)
 }
 
-/// The tombstones of `snapshot` that have not expired at `now_ms` (milliseconds since the
-/// epoch): the newest `remove` of each logical file that is not active, removed after `now_ms`
-/// minus `delta.deletedFileRetentionDuration` (see the module doc), as a checkpoint of the
-/// snapshot would carry them (`dataChange = false`). Read from the snapshot's log segment.
-pub(crate) async fn retained_tombstones(
+/// The tombstones of `snapshot` removed after `cutoff_ms` (milliseconds since the epoch; every
+/// tombstone the log segment holds when `None`): the newest `remove` of each logical file that
+/// is not active, as a checkpoint of the snapshot would carry them (`dataChange = false`).
+/// Read from the snapshot's log segment, which holds no tombstone a checkpoint in it dropped.
+pub(crate) async fn tombstones_after(
     snapshot: &crate::Snapshot,
-    now_ms: i64,
+    cutoff_ms: Option<i64>,
 ) -> LogResult<Vec<tarn_protocol::actions::Remove>> {
     let state = TableState::of_snapshot(snapshot);
     let candidates = collect_candidates(&state).await?;
-    let cutoff = expiry_cutoff(&state, now_ms);
+    let cutoff = cutoff_ms;
     let tombstones = select_tombstones(
         &state,
         candidates,

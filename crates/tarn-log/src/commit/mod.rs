@@ -4,8 +4,10 @@
 //! A commit is a put-if-absent (`PutMode::Create`) of the commit file, on every store. When
 //! another writer got the version first, the commit reads the winning commits, asks the pure
 //! conflict rules ([`tarn_protocol::conflict::check_conflict`]) whether its actions still
-//! hold on top of them, and retries at the next free version with the same bytes (rebase),
-//! after a jittered exponential backoff. Every commit carries a `commitInfo.txnId`; a commit
+//! hold on top of them, and retries at the next free version (rebase) after a jittered
+//! exponential backoff. The bytes stay the same unless the table tracks rows: then each
+//! attempt gives the new files row ids above the high water mark the winners left, and the
+//! version it targets as their default row commit version (`tarn_protocol::row_tracking`). Every commit carries a `commitInfo.txnId`; a commit
 //! file holding our own id is our commit, which is how a retry after an ambiguous failure (the
 //! put landed but the client saw an error) reports success instead of committing twice.
 //!
@@ -27,6 +29,7 @@ use object_store::{PutMode, PutOptions, PutPayload};
 use tarn_protocol::actions::{Action, format_commit};
 use tarn_protocol::conflict::{ReadPredicate, TransactionFootprint};
 use tarn_protocol::log_path::Version;
+use tarn_protocol::row_tracking::RowIdAssigner;
 
 use crate::error::{LogError, LogResult};
 use crate::location::TableLocation;
@@ -160,6 +163,10 @@ pub fn new_txn_id() -> String {
 /// `txn` versions are fresh is the caller's job, against the snapshot it read; a concurrent
 /// protocol, metadata or same-application `txn` change conflicts here.
 ///
+/// `row_ids` is given when the table (as this commit leaves it) asks writers to assign row
+/// ids ([`tarn_protocol::row_tracking::RowTracking::assigns_row_ids`]), starting from the
+/// high water mark of the version read; each attempt assigns them where it lands.
+///
 /// Errors: [`LogError::CommitConflict`] naming the winning version and the reason,
 /// [`LogError::CommitAttemptsExhausted`], [`LogError::CommitOutcomeUnknown`] when writes kept
 /// failing in a way that leaves open whether one landed, [`LogError::PutIfAbsentUnsupported`],
@@ -174,9 +181,19 @@ pub fn commit<'a>(
     actions: Vec<Action>,
     footprint: &'a TransactionFootprint,
     reads: &'a (dyn ReadPredicate + Sync),
+    row_ids: Option<RowIdAssigner>,
     options: &'a CommitOptions,
 ) -> BoxFuture<'a, LogResult<CommitOutcome>> {
-    commit_inner(location, read_version, actions, footprint, reads, options).boxed()
+    commit_inner(
+        location,
+        read_version,
+        actions,
+        footprint,
+        reads,
+        row_ids,
+        options,
+    )
+    .boxed()
 }
 
 async fn commit_inner(
@@ -185,6 +202,7 @@ async fn commit_inner(
     actions: Vec<Action>,
     footprint: &TransactionFootprint,
     reads: &(dyn ReadPredicate + Sync),
+    row_ids: Option<RowIdAssigner>,
     options: &CommitOptions,
 ) -> LogResult<CommitOutcome> {
     let invalid = |reason: String| LogError::InvalidCommit {
@@ -208,9 +226,11 @@ async fn commit_inner(
         });
     }
     let footprint = effective_footprint(footprint, read_version.unwrap_or(0), &actions);
-    let payload = PutPayload::from(
-        format_commit(&commit_info_first(actions)).map_err(|e| invalid(e.to_string()))?,
-    );
+    let first_version = read_version.map_or(0, |v| v + 1);
+    let mut payload = Payload::new(commit_info_first(actions), row_ids);
+    // Shape errors (a file without a row count on a table that tracks rows) fail here,
+    // before anything is written.
+    payload.for_version(first_version).map_err(invalid)?;
     let mut attempt = Attempt {
         location,
         read_version,
@@ -218,15 +238,71 @@ async fn commit_inner(
         footprint: &footprint,
         reads,
         options,
-        version: read_version.map_or(0, |v| v + 1),
-        last_tried: read_version.map_or(0, |v| v + 1),
+        version: first_version,
+        last_tried: first_version,
         attempts: 0,
         store_errors: 0,
         losses: 0,
         winners_checked: Vec::new(),
         unresolved: None,
     };
-    attempt.run(payload).await
+    attempt.run(&mut payload).await
+}
+
+/// The bytes of the commit file, for the version a put targets.
+struct Payload {
+    actions: Vec<Action>,
+    /// Set when the table tracks rows: the bytes then depend on the version.
+    row_ids: Option<RowIdAssigner>,
+    /// The bytes last formatted, and the version they were formatted for.
+    formatted: Option<(Version, PutPayload)>,
+}
+
+impl Payload {
+    fn new(actions: Vec<Action>, row_ids: Option<RowIdAssigner>) -> Self {
+        Self {
+            actions,
+            row_ids,
+            formatted: None,
+        }
+    }
+
+    /// Takes in a high water mark that commits which landed first set.
+    fn observe_high_water_mark(&mut self, mark: i64) {
+        if let Some(assigner) = &mut self.row_ids
+            && assigner.high_water_mark().is_none_or(|known| mark > known)
+        {
+            assigner.observe(mark);
+            self.formatted = None;
+        }
+    }
+
+    /// The bytes to put at `version`.
+    fn for_version(&mut self, version: Version) -> Result<PutPayload, String> {
+        match &self.formatted {
+            Some((formatted_for, bytes)) if self.row_ids.is_none() || *formatted_for == version => {
+                return Ok(bytes.clone());
+            }
+            _ => {}
+        }
+        let text = match &self.row_ids {
+            None => format_commit(&self.actions),
+            Some(assigner) => {
+                let assigned = assigner
+                    .assign(&self.actions, version)
+                    .map_err(|e| e.to_string())?;
+                format_commit(&assigned)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        let bytes = PutPayload::from(text);
+        self.formatted = Some((version, bytes.clone()));
+        Ok(bytes)
+    }
+
+    fn tracks_row_ids(&self) -> bool {
+        self.row_ids.is_some()
+    }
 }
 
 /// The state of one commit's retry loop.
@@ -259,14 +335,14 @@ enum Next {
 }
 
 impl Attempt<'_> {
-    async fn run(&mut self, payload: PutPayload) -> LogResult<CommitOutcome> {
+    async fn run(&mut self, payload: &mut Payload) -> LogResult<CommitOutcome> {
         // After a lost race the log is read forward again just before the next put, so the
         // put targets the newest free version even if more commits landed during the backoff.
         let mut catch_up_first = false;
         loop {
             if catch_up_first {
                 catch_up_first = false;
-                match self.read_forward().await {
+                match self.read_forward(payload).await {
                     Ok(Next::Retry) => {}
                     Ok(Next::Done(version)) => return Ok(self.outcome(version, true)),
                     Err(StepError::Fatal(e)) => return Err(e),
@@ -281,20 +357,27 @@ impl Attempt<'_> {
             if self.attempts >= self.options.max_attempts {
                 return Err(self.give_up());
             }
+            let bytes = payload
+                .for_version(self.version)
+                .map_err(|reason| LogError::InvalidCommit {
+                    location: self.location.to_string(),
+                    reason,
+                })
+                .map_err(|e| self.unresolved_or(e))?;
             self.attempts += 1;
             self.last_tried = self.version;
             let path = self.location.commit_file(self.version);
             let put = self
                 .location
                 .store()
-                .put_opts(&path, payload.clone(), PutOptions::from(PutMode::Create))
+                .put_opts(&path, bytes, PutOptions::from(PutMode::Create))
                 .await;
             match put {
                 Ok(_) => return Ok(self.outcome(self.version, false)),
                 Err(object_store::Error::AlreadyExists { .. }) => {
                     // Someone holds the version: possibly us (an earlier put, or the store
                     // client's own retry of this one, that landed).
-                    match self.read_forward().await {
+                    match self.read_forward(payload).await {
                         Ok(Next::Retry) => {}
                         Ok(Next::Done(version)) => return Ok(self.outcome(version, true)),
                         Err(StepError::Fatal(e)) => return Err(e),
@@ -333,7 +416,7 @@ impl Attempt<'_> {
                     );
                     self.unresolved = Some(source);
                     self.store_errors += 1;
-                    match self.read_forward().await {
+                    match self.read_forward(payload).await {
                         Ok(Next::Retry) => {}
                         Ok(Next::Done(version)) => return Ok(self.outcome(version, true)),
                         Err(StepError::Fatal(e)) => return Err(e),
@@ -350,7 +433,7 @@ impl Attempt<'_> {
 
     /// Reads the commits from `self.version` on: our own → done; others → conflict check,
     /// then `self.version` moves past them.
-    async fn read_forward(&mut self) -> Result<Next, StepError> {
+    async fn read_forward(&mut self, payload: &mut Payload) -> Result<Next, StepError> {
         let footprint = self.read_version.map(|_| self.footprint);
         let caught = catch_up(
             self.location,
@@ -358,8 +441,12 @@ impl Attempt<'_> {
             self.txn_id,
             footprint,
             self.reads,
+            payload.tracks_row_ids(),
         )
         .await;
+        if let Some(mark) = caught.high_water_mark {
+            payload.observe_high_water_mark(mark);
+        }
         self.winners_checked.extend(&caught.others);
         if let Some(last) = caught.others.last() {
             // Someone else holds every version up to `last`: no put of ours below can land.

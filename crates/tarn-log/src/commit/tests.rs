@@ -114,6 +114,7 @@ async fn create(location: &TableLocation) -> CommitOutcome {
         create_actions(&new_txn_id()),
         &TransactionFootprint::blind_append(0),
         &WholeTable,
+        None,
         &fast(),
     )
     .await
@@ -133,6 +134,7 @@ async fn append(
         vec![add(path), commit_info(txn_id)],
         &TransactionFootprint::blind_append(read_version),
         &WholeTable,
+        None,
         options,
     )
     .await
@@ -350,6 +352,7 @@ async fn creating_a_table_twice_fails_naming_it() {
         create_actions(&new_txn_id()),
         &TransactionFootprint::blind_append(0),
         &WholeTable,
+        None,
         &fast(),
     )
     .await;
@@ -382,6 +385,7 @@ async fn creating_over_a_cleaned_up_log_fails() {
             create_actions(&new_txn_id()),
             &TransactionFootprint::blind_append(0),
             &WholeTable,
+            None,
             &fast(),
         )
         .await,
@@ -410,6 +414,7 @@ async fn a_conflicting_winner_fails_the_commit_naming_version_and_reason() {
         vec![remove("a.parquet"), commit_info(&new_txn_id())],
         &TransactionFootprint::blind_append(1),
         &WholeTable,
+        None,
         &fast(),
     )
     .await
@@ -423,6 +428,7 @@ async fn a_conflicting_winner_fails_the_commit_naming_version_and_reason() {
             ..TransactionFootprint::blind_append(1)
         },
         &WholeTable,
+        None,
         &fast(),
     )
     .await;
@@ -469,6 +475,7 @@ async fn a_metadata_change_by_the_winner_conflicts_with_an_append() {
         vec![Action::Metadata(metadata), commit_info(&new_txn_id())],
         &TransactionFootprint::blind_append(0),
         &WholeTable,
+        None,
         &fast(),
     )
     .await
@@ -667,6 +674,7 @@ async fn malformed_commits_are_refused_before_writing() {
             actions,
             &footprint,
             &WholeTable,
+            None,
             &fast(),
         )
         .await
@@ -758,4 +766,177 @@ fn backoff_grows_exponentially_up_to_the_cap() {
         .collect();
     assert!(waits.len() > 40);
     assert_eq!(CommitOptions::new().with_max_attempts(0).max_attempts(), 1);
+}
+
+/// The actions of the commit file at `version`.
+async fn actions_at(location: &TableLocation, version: Version) -> Vec<Action> {
+    let bytes = location
+        .store()
+        .get(&location.commit_file(version))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    parse_commit(std::str::from_utf8(&bytes).unwrap()).unwrap()
+}
+
+fn add_with_rows(path: &str, rows: i64) -> Action {
+    let Action::Add(mut add) = add(path) else {
+        unreachable!()
+    };
+    add.stats = Some(format!("{{\"numRecords\":{rows}}}"));
+    Action::Add(add)
+}
+
+/// `(path, baseRowId, defaultRowCommitVersion)` of an add.
+type RowIds = (String, Option<i64>, Option<i64>);
+
+/// The row id fields of every add, and the marks set.
+fn row_ids(actions: &[Action]) -> (Vec<RowIds>, Vec<String>) {
+    let mut adds = Vec::new();
+    let mut marks = Vec::new();
+    for action in actions {
+        match action {
+            Action::Add(add) => adds.push((
+                add.path.clone(),
+                add.base_row_id,
+                add.default_row_commit_version,
+            )),
+            Action::DomainMetadata(domain) if domain.domain == "delta.rowTracking" => {
+                marks.push(domain.configuration.clone());
+            }
+            _ => {}
+        }
+    }
+    (adds, marks)
+}
+
+#[tokio::test]
+async fn row_ids_are_assigned_above_the_mark_a_winner_left_at_the_version_landed() {
+    let location = memory_location(Arc::new(InMemory::new()));
+    create(&location).await;
+    // A rival (another engine) lands version 1 with 42 rows and a mark of 41, writing the
+    // same domain our commit will.
+    let Action::Add(mut rival) = add_with_rows("rival.parquet", 42) else {
+        unreachable!()
+    };
+    rival.base_row_id = Some(0);
+    rival.default_row_commit_version = Some(1);
+    let rival_commit = format_commit(&[
+        commit_info(&new_txn_id()),
+        Action::Add(rival),
+        Action::DomainMetadata(tarn_protocol::row_tracking::high_water_mark_action(41)),
+    ])
+    .unwrap();
+    location
+        .store()
+        .put_opts(
+            &location.commit_file(1),
+            rival_commit.into(),
+            PutMode::Create.into(),
+        )
+        .await
+        .unwrap();
+    // We read version 0, before any id was assigned.
+    let outcome = commit(
+        &location,
+        Some(0),
+        vec![
+            add_with_rows("a.parquet", 3),
+            add_with_rows("b.parquet", 2),
+            commit_info(&new_txn_id()),
+        ],
+        &TransactionFootprint::blind_append(0),
+        &WholeTable,
+        Some(RowIdAssigner::new(None)),
+        &fast(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.version, 2);
+    let (adds, marks) = row_ids(&actions_at(&location, 2).await);
+    assert_eq!(
+        adds,
+        vec![
+            ("a.parquet".to_owned(), Some(42), Some(2)),
+            ("b.parquet".to_owned(), Some(45), Some(2)),
+        ]
+    );
+    assert_eq!(marks, vec![r#"{"rowIdHighWaterMark":46}"#.to_owned()]);
+}
+
+#[tokio::test]
+async fn a_commit_that_cannot_assign_row_ids_writes_nothing() {
+    let location = memory_location(Arc::new(InMemory::new()));
+    create(&location).await;
+    let Action::Add(mut no_stats) = add("a.parquet") else {
+        unreachable!()
+    };
+    no_stats.stats = None;
+    let err = commit(
+        &location,
+        Some(0),
+        vec![Action::Add(no_stats), commit_info(&new_txn_id())],
+        &TransactionFootprint::blind_append(0),
+        &WholeTable,
+        Some(RowIdAssigner::new(Some(5))),
+        &fast(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, LogError::InvalidCommit { reason, .. } if reason.contains("a.parquet")),
+        "{err}"
+    );
+    assert!(
+        location
+            .store()
+            .head(&location.commit_file(1))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_winner_whose_mark_does_not_parse_stops_a_commit_assigning_row_ids() {
+    let location = memory_location(Arc::new(InMemory::new()));
+    create(&location).await;
+    let broken = format_commit(&[
+        commit_info(&new_txn_id()),
+        Action::DomainMetadata(tarn_protocol::actions::DomainMetadata {
+            domain: "delta.rowTracking".to_owned(),
+            configuration: "{\"rowIdHighWaterMark\":\"many\"}".to_owned(),
+            removed: false,
+        }),
+    ])
+    .unwrap();
+    location
+        .store()
+        .put_opts(
+            &location.commit_file(1),
+            broken.into(),
+            PutMode::Create.into(),
+        )
+        .await
+        .unwrap();
+    let tracked = commit(
+        &location,
+        Some(0),
+        vec![add("a.parquet"), commit_info(&new_txn_id())],
+        &TransactionFootprint::blind_append(0),
+        &WholeTable,
+        Some(RowIdAssigner::new(None)),
+        &fast(),
+    )
+    .await;
+    assert!(
+        matches!(tracked, Err(LogError::CorruptCommit { version: 1, .. })),
+        "{tracked:?}"
+    );
+    // A commit that assigns no row ids has no use for the mark and lands.
+    let untracked = append(&location, 0, "b.parquet", &new_txn_id(), &fast())
+        .await
+        .unwrap();
+    assert_eq!(untracked.version, 2);
 }

@@ -8,6 +8,7 @@ use tarn_protocol::conflict::{
     ConflictReason, ReadPredicate, TransactionFootprint, WinningCommit, check_conflict,
 };
 use tarn_protocol::log_path::Version;
+use tarn_protocol::row_tracking::parse_high_water_mark;
 
 use crate::error::{LogError, LogResult};
 use crate::local_store::NotARegularFile;
@@ -36,21 +37,28 @@ pub(super) enum CatchUp {
 pub(super) struct Caught {
     /// Versions found holding other writers' commits that do not conflict, ascending.
     pub(super) others: Vec<Version>,
+    /// The highest row id high water mark those commits set (read only when asked for).
+    pub(super) high_water_mark: Option<i64>,
     /// Why reading stopped.
     pub(super) end: CatchUp,
 }
 
 /// Reads commits from `from` on until a version is missing, our own commit (`txn_id`) is
 /// found, or a commit conflicts with `footprint`. `footprint` is `None` when creating the
-/// table, where any other commit at version 0 means the table exists.
+/// table, where any other commit at version 0 means the table exists. With
+/// `track_row_ids`, the row id high water marks the other commits set are read too (one
+/// that does not parse stops the reading as a corrupt commit: ids assigned past it could
+/// collide).
 pub(super) async fn catch_up(
     location: &TableLocation,
     from: Version,
     txn_id: &str,
     footprint: Option<&TransactionFootprint>,
     reads: &(dyn ReadPredicate + Sync),
+    track_row_ids: bool,
 ) -> Caught {
     let mut others = Vec::new();
+    let mut high_water_mark: Option<i64> = None;
     let mut version = from;
     let end = loop {
         let actions = match read_commit_actions(location, version).await {
@@ -69,10 +77,26 @@ pub(super) async fn catch_up(
         if let Err(reason) = check_conflict(footprint, reads, &winner) {
             break CatchUp::Conflict(version, reason);
         }
+        if track_row_ids && let Some(configuration) = &winner.row_tracking_configuration {
+            match parse_high_water_mark(configuration) {
+                Ok(mark) => high_water_mark = Some(high_water_mark.map_or(mark, |m| m.max(mark))),
+                Err(error) => {
+                    break CatchUp::Corrupt(LogError::CorruptCommit {
+                        version,
+                        path: location.display_path(&location.commit_file(version)),
+                        reason: error.to_string(),
+                    });
+                }
+            }
+        }
         others.push(version);
         version += 1;
     };
-    Caught { others, end }
+    Caught {
+        others,
+        high_water_mark,
+        end,
+    }
 }
 
 /// The actions of a version's commit file, `None` if it does not exist.

@@ -423,6 +423,17 @@ impl<'a> FileView<'a> {
         n.is_valid(self.row).then(|| n.value(self.row))
     }
 
+    /// The `baseRowId` of the file's `add` (row tracking): the fresh row id of its first row.
+    pub fn base_row_id(&self) -> Option<i64> {
+        FileColumns::optional_value(self.columns.base_row_id.as_ref(), self.row)
+    }
+
+    /// The `defaultRowCommitVersion` of the file's `add` (row tracking): the version that
+    /// first committed it.
+    pub fn default_row_commit_version(&self) -> Option<i64> {
+        FileColumns::optional_value(self.columns.default_row_commit_version.as_ref(), self.row)
+    }
+
     /// The file as an owned `add` action.
     pub fn to_add(&self) -> Add {
         let c = self.columns;

@@ -19,7 +19,7 @@
 //!   store outside every location, [`LogError::UnregisteredStore`](crate::LogError::UnregisteredStore)
 //!   for a store nothing is registered on.
 //!
-//! The registry builds stores the way a table's own store is built ([`build`]); a caller may
+//! The registry builds stores the way a table's own store is built; a caller may
 //! also register a store it built itself. Resolving never does I/O.
 
 pub(crate) mod build;

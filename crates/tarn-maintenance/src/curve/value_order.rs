@@ -8,13 +8,7 @@
 //! becomes `0.0` and every NaN the positive quiet NaN. A file's statistics and a predicate then
 //! agree with the order the rows were laid out in.
 
-use std::sync::Arc;
-
-use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    ArrowPrimitiveType, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-};
-use arrow_array::{Array, ArrayRef, ArrowNativeTypeOp};
+use arrow_array::ArrayRef;
 use arrow_row::{RowConverter, Rows, SortField};
 use arrow_schema::{DataType, SortOptions};
 
@@ -66,7 +60,7 @@ pub(crate) fn row_converter(
     })
 }
 
-/// Encodes columns as comparable rows after [`normalize_floats`].
+/// Encodes columns as comparable rows after [`tarn::expr::normalize_floats`].
 pub(crate) fn encode(
     converter: &RowConverter,
     columns: &[ArrayRef],
@@ -84,94 +78,11 @@ pub(crate) fn encode_into(
     columns: &[ArrayRef],
     context: impl FnOnce() -> String,
 ) -> Result<()> {
-    let normal: Vec<ArrayRef> = columns.iter().map(normalize_floats).collect();
+    let normal: Vec<ArrayRef> = columns.iter().map(tarn::expr::normalize_floats).collect();
     converter
         .append(rows, &normal)
         .map_err(|source| MaintenanceError::Compute {
             context: context(),
             source,
         })
-}
-
-/// `-0.0` as `0.0` and every NaN as the positive quiet NaN, also inside dictionary and
-/// run-end encoded arrays, so that `arrow-row`'s total order is tarn's. Other arrays, and
-/// float arrays already normal, are returned as they are (no copy).
-pub(crate) fn normalize_floats(array: &ArrayRef) -> ArrayRef {
-    match array.data_type() {
-        DataType::Float16 => normalize_primitive::<Float16Type>(array, |v| {
-            if v.is_nan() {
-                <<Float16Type as ArrowPrimitiveType>::Native>::NAN
-            } else if v.to_bits() == NEGATIVE_ZERO_F16 {
-                <<Float16Type as ArrowPrimitiveType>::Native>::ZERO
-            } else {
-                v
-            }
-        }),
-        DataType::Float32 => normalize_primitive::<Float32Type>(array, |v| {
-            if v.is_nan() {
-                f32::NAN
-            } else if v == 0.0 {
-                0.0
-            } else {
-                v
-            }
-        }),
-        DataType::Float64 => normalize_primitive::<Float64Type>(array, |v| {
-            if v.is_nan() {
-                f64::NAN
-            } else if v == 0.0 {
-                0.0
-            } else {
-                v
-            }
-        }),
-        DataType::Dictionary(_, values) if has_floats(values) => {
-            let dictionary = array.as_any_dictionary();
-            dictionary.with_values(normalize_floats(dictionary.values()))
-        }
-        DataType::RunEndEncoded(run_ends, values) if has_floats(values.data_type()) => {
-            match run_ends.data_type() {
-                DataType::Int16 => normalize_runs::<Int16Type>(array),
-                DataType::Int32 => normalize_runs::<Int32Type>(array),
-                DataType::Int64 => normalize_runs::<Int64Type>(array),
-                // Arrow allows no other run-end type; a foreign one is left for arrow-row
-                // to refuse.
-                _ => Arc::clone(array),
-            }
-        }
-        _ => Arc::clone(array),
-    }
-}
-
-/// The bits of the half-precision `-0.0`.
-const NEGATIVE_ZERO_F16: u16 = 0x8000;
-
-/// Whether values of this type may hold floats to normalise.
-fn has_floats(data_type: &DataType) -> bool {
-    match data_type {
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
-        DataType::Dictionary(_, values) => has_floats(values),
-        DataType::RunEndEncoded(_, values) => has_floats(values.data_type()),
-        _ => false,
-    }
-}
-
-/// Applies `normal` to a float array when some value changes under it.
-fn normalize_primitive<T: ArrowPrimitiveType>(
-    array: &ArrayRef,
-    normal: impl Fn(T::Native) -> T::Native,
-) -> ArrayRef {
-    let floats = array.as_primitive::<T>();
-    // `is_eq` compares float bits (`NaN == NaN`, `-0.0 != 0.0`), which is what changes here.
-    if floats.values().iter().all(|v| v.is_eq(normal(*v))) {
-        Arc::clone(array)
-    } else {
-        Arc::new(floats.unary::<_, T>(normal))
-    }
-}
-
-/// A run-end encoded array with its values normalised.
-fn normalize_runs<R: arrow_array::types::RunEndIndexType>(array: &ArrayRef) -> ArrayRef {
-    let runs = array.as_run::<R>();
-    Arc::new(runs.with_values(normalize_floats(runs.values())))
 }

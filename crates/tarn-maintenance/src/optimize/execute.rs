@@ -18,6 +18,7 @@ use arrow_array::RecordBatch;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tarn::protocol::actions::Add;
+use tarn::protocol::row_tracking::RowTracking;
 use tarn::{DataWriter, LogError, ReadSet, Table, WriterOptions};
 
 use super::order::order_rows;
@@ -54,6 +55,9 @@ pub struct OptimizeMetrics {
     pub bytes_added: u64,
     /// Rows rewritten.
     pub rows: u64,
+    /// Bins never started because a stop was requested ([`crate::Stop`]); a later run
+    /// plans them again.
+    pub bins_not_started: usize,
     /// Wall time, in milliseconds.
     pub duration_ms: u64,
 }
@@ -88,6 +92,8 @@ pub(crate) struct RunOptions {
     pub(crate) progress: Option<ProgressFn>,
     /// Operation parameters recorded in each commit.
     pub(crate) parameters: Vec<(String, String)>,
+    /// Once requested, no new bin starts; those running finish and commit.
+    pub(crate) stop: Option<crate::Stop>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -137,13 +143,25 @@ pub(crate) async fn run(
         .with_target_file_size(target_size)
         .with_data_change(false)
         .with_max_buffered_bytes(options.writer_buffer_bytes);
-    let mut rewrites = futures::stream::iter(plan.bins.into_iter().map(|bin| {
-        let snapshot = snapshot.clone();
-        let writer_options = writer_options.clone();
-        let layout = layout.clone();
-        async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
-    }))
-    .buffer_unordered(options.concurrency.max(1));
+    let stop = options.stop.clone();
+    let started_bins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&started_bins);
+    let mut rewrites = futures::stream::iter(plan.bins)
+        // Checked as each bin is about to start: a stop lets the running ones finish.
+        .take_while(move |_| {
+            let go = !stop.as_ref().is_some_and(crate::Stop::is_requested);
+            if go {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            futures::future::ready(go)
+        })
+        .map(|bin| {
+            let snapshot = snapshot.clone();
+            let writer_options = writer_options.clone();
+            let layout = layout.clone();
+            async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
+        })
+        .buffer_unordered(options.concurrency.max(1));
     let mut pending: Vec<Rewritten> = Vec::new();
     let mut pending_bytes = 0u64;
     let mut optimized: Vec<Vec<(String, Option<String>)>> = Vec::new();
@@ -192,6 +210,9 @@ pub(crate) async fn run(
         }
     }
     metrics.partitions_optimized = optimized.len();
+    metrics.bins_not_started = metrics
+        .bins_planned
+        .saturating_sub(started_bins.load(std::sync::atomic::Ordering::SeqCst));
     metrics.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(metrics)
 }
@@ -204,11 +225,21 @@ async fn rewrite_bin(
     layout: &Layout,
     writer_options: WriterOptions,
 ) -> Result<Rewritten> {
-    let scan = snapshot
+    // On a table that tracks rows, every row keeps its stable row id and commit version:
+    // read them, write them into the materialized columns.
+    let materialized = RowTracking::of(snapshot.protocol(), snapshot.metadata())
+        .map_err(tarn::Error::from)?
+        .materialized_columns()
+        .cloned();
+    let mut scan = snapshot
         .scan()
-        .with_files(bin.files.iter().map(|f| f.path.clone()))
-        .build()
-        .await?;
+        .with_files(bin.files.iter().map(|f| f.path.clone()));
+    let mut writer_options = writer_options;
+    if let Some(columns) = materialized {
+        scan = scan.with_row_tracking();
+        writer_options = writer_options.with_row_tracking_columns(columns);
+    }
+    let scan = scan.build().await?;
     let mut writer = DataWriter::new(
         Arc::clone(snapshot.location()),
         snapshot.schema(),
@@ -245,8 +276,12 @@ async fn rewrite_bin(
     let output = writer.finish().await?;
     let mut adds = output.adds;
     if matches!(layout, Layout::Cluster(_)) {
+        let run = uuid::Uuid::new_v4().to_string();
         for add in &mut adds {
             add.clustering_provider = Some(super::CLUSTERING_PROVIDER.to_owned());
+            add.tags
+                .get_or_insert_default()
+                .insert(super::CLUSTERING_RUN_TAG.to_owned(), Some(run.clone()));
         }
     }
     Ok(Rewritten { bin, adds, rows })
@@ -314,6 +349,8 @@ async fn commit_batch(
             tx.parameter(key, value.clone());
         }
         tx.summary_mut().rows_written = rows;
+        // Copies only, each keeping its stable row id and commit version (`rewrite_bin`).
+        tx.set_row_ids_preserved(true);
         tx.metric("numBins", valid.len());
         match tx.commit().await {
             Ok(summary) => {

@@ -3,7 +3,7 @@
 //! [`Optimize`] is a builder; [`Optimize::plan`] reads the latest snapshot and decides, with
 //! the pure [`plan_bins`], which files are rewritten together; [`Optimize::execute`] (or
 //! [`Optimize::execute_plan`]) rewrites the bins in parallel and commits them in batches with
-//! `dataChange = false` (see [`execute`](self::execute) for the commit and conflict rules).
+//! `dataChange = false` (the `execute` module has the commit and conflict rules).
 //! Running beside appenders never conflicts with them: a compaction reads exactly its input
 //! files (snapshot isolation), so only a concurrent removal of one of them stops its bin.
 
@@ -24,6 +24,14 @@ pub use plan::{
 
 /// The `clusteringProvider` of files laid out by a clustered table's clustering.
 pub const CLUSTERING_PROVIDER: &str = "liquid";
+
+/// The `add` tag naming the clustering run that wrote a file (one id per bin: the files of a
+/// run are ordered along one curve together).
+pub const CLUSTERING_RUN_TAG: &str = "tarn.clusteringRun";
+
+/// Partial clustering runs a partition keeps before they are clustered again together
+/// (see [`plan_bins`]).
+pub const DEFAULT_MAX_PARTIAL_RUNS: usize = 4;
 
 /// Data files roll at this size unless the table (`delta.targetFileSize`) or the caller says
 /// otherwise.
@@ -56,6 +64,7 @@ pub struct Optimize {
     memory_budget: u64,
     commit_bytes: Option<u64>,
     progress: Option<ProgressFn>,
+    stop: Option<crate::Stop>,
 }
 
 impl std::fmt::Debug for Optimize {
@@ -87,6 +96,7 @@ impl Optimize {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             commit_bytes: None,
             progress: None,
+            stop: None,
         }
     }
 
@@ -131,6 +141,13 @@ impl Optimize {
         self
     }
 
+    /// Stops cleanly when `stop` is requested: the bins running finish and commit, no new one
+    /// starts ([`OptimizeMetrics::bins_not_started`] counts them).
+    pub fn with_stop(mut self, stop: crate::Stop) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
     /// Bins rewritten at once (default: the machine's cores, at most 4).
     pub fn with_concurrency(mut self, bins: usize) -> Self {
         self.concurrency = bins.max(1);
@@ -164,6 +181,10 @@ impl Optimize {
     /// `--dry-run` prints).
     pub async fn plan(&self) -> Result<OptimizePlan> {
         let snapshot = self.table.snapshot().await?;
+        // A plan is only worth showing if it can be carried out: a table tarn cannot write
+        // (a writer feature it does not honour) fails here, in `--dry-run` too.
+        tarn::protocol::features::check_writable(snapshot.protocol(), snapshot.metadata())
+            .map_err(tarn::Error::from)?;
         let layout = self.layout(&snapshot)?;
         for column in layout.columns() {
             if snapshot.schema().field(column).is_none() {
@@ -255,12 +276,17 @@ impl Optimize {
                     .unwrap_or(0),
                 deletion_vector_id: file.deletion_vector_id(),
                 clustered: file.clustering_provider().is_some(),
+                clustering_run: file.tags().and_then(|mut tags| {
+                    tags.find(|(key, _)| *key == CLUSTERING_RUN_TAG)
+                        .and_then(|(_, value)| value.map(str::to_owned))
+                }),
             });
         }
         let options = PlanOptions {
             target_size,
             min_file_size: self.min_file_size.unwrap_or(target_size / 4 * 3),
             max_sort_bytes: self.sort_bytes(),
+            max_partial_runs: DEFAULT_MAX_PARTIAL_RUNS,
             layout,
         };
         Ok(plan_bins(snapshot.version(), partitions, options))
@@ -305,6 +331,7 @@ impl Optimize {
                 .max(1 << 20),
             progress: self.progress.clone(),
             parameters,
+            stop: self.stop.clone(),
         };
         execute::run(&self.table, plan, options).await
     }

@@ -14,9 +14,12 @@
 //!   new order, in bins of at most the sort budget (rows of one bin are ordered together;
 //!   a partition larger than the budget is ordered within each bin). A partition of one file
 //!   without a deletion vector is left alone.
-//! - **Clustering** (a clustered table): only the files not yet clustered (no
+//! - **Clustering** (a clustered table): the files not yet clustered (no
 //!   `clusteringProvider`) are rewritten, ordered along a Hilbert curve over the clustering
 //!   columns: each run clusters what arrived since the last, instead of the whole table.
+//!   Earlier runs that are still small (partial) are clustered again with the new files once
+//!   a partition holds more than `max_partial_runs` of them, since runs over the same key
+//!   range overlap: every run is read by a range predicate (see [`clustering_inputs`]).
 
 use serde::Serialize;
 
@@ -37,6 +40,11 @@ pub struct CandidateFile {
     pub deletion_vector_id: Option<String>,
     /// Whether the table's clustering already wrote it (`clusteringProvider` set).
     pub clustered: bool,
+    /// The clustering run that wrote it (its `tarn.clusteringRun` tag): the files one run
+    /// wrote are ordered along one curve together. `None` for files clustered by another
+    /// engine, which count as one run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clustering_run: Option<String>,
 }
 
 /// The candidate files of one partition.
@@ -81,6 +89,9 @@ pub struct PlanOptions {
     pub min_file_size: u64,
     /// At most this many input bytes are ordered together (sorting and clustering).
     pub max_sort_bytes: u64,
+    /// Clustering: the most partial runs (runs under half of `max_sort_bytes`) a partition
+    /// may keep; past it, they are clustered again together with the new files.
+    pub max_partial_runs: usize,
     /// The layout.
     pub layout: Layout,
 }
@@ -188,12 +199,11 @@ pub fn plan_bins(
                 }
             }
             Layout::Cluster(_) => {
-                let unclustered: Vec<CandidateFile> =
-                    files.into_iter().filter(|f| !f.clustered).collect();
-                if !unclustered.is_empty() {
+                let inputs = clustering_inputs(files, &options);
+                if !inputs.is_empty() {
                     chunk(
                         &values,
-                        unclustered,
+                        inputs,
                         options.max_sort_bytes,
                         BinReason::Cluster,
                         &mut bins,
@@ -209,6 +219,37 @@ pub fn plan_bins(
         files_considered,
         bins,
     }
+}
+
+/// The files of one partition a clustering run orders together.
+///
+/// Incremental, like a size-tiered LSM tree: files not yet clustered always go in; the files
+/// earlier runs clustered stay as they are, except *partial* runs (under half the sort
+/// budget, so more runs of their size would overlap over the same key range): when the new
+/// run would leave more than `max_partial_runs` of them, they are clustered again together
+/// with the new files. A range predicate then reads files from at most that many partial
+/// runs plus the full ones, and each byte is rewritten a bounded number of times.
+fn clustering_inputs(files: Vec<CandidateFile>, options: &PlanOptions) -> Vec<CandidateFile> {
+    let (clustered, mut inputs): (Vec<CandidateFile>, Vec<CandidateFile>) =
+        files.into_iter().partition(|f| f.clustered);
+    let mut runs: std::collections::BTreeMap<Option<String>, (u64, Vec<CandidateFile>)> =
+        std::collections::BTreeMap::new();
+    for file in clustered {
+        let run = runs.entry(file.clustering_run.clone()).or_default();
+        run.0 = run.0.saturating_add(file.size);
+        run.1.push(file);
+    }
+    let partial: Vec<Vec<CandidateFile>> = runs
+        .into_values()
+        .filter(|(bytes, _)| *bytes < options.max_sort_bytes / 2)
+        .map(|(_, files)| files)
+        .collect();
+    let runs_after = partial.len() + usize::from(!inputs.is_empty());
+    if runs_after > options.max_partial_runs.max(1) {
+        inputs.extend(partial.into_iter().flatten());
+        inputs.sort_by(|a, b| a.size.cmp(&b.size).then_with(|| a.path.cmp(&b.path)));
+    }
+    inputs
 }
 
 /// Bin-packs the small files and the files with deletion vectors of one partition, smallest
@@ -301,6 +342,7 @@ mod tests {
             deleted_rows: 0,
             deletion_vector_id: None,
             clustered: false,
+            clustering_run: None,
         }
     }
 
@@ -316,6 +358,7 @@ mod tests {
             target_size: 128 * MIB,
             min_file_size: 96 * MIB,
             max_sort_bytes: 256 * MIB,
+            max_partial_runs: 4,
             layout,
         }
     }
@@ -419,6 +462,52 @@ mod tests {
             options(Layout::Cluster(vec!["x".into()])),
         );
         assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn partial_clustering_runs_are_merged_once_there_are_too_many() {
+        let clustered = |path: &str, mib: u64, run: &str| {
+            let mut f = file(path, mib);
+            f.clustered = true;
+            f.clustering_run = Some(run.to_owned());
+            f
+        };
+        // Runs under half the 256 MiB sort budget are partial; `full` (200 MiB) is not.
+        let existing = vec![
+            clustered("full-1", 100, "full"),
+            clustered("full-2", 100, "full"),
+            clustered("r1", 10, "r1"),
+            clustered("r2", 10, "r2"),
+            clustered("r3", 10, "r3"),
+        ];
+        let cluster = |files: Vec<CandidateFile>| {
+            plan_bins(
+                1,
+                vec![partition("", files)],
+                options(Layout::Cluster(vec!["x".into()])),
+            )
+        };
+        // Three partial runs and a new one make four: only the new file is clustered.
+        let mut files = existing.clone();
+        files.push(file("new", 1));
+        let plan = cluster(files);
+        assert_eq!(plan.bins.len(), 1);
+        assert_eq!(paths(&plan.bins[0]), ["new"]);
+        // A fourth partial run and a new one make five: the partial runs go in with it; the
+        // full run stays.
+        let mut files = existing.clone();
+        files.push(clustered("r4", 10, "r4"));
+        files.push(file("new", 1));
+        let plan = cluster(files);
+        let rewritten: Vec<&str> = plan.bins.iter().flat_map(paths).collect();
+        assert_eq!(rewritten, ["new", "r1", "r2", "r3", "r4"]);
+        // Files another engine clustered (no run tag) count as one run.
+        let mut foreign = file("foreign", 10);
+        foreign.clustered = true;
+        let plan = cluster(vec![foreign.clone(), foreign.clone(), file("new", 1)]);
+        assert_eq!(plan.files_to_rewrite(), 1);
+        // Nothing new and few partial runs: nothing to do, however often it runs.
+        assert!(cluster(existing).is_empty());
     }
 
     #[test]

@@ -31,6 +31,7 @@ use std::collections::BTreeSet;
 
 use crate::actions::{Action, Add, Remove};
 use crate::log_path::Version;
+use crate::row_tracking::ROW_TRACKING_DOMAIN;
 
 #[cfg(test)]
 mod model_test;
@@ -264,6 +265,9 @@ pub struct WinningCommit {
     /// Whether its `commitInfo` says it is a blind append (it read nothing and only added
     /// files). Unknown counts as not blind.
     pub is_blind_append: bool,
+    /// The configuration of the `delta.rowTracking` domain it wrote (the row id high water
+    /// mark), which a transaction that lost to it assigns its row ids above.
+    pub row_tracking_configuration: Option<String>,
 }
 
 impl WinningCommit {
@@ -283,6 +287,9 @@ impl WinningCommit {
                     commit.txn_app_ids.insert(txn.app_id);
                 }
                 Action::DomainMetadata(domain) => {
+                    if domain.domain == ROW_TRACKING_DOMAIN && !domain.removed {
+                        commit.row_tracking_configuration = Some(domain.configuration);
+                    }
                     commit.domains.insert(domain.domain);
                 }
                 Action::CommitInfo(info) => {
@@ -356,7 +363,13 @@ pub fn check_conflict(
             app_id: app_id.clone(),
         });
     }
-    if let Some(domain) = mine.domains.intersection(&winner.domains).next() {
+    // The row id high water mark is rebased, never a conflict: a commit assigns its ids
+    // above whatever mark the commits before it left (`row_tracking::RowIdAssigner`).
+    if let Some(domain) = mine
+        .domains
+        .intersection(&winner.domains)
+        .find(|domain| *domain != ROW_TRACKING_DOMAIN)
+    {
         return Err(ConflictReason::ConcurrentDomainUpdate {
             domain: domain.clone(),
         });

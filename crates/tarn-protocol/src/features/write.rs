@@ -12,13 +12,16 @@
 //! (the writer evaluates [`check_constraints`] on every new row), `deletionVectors` (it
 //! creates none and carries existing ones in its removes), `timestampNtz`, `typeWidening`
 //! (it never widens a type itself), `domainMetadata`, `vacuumProtocolCheck` (which asks
-//! nothing of commits) and `variantShredding` (it never shreds, which the protocol always
-//! allows). It refuses, while they are active: `invariants`, `generatedColumns`,
-//! `allowColumnDefaults`, `identityColumns` (when the schema uses them), `changeDataFeed`,
-//! `columnMapping`, `inCommitTimestamp`, `icebergCompatV1/V2/V3` (when the table property
-//! enables them), `rowTracking` (unless suspended) and `variantType` (when a column is a
-//! variant). It always refuses `v2Checkpoint` (tarn writes classic checkpoints only),
-//! `clustering`, catalog-managed tables and unknown features.
+//! nothing of commits), `variantShredding` (it never shreds, which the protocol always
+//! allows), `rowTracking` (every commit assigns row ids where it lands,
+//! [`crate::row_tracking`]) and `clustering` with its preview name `liquid` (the clustering
+//! domain is only written on creation; files written by clustering carry
+//! `clusteringProvider`). It refuses, while they are active: `invariants`,
+//! `generatedColumns`, `allowColumnDefaults`, `identityColumns` (when the schema uses them),
+//! `changeDataFeed`, `columnMapping`, `inCommitTimestamp`, `icebergCompatV1/V2/V3` (when the
+//! table property enables them) and `variantType` (when a column is a variant). It always
+//! refuses `v2Checkpoint` (tarn writes classic checkpoints only), catalog-managed tables and
+//! unknown features.
 
 use crate::actions::{Action, Metadata, Protocol};
 use crate::error::{FeatureUse, ProtocolError};
@@ -195,10 +198,6 @@ fn active_use(
                 mode => Some(format!("table property {COLUMN_MAPPING_MODE_KEY} = {mode}")),
             }
         }
-        TableFeature::RowTracking => (!property_is_true(metadata, ROW_TRACKING_SUSPENDED_KEY))
-            .then(|| {
-                format!("row ids must be assigned ({ROW_TRACKING_SUSPENDED_KEY} is not true)")
-            }),
         TableFeature::VariantType | TableFeature::VariantTypePreview => {
             column_with_type(schema, &is_variant)
                 .map(|column| format!("column `{column}` is a variant"))
@@ -231,7 +230,13 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         // kept in the `delta.clustering` domain (tarn never rewrites it but on creation), and
         // files written by clustering carry `clusteringProvider` (tarn-maintenance does);
         // other writes may add unclustered files.
-        TableFeature::Clustering => WriteSupport::Always,
+        TableFeature::Clustering | TableFeature::LiquidPreview => WriteSupport::Always,
+        // PROTOCOL.md, "Writer Requirements for Row Tracking": every commit assigns
+        // `baseRowId` and `defaultRowCommitVersion` to its new files and raises the high
+        // water mark where it lands (tarn-log's commit, through `row_tracking`); rewrites
+        // either preserve stable ids in the materialized columns or say they did not
+        // (`delta.rowTracking.preserved`).
+        TableFeature::RowTracking => WriteSupport::Always,
         // PROTOCOL.md, "Writer Requirements for Variant Shredding": with shredding enabled a
         // writer *may* shred and is "free to write variant columns in the unshredded format";
         // without it, it must write them unshredded. tarn never shreds, so it meets both
@@ -249,7 +254,6 @@ fn write_support(feature: &TableFeature) -> WriteSupport {
         | TableFeature::IcebergCompatV1
         | TableFeature::IcebergCompatV2
         | TableFeature::IcebergCompatV3
-        | TableFeature::RowTracking
         | TableFeature::VariantType
         | TableFeature::VariantTypePreview => WriteSupport::WhileInactive,
         TableFeature::V2Checkpoint
@@ -753,11 +757,9 @@ mod tests {
             )),
             "inCommitTimestamp"
         );
+        // Row tracking is honoured whether active or suspended: commits assign row ids.
         let rows = protocol(1, 7, None, Some(&["rowTracking", "domainMetadata"]));
-        assert_eq!(
-            refused_feature(check_writable(&rows, &metadata_with(PLAIN, &[]))),
-            "rowTracking"
-        );
+        check_writable(&rows, &metadata_with(PLAIN, &[])).unwrap();
         check_writable(
             &rows,
             &metadata_with(PLAIN, &[(ROW_TRACKING_SUSPENDED_KEY, "true")]),

@@ -18,8 +18,6 @@
 use std::sync::Arc;
 
 use arrow_arith::boolean::is_not_null;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, Datum, Scalar as ArrowScalar};
 use arrow_buffer::BooleanBuffer;
 use arrow_cast::cast::cast_with_options;
@@ -28,12 +26,10 @@ use arrow_schema::{ArrowError, DataType as ArrowType, TimeUnit};
 use tarn_protocol::scalar::Scalar;
 
 use super::arrow_scalar::{arrow_domain, domain_array};
-use super::coerce::{
-    Domain, Rewritten, bound, compare_values, holds, normalize_f32, normalize_f64, own_value,
-    rewrite,
-};
+use super::coerce::{Domain, Rewritten, bound, compare_values, holds, own_value, rewrite};
 use super::display::literal_sql;
 use super::eval::{Value, arrow_integer_digits, strict, unpack_dictionary};
+use super::float_order::normalize_floats;
 use super::literal::primitive_type_name;
 use super::{CompareOp, Expr, ExprError};
 
@@ -213,32 +209,6 @@ fn kernel(op: CompareOp, left: &dyn Datum, right: &dyn Datum) -> Result<BooleanA
         CompareOp::LtEq => cmp::lt_eq(left, right),
         CompareOp::Gt => cmp::gt(left, right),
         CompareOp::GtEq => cmp::gt_eq(left, right),
-    }
-}
-
-/// `-0.0` as `0.0` and every NaN as the canonical NaN, so Arrow's total order is Spark's.
-/// Other arrays, and float arrays already normal, are returned as they are.
-pub(super) fn normalize_floats(array: &ArrayRef) -> ArrayRef {
-    match array.data_type() {
-        ArrowType::Float32 => {
-            let floats = array.as_primitive::<Float32Type>();
-            let abnormal = |v: &f32| v.to_bits() != normalize_f32(*v).to_bits();
-            if floats.values().iter().any(abnormal) {
-                Arc::new(floats.unary::<_, Float32Type>(normalize_f32))
-            } else {
-                Arc::clone(array)
-            }
-        }
-        ArrowType::Float64 => {
-            let floats = array.as_primitive::<Float64Type>();
-            let abnormal = |v: &f64| v.to_bits() != normalize_f64(*v).to_bits();
-            if floats.values().iter().any(abnormal) {
-                Arc::new(floats.unary::<_, Float64Type>(normalize_f64))
-            } else {
-                Arc::clone(array)
-            }
-        }
-        _ => Arc::clone(array),
     }
 }
 

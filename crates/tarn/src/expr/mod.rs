@@ -34,6 +34,7 @@ mod compare;
 mod display;
 mod error;
 mod eval;
+mod float_order;
 mod literal;
 mod lookup;
 mod parse;
@@ -53,6 +54,7 @@ pub const MAX_DEPTH: usize = 64;
 use tarn_protocol::scalar::Scalar;
 
 pub use error::ExprError;
+pub use float_order::normalize_floats;
 pub use parse::MAX_EXPRESSION_BYTES;
 pub use stats::StatsView;
 

@@ -328,6 +328,7 @@ pub(crate) fn new_metadata(
         });
     }
     validate_properties(&properties, &schema)?;
+    let properties = name_row_tracking_columns(properties, &schema)?;
     Ok(Metadata {
         id: uuid::Uuid::new_v4().to_string(),
         name,
@@ -338,6 +339,51 @@ pub(crate) fn new_metadata(
         created_time: Some(Utc::now().timestamp_millis()),
         configuration: properties,
     })
+}
+
+/// A new table that enables row tracking (`delta.enableRowTracking`) needs the names of its
+/// hidden materialized row id and row commit version columns (PROTOCOL.md, "Writer
+/// Requirements for Row Tracking"): they are chosen here, as Spark chooses them, unless the
+/// properties already name them; a name may not be a column of the schema.
+fn name_row_tracking_columns(
+    mut properties: BTreeMap<String, String>,
+    schema: &StructType,
+) -> Result<BTreeMap<String, String>> {
+    use tarn_protocol::features::ENABLE_ROW_TRACKING_KEY;
+    use tarn_protocol::row_tracking::{
+        MATERIALIZED_ROW_COMMIT_VERSION_COLUMN_KEY, MATERIALIZED_ROW_ID_COLUMN_KEY,
+    };
+    let enabled = properties
+        .get(ENABLE_ROW_TRACKING_KEY)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if !enabled {
+        return Ok(properties);
+    }
+    for (key, prefix) in [
+        (MATERIALIZED_ROW_ID_COLUMN_KEY, "_row-id-col-"),
+        (
+            MATERIALIZED_ROW_COMMIT_VERSION_COLUMN_KEY,
+            "_row-commit-version-col-",
+        ),
+    ] {
+        let name = properties
+            .entry(key.to_owned())
+            .or_insert_with(|| format!("{prefix}{}", uuid::Uuid::new_v4()));
+        if name.is_empty()
+            || schema
+                .fields
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "table property {key}={name:?}: the hidden row tracking column needs a \
+                     name that no column of the table has"
+                ),
+            });
+        }
+    }
+    Ok(properties)
 }
 
 /// The smallest protocol that asks for at least everything `a` and `b` ask for. Where the

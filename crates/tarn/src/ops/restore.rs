@@ -109,6 +109,8 @@ impl RestoreBuilder {
         for add in adds {
             tx.add_existing_file(add);
         }
+        // Files come back with their own row ids and commit versions.
+        tx.set_row_ids_preserved(true);
         tx.with_commit_options(self.commit_options).commit().await
     }
 }

@@ -23,6 +23,7 @@ use crate::scan::file_predicate::{FileFacts, FilePredicate};
 use crate::table::Snapshot;
 use crate::transaction::remove_action;
 use crate::write::{DataWriter, WriterOptions};
+use tarn_protocol::row_tracking::RowTracking;
 
 /// What happens to the rows a predicate selects.
 #[derive(Debug, Clone)]
@@ -48,6 +49,10 @@ pub(crate) struct RewriteOutcome {
     pub(crate) rows_copied: u64,
     /// Rows written into new files (copied and updated).
     pub(crate) rows_written: u64,
+    /// Whether the stable row ids (and, of copied rows, commit versions) of the rows
+    /// written were preserved in the materialized columns (row tracking), or none were
+    /// written.
+    pub(crate) row_ids_preserved: bool,
 }
 
 impl RewriteOutcome {
@@ -162,7 +167,19 @@ async fn rewrite_into(
     }
 
     // The rest: read every column of each file, change the matching rows, write the result.
-    let full = snapshot.scan().build().await?;
+    // On a table that tracks rows, copies and updated rows keep their stable row ids, and
+    // copies their commit versions, in the materialized columns.
+    let materialized = RowTracking::of(snapshot.protocol(), snapshot.metadata())?
+        .materialized_columns()
+        .cloned();
+    let full = match &materialized {
+        Some(_) => snapshot.scan().with_row_tracking().build().await?,
+        None => snapshot.scan().build().await?,
+    };
+    let options = match &materialized {
+        Some(columns) => options.clone().with_row_tracking_columns(columns.clone()),
+        None => options.clone(),
+    };
     let tasks: HashMap<&str, &crate::scan::FileTask> =
         full.files().iter().map(|t| (t.log_path(), t)).collect();
     for path in to_read {
@@ -192,7 +209,12 @@ async fn rewrite_into(
                         arrow_select::filter::filter_record_batch(&batch, &keep).map_err(kernel)?
                     }
                     RowChange::Update(assignments) if count > 0 => {
-                        update_batch(&batch, &selected, assignments)?
+                        let updated = update_batch(&batch, &selected, assignments)?;
+                        if materialized.is_some() {
+                            fresh_commit_versions(&updated, &selected)?
+                        } else {
+                            updated
+                        }
                     }
                     RowChange::Update(_) => batch,
                 };
@@ -223,7 +245,25 @@ async fn rewrite_into(
         outcome.adds.extend(output.adds);
         outcome.removes.push(remove_action(file, true));
     }
+    outcome.row_ids_preserved = materialized.is_some() || outcome.rows_written == 0;
     Ok(())
+}
+
+/// The batch with the row commit version of the selected (updated) rows set to null: an
+/// updated row takes the version of the commit that writes it (PROTOCOL.md, "Row Commit
+/// Versions").
+fn fresh_commit_versions(batch: &RecordBatch, selected: &BooleanArray) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let index = schema
+        .index_of(crate::scan::ROW_COMMIT_VERSION_COLUMN)
+        .map_err(kernel)?;
+    let versions = batch.column(index);
+    let nulls = arrow_array::new_null_array(versions.data_type(), versions.len());
+    let mut columns = batch.columns().to_vec();
+    columns[index] = arrow_select::zip::zip(selected, &nulls, versions).map_err(kernel)?;
+    let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
+    fields[index] = Arc::new(fields[index].as_ref().clone().with_nullable(true));
+    RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns).map_err(kernel)
 }
 
 /// `true` where the predicate is true; nulls are `false`.

@@ -139,6 +139,7 @@ impl UpdateBuilder {
         summary.rows_updated = outcome.rows_matched;
         summary.rows_copied = outcome.rows_copied;
         summary.rows_written = outcome.rows_written;
+        tx.set_row_ids_preserved(outcome.row_ids_preserved);
         for remove in outcome.removes {
             tx.remove(remove);
         }

@@ -219,6 +219,8 @@ impl WriteBuilder {
         .await?;
         let written: Vec<Add> = output.adds;
         tx.summary_mut().rows_written = output.num_rows;
+        // New rows get fresh ids; nothing is copied unless an overwrite-where copies below.
+        tx.set_row_ids_preserved(true);
         for add in &written {
             tx.add_file(add.clone());
         }
@@ -246,6 +248,7 @@ impl WriteBuilder {
                     summary.rows_deleted = outcome.rows_matched;
                     summary.rows_copied = outcome.rows_copied;
                     summary.rows_written += outcome.rows_written;
+                    tx.set_row_ids_preserved(outcome.row_ids_preserved);
                     tx.set_reads(ReadSet::Predicate {
                         predicate: predicate.clone(),
                         files: outcome.read_files,
@@ -524,6 +527,15 @@ impl WriteBuilder {
                 )
             } else if key == "delta.columnMapping.mode" {
                 Some("the column mapping mode of an existing table cannot be changed by a write")
+            } else if key == tarn_protocol::features::ENABLE_ROW_TRACKING_KEY
+                || key == tarn_protocol::features::ROW_TRACKING_SUSPENDED_KEY
+                || key.starts_with("delta.rowTracking.")
+            {
+                Some(
+                    "row tracking cannot be switched on or off, or its columns renamed, by a \
+                     write: every existing file would first need row ids; create the table \
+                     with it instead",
+                )
             } else {
                 None
             };

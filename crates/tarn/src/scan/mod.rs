@@ -32,6 +32,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use futures::{Stream, StreamExt, TryStreamExt};
 use tarn_protocol::features::check_data_readable;
+use tarn_protocol::row_tracking::{MaterializedColumns, RowTracking};
+use tarn_protocol::schema::{DataType, StructField};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use metrics::{ScanMetrics, ScanMetricsSnapshot};
@@ -51,6 +53,14 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Rows per output batch by default.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
 
+/// The column of stable row ids a scan [with row tracking](ScanBuilder::with_row_tracking)
+/// returns (`long`, never null), named as Spark names the metadata field.
+pub const ROW_ID_COLUMN: &str = "_metadata.row_id";
+
+/// The column of stable row commit versions a scan
+/// [with row tracking](ScanBuilder::with_row_tracking) returns (`long`, never null).
+pub const ROW_COMMIT_VERSION_COLUMN: &str = "_metadata.row_commit_version";
+
 /// Builds a [`Scan`] of a snapshot.
 #[derive(Debug, Clone)]
 pub struct ScanBuilder {
@@ -61,6 +71,7 @@ pub struct ScanBuilder {
     files: Option<BTreeSet<String>>,
     concurrency: usize,
     batch_size: usize,
+    row_tracking: bool,
 }
 
 impl ScanBuilder {
@@ -73,6 +84,7 @@ impl ScanBuilder {
             files: None,
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: DEFAULT_BATCH_SIZE,
+            row_tracking: false,
         }
     }
 
@@ -109,6 +121,18 @@ impl ScanBuilder {
         S: Into<String>,
     {
         self.files = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Also returns each row's stable row id and row commit version (PROTOCOL.md, "Row
+    /// Tracking") as two trailing columns, [`ROW_ID_COLUMN`] and
+    /// [`ROW_COMMIT_VERSION_COLUMN`]: the materialized value where a file holds one, else
+    /// the file's `baseRowId` plus the row's position in it, and its
+    /// `defaultRowCommitVersion`. The build fails ([`Error::Unsupported`]) unless the table
+    /// enables row tracking (`delta.enableRowTracking`), since the ids are otherwise not
+    /// guaranteed to exist.
+    pub fn with_row_tracking(mut self) -> Self {
+        self.row_tracking = true;
         self
     }
 
@@ -179,7 +203,7 @@ impl ScanBuilder {
                 needed.insert(first);
             }
         }
-        let work_columns: Vec<WorkColumn> = schema
+        let mut work_columns: Vec<WorkColumn> = schema
             .fields
             .iter()
             .filter(|f| needed.contains(f.name.as_str()))
@@ -191,6 +215,22 @@ impl ScanBuilder {
                 }
             })
             .collect();
+        let row_tracking = if self.row_tracking {
+            let materialized = self.row_tracking_columns()?;
+            for (name, column) in [
+                (
+                    ROW_ID_COLUMN,
+                    WorkColumn::RowId as fn(StructField) -> WorkColumn,
+                ),
+                (ROW_COMMIT_VERSION_COLUMN, WorkColumn::RowCommitVersion),
+            ] {
+                work_columns.push(column(StructField::new(name, DataType::LONG, false)));
+                output_names.push(name.to_owned());
+            }
+            Some(materialized)
+        } else {
+            None
+        };
         let work_fields = work_columns
             .iter()
             .map(|c| {
@@ -276,12 +316,36 @@ impl ScanBuilder {
                 output_schema,
                 filter,
                 batch_size: self.batch_size,
+                row_tracking,
             }),
             tasks: file_plan.tasks,
             metrics,
             limit: self.limit,
             concurrency: self.concurrency,
         })
+    }
+}
+
+impl ScanBuilder {
+    /// The materialized row tracking columns, failing unless the table enables row tracking
+    /// and its schema leaves the names of the returned columns free.
+    fn row_tracking_columns(&self) -> Result<MaterializedColumns> {
+        let state = RowTracking::of(self.snapshot.protocol(), self.snapshot.metadata())?;
+        let Some(columns) = state.materialized_columns() else {
+            return Err(Error::Unsupported {
+                what: "reading row ids of a table that does not enable row tracking \
+                       (delta.enableRowTracking)"
+                    .to_owned(),
+            });
+        };
+        for name in [ROW_ID_COLUMN, ROW_COMMIT_VERSION_COLUMN] {
+            if self.snapshot.schema().field(name).is_some() {
+                return Err(Error::Unsupported {
+                    what: format!("reading row ids of a table with a column named `{name}`"),
+                });
+            }
+        }
+        Ok(columns.clone())
     }
 }
 

@@ -112,7 +112,7 @@ pub(crate) fn plan_files(
                     .map_or(field.name.as_str(), |(_, physical)| physical.as_str());
                 Some((index, field.name.as_str(), physical, ty))
             }
-            WorkColumn::Data(_) => None,
+            WorkColumn::Data(_) | WorkColumn::RowId(_) | WorkColumn::RowCommitVersion(_) => None,
         })
         .collect();
     for file in files.iter() {
@@ -152,6 +152,8 @@ pub(crate) fn plan_files(
             num_records: file.num_records(),
             partition_values: values,
             deletion_vector: file.deletion_vector(),
+            base_row_id: file.base_row_id(),
+            default_row_commit_version: file.default_row_commit_version(),
         });
     }
     Ok(plan)

@@ -7,13 +7,19 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{
+    Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions, builder::Int64Builder,
+    new_null_array,
+};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use arrow_select::filter::filter_record_batch;
 use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::RowNumber;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
@@ -25,6 +31,7 @@ use parquet::file::metadata::ParquetMetaData;
 use tarn_log::PathResolver;
 use tarn_log::parquet_io::ObjectFileReader;
 use tarn_protocol::actions::DeletionVectorDescriptor;
+use tarn_protocol::row_tracking::MaterializedColumns;
 use tarn_protocol::scalar::Scalar;
 use tarn_protocol::schema::{ColumnMappingMode, DataType as DeltaType, StructField};
 
@@ -36,6 +43,9 @@ use crate::deletion_vector::load_deletion_vector;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 
+/// The name of the virtual row number column a file is decoded with when row ids are read.
+const ROW_NUMBER_FIELD: &str = "_tarn_row_number";
+
 /// One column of the batches a file is decoded into, before the filter and projection.
 #[derive(Debug, Clone)]
 pub(crate) enum WorkColumn {
@@ -43,12 +53,21 @@ pub(crate) enum WorkColumn {
     Data(StructField),
     /// A partition column: the value comes from the file's `partitionValues`.
     Partition(StructField),
+    /// The stable row id (row tracking): the materialized id, else `baseRowId` plus the row's
+    /// position in the file.
+    RowId(StructField),
+    /// The stable row commit version (row tracking): the materialized version, else the
+    /// file's `defaultRowCommitVersion`.
+    RowCommitVersion(StructField),
 }
 
 impl WorkColumn {
     pub(crate) fn field(&self) -> &StructField {
         match self {
-            WorkColumn::Data(f) | WorkColumn::Partition(f) => f,
+            WorkColumn::Data(f)
+            | WorkColumn::Partition(f)
+            | WorkColumn::RowId(f)
+            | WorkColumn::RowCommitVersion(f) => f,
         }
     }
 
@@ -74,6 +93,9 @@ pub(crate) struct ReadPlan {
     /// Rows must satisfy it; files and row groups that cannot are skipped.
     pub(crate) filter: Option<Expr>,
     pub(crate) batch_size: usize,
+    /// The hidden columns of materialized row ids and commit versions, when the scan returns
+    /// row tracking columns.
+    pub(crate) row_tracking: Option<MaterializedColumns>,
 }
 
 /// One data file to read.
@@ -95,6 +117,10 @@ pub struct FileTask {
     pub(crate) partition_values: Vec<(usize, Scalar)>,
     /// The file's deletion vector.
     pub(crate) deletion_vector: Option<DeletionVectorDescriptor>,
+    /// The `baseRowId` of its `add` (row tracking).
+    pub(crate) base_row_id: Option<i64>,
+    /// The `defaultRowCommitVersion` of its `add` (row tracking).
+    pub(crate) default_row_commit_version: Option<i64>,
 }
 
 impl FileTask {
@@ -203,11 +229,22 @@ fn int96_hint(metadata: &ParquetMetaData, schema: &Schema) -> Option<SchemaRef> 
     )))
 }
 
-/// Reads the footer and prepares the reader metadata, with the INT96 hint where needed.
-async fn open(task: &FileTask) -> Result<(ObjectFileReader, ArrowReaderMetadata)> {
+/// Reads the footer and prepares the reader metadata, with the INT96 hint where needed, and
+/// with the virtual row number column last when `row_numbers`.
+async fn open(
+    task: &FileTask,
+    row_numbers: bool,
+) -> Result<(ObjectFileReader, ArrowReaderMetadata)> {
     let mut file = ObjectFileReader::new(Arc::clone(&task.store), task.path.clone(), task.size);
-    let options = ArrowReaderOptions::new()
+    let mut options = ArrowReaderOptions::new()
         .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+    if row_numbers {
+        let field =
+            Field::new(ROW_NUMBER_FIELD, DataType::Int64, false).with_extension_type(RowNumber);
+        options = options
+            .with_virtual_columns(vec![Arc::new(field)])
+            .map_err(|e| parquet_error(task, e))?;
+    }
     let metadata = ArrowReaderMetadata::load_async(&mut file, options.clone())
         .await
         .map_err(|e| parquet_error(task, e))?;
@@ -229,9 +266,21 @@ fn match_columns(plan: &ReadPlan, file_fields: &Fields) -> Vec<Option<usize>> {
             WorkColumn::Data(field) => {
                 find_file_field(file_fields, field, plan.mode).map(|(index, _)| index)
             }
-            WorkColumn::Partition(_) => None,
+            WorkColumn::Partition(_) | WorkColumn::RowId(_) | WorkColumn::RowCommitVersion(_) => {
+                None
+            }
         })
         .collect()
+}
+
+/// The file root columns of the materialized row ids and commit versions, where the file
+/// has them.
+fn materialized_roots(plan: &ReadPlan, file_fields: &Fields) -> (Option<usize>, Option<usize>) {
+    let Some(columns) = &plan.row_tracking else {
+        return (None, None);
+    };
+    let find = |name: &str| file_fields.iter().position(|f| f.name() == name);
+    (find(&columns.row_id), find(&columns.row_commit_version))
 }
 
 /// The row groups whose statistics allow a match, judged on top-level primitive columns.
@@ -359,6 +408,79 @@ fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
+/// A materialized row tracking column as longs.
+fn materialized_longs<'a>(
+    task: &FileTask,
+    column: &'a ArrayRef,
+    what: &str,
+) -> Result<&'a Int64Array> {
+    column.as_primitive_opt::<Int64Type>().ok_or_else(|| {
+        corrupt(
+            task,
+            format!(
+                "its materialized {what} column is {}, not long",
+                column.data_type()
+            ),
+        )
+    })
+}
+
+/// Stable row ids: the materialized id where there is one, else `baseRowId` plus the
+/// row's position in the file.
+fn row_ids(
+    task: &FileTask,
+    numbers: &ArrayRef,
+    materialized: Option<&ArrayRef>,
+) -> Result<ArrayRef> {
+    let numbers = materialized_longs(task, numbers, "row number")?;
+    let materialized = materialized
+        .map(|column| materialized_longs(task, column, "row id"))
+        .transpose()?;
+    let base = task.base_row_id;
+    let mut ids = Int64Builder::with_capacity(numbers.len());
+    for (row, number) in numbers.values().iter().enumerate() {
+        match materialized.filter(|m| m.is_valid(row)) {
+            Some(m) => ids.append_value(m.value(row)),
+            None => {
+                let base = base.ok_or_else(|| {
+                    corrupt(task, "row tracking is enabled but its add has no baseRowId")
+                })?;
+                let id = base.checked_add(*number).ok_or_else(|| {
+                    corrupt(task, format!("baseRowId {base} + row {number} overflows"))
+                })?;
+                ids.append_value(id);
+            }
+        }
+    }
+    Ok(Arc::new(ids.finish()))
+}
+
+/// Stable row commit versions: the materialized version where there is one, else the
+/// file's `defaultRowCommitVersion`.
+fn row_commit_versions(
+    task: &FileTask,
+    rows: usize,
+    materialized: Option<&ArrayRef>,
+) -> Result<ArrayRef> {
+    let materialized = materialized
+        .map(|column| materialized_longs(task, column, "row commit version"))
+        .transpose()?;
+    let default = task.default_row_commit_version;
+    let mut versions = Int64Builder::with_capacity(rows);
+    for row in 0..rows {
+        match materialized.filter(|m| m.is_valid(row)) {
+            Some(m) => versions.append_value(m.value(row)),
+            None => versions.append_value(default.ok_or_else(|| {
+                corrupt(
+                    task,
+                    "row tracking is enabled but its add has no defaultRowCommitVersion",
+                )
+            })?),
+        }
+    }
+    Ok(Arc::new(versions.finish()))
+}
+
 /// Reads a file's footer only and counts the row groups its statistics prune (for
 /// `--explain`).
 pub(crate) async fn explain_file(
@@ -366,7 +488,7 @@ pub(crate) async fn explain_file(
     task: FileTask,
     metrics: Arc<ScanMetrics>,
 ) -> Result<()> {
-    let (_, metadata) = open(&task).await?;
+    let (_, metadata) = open(&task, false).await?;
     let matched = match_columns(&plan, metadata.schema().fields());
     let row_groups = select_row_groups(&plan, &task, &metadata, &matched);
     let total = metadata.metadata().num_row_groups();
@@ -387,9 +509,10 @@ where
     F: FnMut(RecordBatch) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let (file, metadata) = open(&task).await?;
+    let (file, metadata) = open(&task, plan.row_tracking.is_some()).await?;
     let file_fields = metadata.schema().fields().clone();
     let matched = match_columns(&plan, &file_fields);
+    let (materialized_id, materialized_version) = materialized_roots(&plan, &file_fields);
     let row_groups = select_row_groups(&plan, &task, &metadata, &matched);
     let total_row_groups = metadata.metadata().num_row_groups();
     metrics.add_row_groups(total_row_groups, total_row_groups - row_groups.len());
@@ -405,7 +528,13 @@ where
     };
 
     let roots: Vec<usize> = {
-        let mut roots: Vec<usize> = matched.iter().flatten().copied().collect();
+        let mut roots: Vec<usize> = matched
+            .iter()
+            .flatten()
+            .chain(&materialized_id)
+            .chain(&materialized_version)
+            .copied()
+            .collect();
         roots.sort_unstable();
         roots.dedup();
         roots
@@ -460,6 +589,20 @@ where
                         new_null_array(&target, rows)
                     }
                 },
+                WorkColumn::RowId(_) => {
+                    // The virtual row number column comes after the file's columns.
+                    let numbers = batch.column(roots.len());
+                    let materialized = materialized_id
+                        .and_then(position)
+                        .map(|at| batch.column(at));
+                    row_ids(&task, numbers, materialized)?
+                }
+                WorkColumn::RowCommitVersion(_) => {
+                    let materialized = materialized_version
+                        .and_then(position)
+                        .map(|at| batch.column(at));
+                    row_commit_versions(&task, rows, materialized)?
+                }
             };
             columns.push(array);
         }

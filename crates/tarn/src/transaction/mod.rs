@@ -31,6 +31,9 @@ use tarn_protocol::actions::{
 };
 use tarn_protocol::conflict::{ISOLATION_LEVEL_KEY, TransactionFootprint};
 use tarn_protocol::log_path::Version;
+use tarn_protocol::row_tracking::{
+    PRESERVED_TAG, ROW_TRACKING_DOMAIN, RowIdAssigner, RowTracking, parse_high_water_mark,
+};
 use tarn_protocol::schema::{ColumnMappingMode, StructType};
 
 use crate::error::{Error, Result};
@@ -75,6 +78,13 @@ pub struct Transaction {
     mapping: ColumnMappingMode,
     /// The table's metadata as read; a `metaData` action of the transaction takes precedence.
     read_metadata: Option<Metadata>,
+    /// The table's protocol as read; a `protocol` action of the transaction takes precedence.
+    read_protocol: Option<Protocol>,
+    /// The `delta.rowTracking` domain's configuration as read (the row id high water mark).
+    read_row_tracking: Option<String>,
+    /// Whether the commit preserved the stable row ids of the rows it copied or updated
+    /// (`commitInfo.tags`, recorded on tables that enable row tracking).
+    row_ids_preserved: Option<bool>,
     operation: String,
     /// `commitInfo.operationParameters`.
     parameters: Map<String, Value>,
@@ -109,6 +119,12 @@ impl crate::Snapshot {
             reads,
         );
         tx.read_metadata = Some(self.metadata().clone());
+        tx.read_protocol = Some(self.protocol().clone());
+        tx.read_row_tracking = self
+            .domain_metadata()
+            .get(ROW_TRACKING_DOMAIN)
+            .filter(|domain| !domain.removed)
+            .map(|domain| domain.configuration.clone());
         Ok(tx)
     }
 }
@@ -130,6 +146,9 @@ impl Transaction {
             partition_columns,
             mapping,
             read_metadata: None,
+            read_protocol: None,
+            read_row_tracking: None,
+            row_ids_preserved: None,
             summary: CommitSummary::nothing(&operation),
             operation,
             parameters: Map::new(),
@@ -284,6 +303,16 @@ impl Transaction {
         self
     }
 
+    /// Records whether the transaction preserved the stable row ids (and row commit versions)
+    /// of every row it copied or updated: `true` when it copied none or wrote them to the
+    /// materialized columns, `false` when copies got fresh ids. Written as
+    /// `commitInfo.tags["delta.rowTracking.preserved"]` on tables that enable row tracking
+    /// (PROTOCOL.md, "Writer Requirements for Row Tracking").
+    pub fn set_row_ids_preserved(&mut self, preserved: bool) -> &mut Self {
+        self.row_ids_preserved = Some(preserved);
+        self
+    }
+
     /// The counts the commit will report (and record as metrics): set the row counts here.
     pub fn summary_mut(&mut self) -> &mut CommitSummary {
         &mut self.summary
@@ -355,6 +384,29 @@ impl Transaction {
                 _ => None,
             })
             .or_else(|| self.read_metadata.clone());
+        let protocol = self
+            .actions
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                Action::Protocol(p) => Some(p.clone()),
+                _ => None,
+            })
+            .or_else(|| self.read_protocol.clone());
+        let row_tracking = match (&protocol, &metadata) {
+            (Some(protocol), Some(metadata)) => RowTracking::of(protocol, metadata)?,
+            _ => RowTracking::Unsupported,
+        };
+        let row_ids = if row_tracking.assigns_row_ids() {
+            let mark = self
+                .read_row_tracking
+                .as_deref()
+                .map(parse_high_water_mark)
+                .transpose()?;
+            Some(RowIdAssigner::new(mark))
+        } else {
+            None
+        };
         let isolation_level = self.isolation_level(metadata.as_ref())?;
         let footprint = self.footprint(isolation_level);
         let txn_id = uuid::Uuid::new_v4().to_string();
@@ -370,6 +422,7 @@ impl Transaction {
             read_version: self.read_version.and_then(|v| i64::try_from(v).ok()),
             isolation_level: Some(isolation_level.as_str().to_owned()),
             is_blind_append: Some(matches!(self.reads, ReadSet::Nothing) && self.only_adds()),
+            other: commit_info_tags(&row_tracking, self.row_ids_preserved),
             ..CommitInfo::default()
         };
         // commitInfo first, as Spark and delta-rs write it.
@@ -391,6 +444,7 @@ impl Transaction {
             actions,
             &footprint,
             &reads,
+            row_ids,
             &self.commit_options,
         )
         .await?;
@@ -455,6 +509,20 @@ impl Transaction {
         }
         footprint
     }
+}
+
+/// `commitInfo.tags`: whether row ids were preserved, on a table that enables row tracking.
+fn commit_info_tags(row_tracking: &RowTracking, preserved: Option<bool>) -> Map<String, Value> {
+    let mut other = Map::new();
+    if let (Some(_), Some(preserved)) = (row_tracking.materialized_columns(), preserved) {
+        let mut tags = Map::new();
+        tags.insert(
+            PRESERVED_TAG.to_owned(),
+            Value::String(preserved.to_string()),
+        );
+        other.insert("tags".to_owned(), Value::Object(tags));
+    }
+    other
 }
 
 /// Whether a failed commit certainly did not land, so that the files it wrote may go.

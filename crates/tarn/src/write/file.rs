@@ -13,7 +13,7 @@
 //! batch in flight, so the pipeline holds at most one extra batch per open partition. It never
 //! decides which partitions are open or when they close: that is the writer's.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::RecordBatch;
@@ -35,14 +35,19 @@ use super::encode::ColumnEncoder;
 use super::enforce::relabel_batch;
 use super::options::Resolved;
 use super::stats::{FileStats, StatsLeaf};
+use super::waiting::{Backlog, Gatherer};
 use crate::error::{Error, Result};
 
-/// Rows go to the encoder in slices of about this much Arrow memory (but at least
-/// [`MIN_SLICE_ROWS`] rows): files roll over at slice boundaries, so a file overshoots its
-/// target by at most one slice's encoded size.
+/// Rows go to the encoder in slices of about this much Arrow memory (or the target file size,
+/// if smaller; but at least [`MIN_SLICE_ROWS`] rows): files roll over at slice boundaries, so
+/// a file overshoots its target by at most one slice's encoded size.
 const SLICE_BYTES: usize = 8 * 1024 * 1024;
 /// The fewest rows in a slice (unless row groups are smaller).
 const MIN_SLICE_ROWS: usize = 1024;
+/// A waiting partition's rows are replayed in batches of at least this much Arrow memory
+/// (small slices are gathered): enough rows to encode columns in parallel, little enough
+/// that a dozen partitions replaying at once hold little beside their row groups.
+const REPLAY_BATCH_BYTES: usize = 1024 * 1024;
 
 /// What every data file of one writer is written with, and the record of what was started.
 #[derive(Debug)]
@@ -57,6 +62,8 @@ pub(crate) struct FileFactory {
     counter: AtomicU64,
     /// Every object a file was started at, so an abort can delete them all.
     started: Mutex<Vec<Path>>,
+    /// Set when the write is abandoned: replays stop at their next batch.
+    cancelled: AtomicBool,
 }
 
 impl FileFactory {
@@ -74,7 +81,27 @@ impl FileFactory {
             options,
             counter: AtomicU64::new(0),
             started: Mutex::new(Vec::new()),
+            cancelled: AtomicBool::new(false),
         }
+    }
+
+    /// Abandons the write: every replay of a waiting partition's rows (which may be long:
+    /// gigabytes read back from spill files) stops at its next batch with an error, so that
+    /// an abort does not wait for rows nobody will commit. A batch of the input being
+    /// encoded is finished (it is one batch), as before.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn check_cancelled(&self, directory: &str) -> Result<()> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(Error::DataFileWrite {
+                path: directory.to_owned(),
+                reason: "the write was abandoned".to_owned(),
+                source: None,
+            });
+        }
+        Ok(())
     }
 
     /// Every object a data file was started at, in the order they were started.
@@ -254,8 +281,18 @@ impl Partition {
     /// Writes rows slice by slice, rolling to a new file once the current one reaches the
     /// target size.
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.write_sized(batch, batch.get_array_memory_size())
+    }
+
+    /// [`write`](Self::write) of a batch whose Arrow memory is `bytes` (which
+    /// [`RecordBatch::get_array_memory_size`] overstates for a batch read from a spill file:
+    /// its arrays share one buffer, counted whole by each).
+    ///
+    /// Slices hold at most the target size in Arrow memory (which encodes smaller), so a file
+    /// overshoots its target by less than the target itself, however small it is.
+    fn write_sized(&mut self, batch: &RecordBatch, bytes: usize) -> Result<()> {
         let rows = batch.num_rows();
-        let per_row = batch.get_array_memory_size() / rows.max(1);
+        let per_row = bytes / rows.max(1);
         let target = self.factory.options.target_file_size;
         // Files roll between slices: a slice much larger than the target would overshoot it.
         let slice_bytes = SLICE_BYTES.min(usize::try_from(target / 4).unwrap_or(usize::MAX));
@@ -278,6 +315,38 @@ impl Partition {
             if file.estimated_size() >= target {
                 self.finish_current()?;
             }
+        }
+        Ok(())
+    }
+
+    /// Writes a waiting partition's rows in input order, gathering small slices, and ends
+    /// the row group in progress whenever it holds more than `row_group_limit` bytes: the
+    /// job runs unattended, so it keeps to its own share of the writer's budget.
+    fn replay(&mut self, backlog: Backlog, row_group_limit: usize) -> Result<()> {
+        // Spilled batches of tiny partitions are tiny: gather them too.
+        let mut gatherer = Gatherer::new(REPLAY_BATCH_BYTES);
+        backlog.replay(REPLAY_BATCH_BYTES, |batch, bytes| {
+            self.factory.check_cancelled(&self.directory)?;
+            match gatherer.push(batch, bytes)? {
+                Some((batch, bytes)) => self.write_replayed(&batch, bytes, row_group_limit),
+                None => Ok(()),
+            }
+        })?;
+        match gatherer.finish()? {
+            Some((batch, bytes)) => self.write_replayed(&batch, bytes, row_group_limit),
+            None => Ok(()),
+        }
+    }
+
+    fn write_replayed(
+        &mut self,
+        batch: &RecordBatch,
+        bytes: usize,
+        row_group_limit: usize,
+    ) -> Result<()> {
+        self.write_sized(batch, bytes)?;
+        if self.buffered_bytes() > row_group_limit {
+            self.flush()?;
         }
         Ok(())
     }
@@ -331,8 +400,6 @@ enum Encoder {
 pub(crate) struct PartitionWriter {
     /// The partition's Hive-style directory (empty when unpartitioned).
     pub(crate) directory: String,
-    /// When the partition last took rows, on the writer's clock (for eviction).
-    pub(crate) last_used: u64,
     encoder: Encoder,
     /// Memory held by the row group in progress, as of the last batch that finished encoding.
     buffered: usize,
@@ -357,7 +424,6 @@ impl PartitionWriter {
     ) -> Self {
         Self {
             directory: directory.to_owned(),
-            last_used: 0,
             encoder: Encoder::Idle(Box::new(Partition {
                 factory: Arc::clone(factory),
                 directory: directory.to_owned(),
@@ -377,6 +443,13 @@ impl PartitionWriter {
         self.run(move |partition| partition.write(&batch)).await
     }
 
+    /// Starts writing a waiting partition's rows (see [`Partition::replay`]) and returns
+    /// without waiting for them.
+    pub(crate) async fn replay(&mut self, backlog: Backlog, row_group_limit: usize) -> Result<()> {
+        self.run(move |partition| partition.replay(backlog, row_group_limit))
+            .await
+    }
+
     /// Starts ending the row group in progress, releasing the encoder's buffers.
     pub(crate) async fn flush_row_group(&mut self) -> Result<()> {
         self.run(Partition::flush).await?;
@@ -392,7 +465,19 @@ impl PartitionWriter {
 
     /// Finishes the file in progress and returns the `add` of every file written.
     pub(crate) async fn finish(mut self) -> Result<Vec<Add>> {
-        let mut partition = self.settle().await?;
+        let mut partition = match self.settle().await {
+            Ok(partition) => partition,
+            Err(err) => {
+                // An earlier batch failed (or the write was abandoned): discard the upload
+                // in progress rather than leave a multipart upload open.
+                if let Encoder::Idle(partition) =
+                    std::mem::replace(&mut self.encoder, Encoder::Lost)
+                {
+                    partition.abort().await;
+                }
+                return Err(err);
+            }
+        };
         let (partition, result) = tokio::task::spawn_blocking(move || {
             let result = partition.finish_current();
             (partition, result)

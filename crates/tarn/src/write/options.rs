@@ -7,9 +7,11 @@
 //! silently replaced by the default.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use parquet::basic::{Compression as ParquetCompression, GzipLevel, ZstdLevel};
 use tarn_protocol::ProtocolError;
+use tarn_protocol::row_tracking::MaterializedColumns;
 
 use crate::error::{Error, Result};
 
@@ -101,11 +103,16 @@ pub enum StatsColumns {
 
 /// How a [`super::DataWriter`] lays out and encodes data files.
 ///
-/// Every option left unset takes the table property if there is one, else the default. The
-/// writer's memory is bounded by about
-/// `max_buffered_bytes + max_open_files × (upload_part_size × (1 + max_concurrent_uploads) +
-/// one input batch)`, whatever the size of the input; with input clustered by partition only
-/// one or two partitions are open at a time (see [`WriterOptions::with_idle_file_rows`]).
+/// Every option left unset takes the table property if there is one, else the default.
+///
+/// The writer's memory is bounded by its budget ([`WriterOptions::with_max_buffered_bytes`]),
+/// whatever the size of the input and however many partitions it spans: row groups being
+/// encoded, rows waiting for their partition's file, and an upload part reserved for each
+/// open file all count against it. Beyond the budget are only the rows in flight (one input
+/// batch's slice per open file being encoded, a replayed partition's next megabyte) and, for
+/// files past their first upload part, the parts being uploaded (up to
+/// [`WriterOptions::with_max_concurrent_uploads`] per file). Rows that do not fit go to
+/// local spill files ([`WriterOptions::with_spill_directory`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterOptions {
     target_file_size: Option<u64>,
@@ -120,6 +127,8 @@ pub struct WriterOptions {
     idle_file_rows: u64,
     encoding_threads: usize,
     data_change: bool,
+    row_tracking: Option<MaterializedColumns>,
+    spill_directory: Option<PathBuf>,
 }
 
 impl Default for WriterOptions {
@@ -130,13 +139,15 @@ impl Default for WriterOptions {
             max_row_group_rows: 1024 * 1024,
             max_row_group_bytes: 64 * 1024 * 1024,
             stats_columns: None,
-            max_open_files: 16,
+            max_open_files: 128,
             max_buffered_bytes: 256 * 1024 * 1024,
             upload_part_size: 10 * 1024 * 1024,
             max_concurrent_uploads: 4,
             idle_file_rows: 1024 * 1024,
             encoding_threads: default_encoding_threads(),
             data_change: true,
+            row_tracking: None,
+            spill_directory: None,
         }
     }
 }
@@ -182,18 +193,28 @@ impl WriterOptions {
     }
 
     /// At most this many data files are written at once (at least 1), counting files whose
-    /// last bytes are still uploading; 16 by default. With more partitions than this in the
-    /// input, the least recently written file is finished to make room, so high-cardinality
-    /// partitioning yields more, smaller files rather than more memory.
+    /// last bytes are still uploading; 128 by default, and never more than the memory budget
+    /// can reserve an upload part for (each open file reserves
+    /// `min(upload part size, target file size)`, all together at most half the budget: 12
+    /// files with the default budget and part size).
+    ///
+    /// A file is never finished early to make room: the rows of a partition that finds no
+    /// free slot wait (in memory, or spilled to local disk when the budget needs the memory)
+    /// until a slot frees up, at the latest at the end of the input, and its file is then
+    /// written from them. So every partition gets one file per target size, however many
+    /// partitions the input interleaves.
     pub fn with_max_open_files(mut self, files: usize) -> Self {
         self.max_open_files = files.max(1);
         self
     }
 
-    /// Row groups being encoded may hold at most this many bytes in total across open files;
-    /// beyond it the largest is flushed early. 256 MiB by default.
+    /// The writer's memory budget: row groups being encoded, rows waiting for their
+    /// partition's file and the upload part reserved per open file together stay within
+    /// this many bytes (at least 2). 256 MiB by default. When they would not, the larger of
+    /// two gives way: the rows waiting in memory are spilled to a local file, or the largest
+    /// row group ends early.
     pub fn with_max_buffered_bytes(mut self, bytes: usize) -> Self {
-        self.max_buffered_bytes = bytes.max(1);
+        self.max_buffered_bytes = bytes.max(2);
         self
     }
 
@@ -213,10 +234,16 @@ impl WriterOptions {
     }
 
     /// A partition's file that takes no rows while this many rows (at least 1) go to other
-    /// partitions is finished; 1 Mi rows by default. With input clustered by partition (say,
-    /// events in time order, partitioned by day) a partition the input has moved past then
-    /// holds no memory until the end of the write. A partition whose rows come back later
-    /// starts a new file.
+    /// partitions is finished; 1 Mi rows by default. A partition whose rows came at a steady
+    /// pace is finished sooner: once no rows came for 16 times its average gap between
+    /// batches, and at least 64 Ki rows. With input clustered by partition (say, events in
+    /// time order, partitioned by day) a partition the input has moved past then holds no
+    /// memory and no slot until the end of the write; interleaved input, whose partitions
+    /// take rows at a steady pace, practically never pauses that long.
+    ///
+    /// A partition whose rows come back after its file was finished starts a second file,
+    /// which is never finished early: a partition gets at most two files beyond what the
+    /// target size makes.
     pub fn with_idle_file_rows(mut self, rows: u64) -> Self {
         self.idle_file_rows = rows.max(1);
         self
@@ -235,6 +262,34 @@ impl WriterOptions {
     /// rearrange data without changing it (compaction).
     pub fn with_data_change(mut self, data_change: bool) -> Self {
         self.data_change = data_change;
+        self
+    }
+
+    /// Writes stable row ids and row commit versions into the table's hidden materialized
+    /// columns (row tracking), for a rewrite that preserves them (compaction, copy-on-write
+    /// delete and update). Every batch must then carry the two trailing columns a scan
+    /// [with row tracking](crate::ScanBuilder::with_row_tracking) returns,
+    /// [`ROW_ID_COLUMN`](crate::scan::ROW_ID_COLUMN) and
+    /// [`ROW_COMMIT_VERSION_COLUMN`](crate::scan::ROW_COMMIT_VERSION_COLUMN) (`long`; a null
+    /// means "not preserved": the row gets a fresh id or version when committed).
+    pub fn with_row_tracking_columns(mut self, columns: MaterializedColumns) -> Self {
+        self.row_tracking = Some(columns);
+        self
+    }
+
+    /// The materialized row tracking columns the writer fills, if any.
+    pub fn row_tracking_columns(&self) -> Option<&MaterializedColumns> {
+        self.row_tracking.as_ref()
+    }
+
+    /// Rows that wait for their partition's file and do not fit the memory budget are
+    /// spilled to temporary files in this local directory; by default
+    /// [`std::env::temp_dir`] (`$TMPDIR`, else `/tmp`, on Unix). Spill files have no name
+    /// (they are created already deleted), so none is ever left behind: not after an error,
+    /// an abort, a dropped writer or a killed process. Writes that fit the budget create
+    /// none.
+    pub fn with_spill_directory(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.spill_directory = Some(directory.into());
         self
     }
 
@@ -271,6 +326,10 @@ impl WriterOptions {
             idle_file_rows: self.idle_file_rows,
             encoding_threads: self.encoding_threads,
             data_change: self.data_change,
+            spill_directory: self
+                .spill_directory
+                .clone()
+                .unwrap_or_else(std::env::temp_dir),
         })
     }
 }
@@ -291,6 +350,7 @@ pub(crate) struct Resolved {
     pub(crate) idle_file_rows: u64,
     pub(crate) encoding_threads: usize,
     pub(crate) data_change: bool,
+    pub(crate) spill_directory: PathBuf,
 }
 
 fn stats_columns_from_properties(properties: &BTreeMap<String, String>) -> Result<StatsColumns> {

@@ -34,25 +34,76 @@ pub(crate) struct PartitionColumn {
     pub(crate) data_type: PrimitiveType,
 }
 
-/// The rows of one partition of a batch.
-#[derive(Debug)]
-pub(crate) struct PartitionSlice {
+/// The rows of a batch with equal partition values.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionGroup {
     /// The Hive-style directory, e.g. `day=2026-01-07/region=__HIVE_DEFAULT_PARTITION__`;
-    /// empty for an unpartitioned table. Equal values give equal directories.
+    /// empty for an unpartitioned table. Equal values give equal directories (but two groups
+    /// may share one: a null and an empty string are both the default partition).
     pub(crate) directory: String,
     pub(crate) values: PartitionValues,
-    /// The rows, data columns only.
-    pub(crate) batch: RecordBatch,
+    /// The rows, in batch order; `None` for every row of the batch.
+    rows: Option<Vec<u32>>,
 }
 
-/// Splits `batch` (logical form) into one slice per distinct combination of partition
-/// values, keeping only the columns at `data_columns` in each slice. Row order within a slice
-/// is the batch's.
-pub(crate) fn split(
+impl PartitionGroup {
+    /// Rows in the group.
+    pub(crate) fn num_rows(&self, grouping: &Grouping) -> usize {
+        self.rows
+            .as_ref()
+            .map_or(grouping.data.num_rows(), Vec::len)
+    }
+}
+
+/// A batch's data columns and its rows grouped by partition.
+#[derive(Debug)]
+pub(crate) struct Grouping {
+    /// The batch's data columns (partition columns left out), every row.
+    pub(crate) data: RecordBatch,
+    /// One group per distinct combination of partition values, in order of first row.
+    pub(crate) groups: Vec<PartitionGroup>,
+}
+
+impl Grouping {
+    /// The data columns of `group`'s rows.
+    pub(crate) fn rows_of(&self, group: &PartitionGroup) -> Result<RecordBatch> {
+        match &group.rows {
+            None => Ok(self.data.clone()),
+            Some(rows) => self.take(rows.clone()),
+        }
+    }
+
+    /// The data columns of the rows of `groups`, one group after another, in one batch.
+    pub(crate) fn rows_of_all(&self, groups: &[PartitionGroup]) -> Result<RecordBatch> {
+        if let [only] = groups {
+            return self.rows_of(only);
+        }
+        let total = groups.iter().map(|g| g.num_rows(self)).sum();
+        let mut rows: Vec<u32> = Vec::with_capacity(total);
+        for group in groups {
+            match &group.rows {
+                Some(of_group) => rows.extend_from_slice(of_group),
+                None => rows.extend(0..u32::try_from(self.data.num_rows()).unwrap_or(u32::MAX)),
+            }
+        }
+        self.take(rows)
+    }
+
+    fn take(&self, rows: Vec<u32>) -> Result<RecordBatch> {
+        take_record_batch(&self.data, &UInt32Array::from(rows)).map_err(|source| Error::Compute {
+            context: "splitting a batch by partition".to_owned(),
+            source,
+        })
+    }
+}
+
+/// Groups the rows of `batch` (logical form) by their partition values, keeping only the
+/// columns at `data_columns`. Row order within a group is the batch's.
+pub(crate) fn group(
     batch: &RecordBatch,
     partitions: &[PartitionColumn],
     data_columns: &[usize],
-) -> Result<Vec<PartitionSlice>> {
+) -> Result<Grouping> {
     let data = batch
         .project(data_columns)
         .map_err(|source| Error::Compute {
@@ -60,11 +111,14 @@ pub(crate) fn split(
             source,
         })?;
     if partitions.is_empty() {
-        return Ok(vec![PartitionSlice {
-            directory: String::new(),
-            values: PartitionValues::new(),
-            batch: data,
-        }]);
+        return Ok(Grouping {
+            data,
+            groups: vec![PartitionGroup {
+                directory: String::new(),
+                values: PartitionValues::new(),
+                rows: None,
+            }],
+        });
     }
     let mut constant = true;
     for column in partitions {
@@ -76,52 +130,45 @@ pub(crate) fn split(
     if constant {
         // The common case of input clustered by partition: no grouping needed.
         let (directory, values) = partition_of(batch, partitions, 0)?;
-        return Ok(vec![PartitionSlice {
-            directory,
-            values,
-            batch: data,
-        }]);
+        return Ok(Grouping {
+            data,
+            groups: vec![PartitionGroup {
+                directory,
+                values,
+                rows: None,
+            }],
+        });
     }
     let rows = batch.num_rows();
     // Group ids, refined one partition column at a time: (group so far, value id) -> group.
-    let mut groups = vec![0u32; rows];
+    let mut ids_of_rows = vec![0u32; rows];
     let mut group_count = 1usize;
     for column in partitions {
         let ids = value_ids(batch.column(column.index))?;
         let mut refined: FastMap<(u32, u32), u32> = FastMap::default();
-        for (group, id) in groups.iter_mut().zip(ids) {
+        for (group, id) in ids_of_rows.iter_mut().zip(ids) {
             let next = u32::try_from(refined.len()).unwrap_or(u32::MAX);
             *group = *refined.entry((*group, id)).or_insert(next);
         }
         group_count = refined.len();
     }
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); group_count];
-    for (row, group) in groups.iter().enumerate() {
+    for (row, group) in ids_of_rows.iter().enumerate() {
         members[*group as usize].push(u32::try_from(row).unwrap_or(u32::MAX));
     }
-    let mut slices = Vec::with_capacity(group_count);
+    let mut groups = Vec::with_capacity(group_count);
     for rows_of_group in members {
         let Some(&first) = rows_of_group.first() else {
             continue;
         };
         let (directory, values) = partition_of(batch, partitions, first as usize)?;
-        let batch = if group_count == 1 {
-            data.clone()
-        } else {
-            take_record_batch(&data, &UInt32Array::from(rows_of_group)).map_err(|source| {
-                Error::Compute {
-                    context: "splitting a batch by partition".to_owned(),
-                    source,
-                }
-            })?
-        };
-        slices.push(PartitionSlice {
+        groups.push(PartitionGroup {
             directory,
             values,
-            batch,
+            rows: (group_count > 1).then_some(rows_of_group),
         });
     }
-    Ok(slices)
+    Ok(Grouping { data, groups })
 }
 
 /// The directory and `partitionValues` of the partition of `row`.
@@ -300,6 +347,49 @@ mod tests {
     use arrow_schema::{Field, Schema};
 
     use super::*;
+
+    /// The rows of one partition of a batch.
+    struct PartitionSlice {
+        directory: String,
+        values: PartitionValues,
+        batch: RecordBatch,
+    }
+
+    fn split(
+        batch: &RecordBatch,
+        partitions: &[PartitionColumn],
+        data_columns: &[usize],
+    ) -> Result<Vec<PartitionSlice>> {
+        let grouping = group(batch, partitions, data_columns)?;
+        grouping
+            .groups
+            .iter()
+            .map(|g| {
+                Ok(PartitionSlice {
+                    directory: g.directory.clone(),
+                    values: g.values.clone(),
+                    batch: grouping.rows_of(g)?,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_of_several_groups_come_in_one_batch_group_after_group() {
+        let input = batch(
+            vec![Some("a"), Some("b"), Some("a"), Some("c"), Some("b")],
+            vec![0, 1, 2, 3, 4],
+        );
+        let grouping = group(&input, &[column()], &[1]).unwrap();
+        let ids = |b: RecordBatch| b.column(0).as_primitive::<Int64Type>().values().to_vec();
+        let [a, b, c] = &grouping.groups[..] else {
+            panic!("{:?}", grouping.groups)
+        };
+        assert_eq!(a.num_rows(&grouping), 2);
+        let both = grouping.rows_of_all(&[c.clone(), a.clone()]).unwrap();
+        assert_eq!(ids(both), [3, 0, 2]);
+        assert_eq!(ids(grouping.rows_of(b).unwrap()), [1, 4]);
+    }
 
     fn batch(parts: Vec<Option<&str>>, ids: Vec<i64>) -> RecordBatch {
         RecordBatch::try_new(

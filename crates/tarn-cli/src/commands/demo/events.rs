@@ -23,6 +23,10 @@ pub(crate) const DAYS: [&str; 5] = [
 /// The day and kind of the demo's pruning scan.
 pub(crate) const PROBE_DAY: &str = "2026-01-07";
 pub(crate) const PROBE_KIND: &str = "purchase";
+/// Users are numbered 1 to [`USERS`]; the compaction step's scan asks for the first
+/// [`PROBE_USERS`] of them (5%).
+pub(crate) const USERS: u64 = 1000;
+pub(crate) const PROBE_USERS: i64 = 50;
 
 /// Event kinds and their weights out of 100.
 const KINDS: [(&str, u64); 5] = [
@@ -71,6 +75,9 @@ pub(crate) struct Tally {
     pub(crate) refund_cents: i64,
     /// Purchases on [`PROBE_DAY`].
     pub(crate) probe_rows: u64,
+    /// Events of users 1 to [`PROBE_USERS`], and the `test` events among them.
+    pub(crate) probe_user_rows: u64,
+    pub(crate) probe_user_tests: u64,
 }
 
 impl Tally {
@@ -80,6 +87,8 @@ impl Tally {
         self.refunds += other.refunds;
         self.refund_cents += other.refund_cents;
         self.probe_rows += other.probe_rows;
+        self.probe_user_rows += other.probe_user_rows;
+        self.probe_user_tests += other.probe_user_tests;
     }
 }
 
@@ -139,7 +148,8 @@ pub(crate) fn generate(writer: u64, batch: u64, rows: usize) -> (RecordBatch, Ta
         let seconds = i64::try_from(rng.below(86_400)).unwrap_or(0);
         ids.push(format!("w{writer}-b{batch}-{i:04}"));
         days.push(day_number);
-        users.push(i64::try_from(1 + rng.below(1000)).unwrap_or(1));
+        let user = i64::try_from(1 + rng.below(USERS)).unwrap_or(1);
+        users.push(user);
         kinds.push(kind);
         amounts.push(cents as f64 / 100.0);
         times.push((i64::from(day_number) * 86_400 + seconds) * 1_000_000);
@@ -154,6 +164,12 @@ pub(crate) fn generate(writer: u64, batch: u64, rows: usize) -> (RecordBatch, Ta
         }
         if kind == PROBE_KIND && day == PROBE_DAY {
             tally.probe_rows += 1;
+        }
+        if user <= PROBE_USERS {
+            tally.probe_user_rows += 1;
+            if kind == "test" {
+                tally.probe_user_tests += 1;
+            }
         }
     }
     let batch = RecordBatch::try_new(
@@ -187,6 +203,19 @@ mod tests {
         assert_eq!(a.num_rows(), 400);
         assert_eq!(tally.rows, 400);
         assert!(tally.tests > 0 && tally.refunds > 0 && tally.probe_rows > 0);
+        assert!(tally.probe_user_rows > 0 && tally.probe_user_rows < 100);
+        let users = a
+            .column(2)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|users| {
+                users
+                    .values()
+                    .iter()
+                    .filter(|u| **u >= 1 && **u <= PROBE_USERS)
+                    .count() as u64
+            });
+        assert_eq!(users, Some(tally.probe_user_rows));
         let (other, _) = generate(3, 3, 400);
         assert_ne!(a, other);
         let table = tarn::protocol::schema::StructType::try_from(a.schema().as_ref());

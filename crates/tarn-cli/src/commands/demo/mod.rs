@@ -2,13 +2,16 @@
 //!
 //! It creates a table partitioned by day, has several writers append generated events
 //! concurrently (each with its own [`Table`] handle and idempotent transaction ids), deletes
-//! and updates rows, writes a checkpoint, and reads the history, earlier versions and a
+//! and updates rows, writes a checkpoint, appends late events in small commits and compacts
+//! the small files they leave ([`compaction`]), and reads the history, earlier versions and a
 //! pruned scan back. Every count it prints is checked against what the generator produced;
 //! a mismatch fails the demo ([`CliError::DemoCheck`]). The directory rules that keep it
 //! from touching user data are in [`dir`].
 
+mod compaction;
 mod dir;
 mod events;
+mod invocation;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -151,17 +154,33 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     let checkpoint = table.checkpoint().execute().await?;
     report.checkpointed(&checkpoint)?;
 
+    let delete_version = deleted.version.unwrap_or(after_writes);
+    let update_version = updated.version.unwrap_or(delete_version);
+    let (compacted, late) = compaction::run(
+        &table,
+        expected.rows - expected.tests,
+        expected.probe_user_rows - expected.probe_user_tests,
+    )
+    .await?;
+    report.compacted(&compacted)?;
+    let final_version = compacted.version();
+    let before_compaction = compacted
+        .append_versions
+        .last()
+        .copied()
+        .unwrap_or(update_version);
+
     let history = history_runs(&table).await?;
     report.history(&history)?;
 
-    let delete_version = deleted.version.unwrap_or(after_writes);
-    let update_version = updated.version.unwrap_or(delete_version);
     let mut travel = Vec::new();
     for (version, label) in [
         (0, "created"),
         (after_writes, "after the concurrent writes"),
         (delete_version, "after the delete"),
         (update_version, "after the update"),
+        (before_compaction, "after the late appends"),
+        (final_version, "after the compaction"),
     ] {
         let (rows, refund_cents) = count_rows(&table, Some(version)).await?;
         travel.push(VersionCount {
@@ -182,13 +201,29 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         2 * expected.refund_cents,
         travel[3].refund_cents,
     )?;
+    check_eq("time travel", compacted.rows, travel[4].rows)?;
+    check_eq(
+        "time travel",
+        2 * expected.refund_cents + late.refund_cents,
+        travel[4].refund_cents,
+    )?;
+    check_eq("time travel", travel[4].rows, travel[5].rows)?;
+    check_eq(
+        "time travel",
+        travel[4].refund_cents,
+        travel[5].refund_cents,
+    )?;
     report.time_travel(&travel)?;
 
     let probe = probe_scan(&table).await?;
-    check_eq("pruned scan", expected.probe_rows, probe.rows)?;
+    check_eq(
+        "pruned scan",
+        expected.probe_rows + late.probe_rows,
+        probe.rows,
+    )?;
     report.scan(&probe)?;
 
-    report.finish(update_version, started.elapsed())
+    report.finish(final_version, started.elapsed())
 }
 
 /// One writer: [`BATCHES`] commits of generated events, each with its own txn version.

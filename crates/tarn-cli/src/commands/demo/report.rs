@@ -11,6 +11,7 @@ use tarn::CommitSummary;
 use tarn::ops::CheckpointSummary;
 
 use super::ProbeScan;
+use super::compaction::{self, Compaction};
 use super::dir::Prepared;
 use super::events::Tally;
 use super::{BATCHES, ROWS_PER_BATCH, WRITERS};
@@ -236,6 +237,88 @@ impl DemoReport {
         ))
     }
 
+    pub(crate) fn compacted(&mut self, c: &Compaction) -> Result<(), CliError> {
+        let scan_json = |s: &compaction::RangeScan| {
+            json!({
+                "files_total": s.files_total,
+                "files_read": s.files_read,
+                "files_pruned_by_stats": s.files_pruned_by_stats,
+                "rows": s.rows,
+            })
+        };
+        self.put(
+            "compaction",
+            json!({
+                "late_appends": {
+                    "commits": c.append_versions.len(),
+                    "rows_per_commit": compaction::LATE_ROWS,
+                    "versions": c.append_versions,
+                    "rows": c.rows_appended,
+                },
+                "sort_by": [compaction::SORT_COLUMN],
+                "target_size": compaction::TARGET_SIZE,
+                "files_before": c.files_before,
+                "plan": {
+                    "version": c.plan_version,
+                    "files_to_rewrite": c.plan_files,
+                    "bins": c.plan_bins,
+                    "partitions": c.plan_partitions,
+                },
+                "versions": c.versions,
+                "files_removed": c.files_removed,
+                "files_added": c.files_added,
+                "files_after": c.files_after,
+                "rows": c.rows,
+                "scan": {
+                    "predicate": c.predicate,
+                    "before": scan_json(&c.scan_before),
+                    "after": scan_json(&c.scan_after),
+                },
+            }),
+        );
+        let appends = match (c.append_versions.first(), c.append_versions.last()) {
+            (Some(first), Some(last)) => format!("versions {first}-{last}"),
+            _ => "no versions".to_owned(),
+        };
+        let committed = match c.versions.as_slice() {
+            [one] => format!("version {one} (dataChange=false)"),
+            [first, .., last] => format!(
+                "versions {first}-{last} ({} commits, dataChange=false)",
+                c.versions.len()
+            ),
+            [] => "nothing".to_owned(),
+        };
+        let mut text = format!(
+            "6. {} late appends of {} events ({appends}) left every day with many small files,\n   \
+             {} in all. Compacted by the code behind\n   `tarn optimize --sort-by {} \
+             --target-size {}`: the plan (from version {}) rewrote\n   {} in {}, one per day, \
+             sorted by {};\n   committed as {committed}: {}, the same {} rows.\n",
+            c.append_versions.len(),
+            compaction::LATE_ROWS,
+            c.files_before,
+            compaction::SORT_COLUMN,
+            compact_size(compaction::TARGET_SIZE),
+            c.plan_version,
+            count(c.plan_files, "file", "files"),
+            count(c.plan_bins, "bin", "bins"),
+            compaction::SORT_COLUMN,
+            count(c.files_after, "file", "files"),
+            c.rows,
+        );
+        text.push_str(&format!(
+            "   Scan WHERE {}: read {} of {} files before, {} of {} after\n   ({} pruned by \
+             statistics); {} both times.\n\n",
+            c.predicate,
+            c.scan_before.files_read,
+            c.scan_before.files_total,
+            c.scan_after.files_read,
+            c.scan_after.files_total,
+            c.scan_after.files_pruned_by_stats,
+            count(c.scan_after.rows, "row matched", "rows matched"),
+        ));
+        self.say(&text)
+    }
+
     pub(crate) fn history(&mut self, runs: &[HistoryRun]) -> Result<(), CliError> {
         self.put(
             "history",
@@ -271,7 +354,7 @@ impl DemoReport {
             ]);
         }
         self.say(&format!(
-            "6. History (oldest first; ROWS written, deleted or updated):\n{}\n",
+            "7. History (oldest first; ROWS written, deleted, updated or rewritten):\n{}\n",
             indent(&table.render())
         ))
     }
@@ -306,7 +389,7 @@ impl DemoReport {
             ]);
         }
         self.say(&format!(
-            "7. Time travel: every version is still readable.\n{}\n",
+            "8. Time travel: every version is still readable.\n{}\n",
             indent(&table.render())
         ))
     }
@@ -324,7 +407,7 @@ impl DemoReport {
             }),
         );
         self.say(&format!(
-            "8. Scan WHERE {}:\n   read {} of {} files ({} pruned by partition value, {} by \
+            "9. Scan WHERE {}:\n   read {} of {} files ({} pruned by partition value, {} by \
              statistics); {} matched.\n\n",
             probe.predicate,
             probe.files_read,
@@ -341,11 +424,13 @@ impl DemoReport {
             return print_json(&Value::Object(self.summary));
         }
         let table = shell_word(&self.table);
+        let tarn = super::invocation::tarn_command();
         emit(&format!(
             "Done in {:.1} s; the table is at version {version}. Look around:\n  \
-             tarn describe {table}\n  tarn history {table}\n  \
-             tarn cat {table} --where \"kind = 'refund'\" --limit 5\n  \
-             tarn cat {table} --version 1 --explain\n",
+             {tarn} describe {table}\n  {tarn} history {table}\n  \
+             {tarn} files {table} --where \"day = '2026-01-07'\"\n  \
+             {tarn} cat {table} --where \"kind = 'refund'\" --limit 5\n  \
+             {tarn} cat {table} --version 1 --explain\n",
             elapsed.as_secs_f64(),
         ))
     }
@@ -355,8 +440,20 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("   {l}\n")).collect()
 }
 
+/// A byte size as `--target-size` takes it: `16KiB`, `128MiB`.
+fn compact_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while unit + 1 < UNITS.len() && value >= 1024 && value.is_multiple_of(1024) {
+        value /= 1024;
+        unit += 1;
+    }
+    format!("{value}{}", UNITS[unit])
+}
+
 /// The path as one shell word (quoted if it has anything but safe characters).
-fn shell_word(text: &str) -> String {
+pub(crate) fn shell_word(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
@@ -377,5 +474,8 @@ mod tests {
         assert_eq!(money(5), "0.05");
         assert_eq!(shell_word("./tarn-demo/events"), "./tarn-demo/events");
         assert_eq!(shell_word("my dir/it's"), "'my dir/it'\\''s'");
+        assert_eq!(compact_size(16 * 1024), "16KiB");
+        assert_eq!(compact_size(128 << 20), "128MiB");
+        assert_eq!(compact_size(1500), "1500B");
     }
 }

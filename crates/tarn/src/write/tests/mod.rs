@@ -2,6 +2,7 @@
 //! version 0, and read back with tarn's own scan.
 
 mod enforcement;
+mod interleaved;
 mod layout;
 mod roundtrip;
 mod stats;
