@@ -7,4 +7,5 @@ pub(crate) mod commit_latency;
 pub(crate) mod optimize;
 pub(crate) mod scan;
 pub(crate) mod snapshot_load;
+pub(crate) mod table_copy;
 pub(crate) mod write;

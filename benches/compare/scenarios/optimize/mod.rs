@@ -34,6 +34,7 @@ use crate::engine::{Engine, table_url};
 use crate::error::{BenchError, io_error};
 use crate::gen_data::{self, DataSpec, Manifest};
 use crate::report::{Measurement, OPTIMIZE_SPEEDUP, Report, Target};
+use crate::scenarios::table_copy::fresh_copy;
 use crate::write_engine::with_delta_rs::writer_properties;
 
 /// The scenario's name on the command line and in reports.
@@ -217,29 +218,6 @@ pub(crate) fn run(args: &OptimizeArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Makes `copy` a table with exactly `source`'s files: every file hard-linked (copied where
-/// links fail, e.g. across file systems). Linking is safe because neither engine changes or
-/// deletes a file when it compacts; it only adds data files and commits.
-fn fresh_copy(source: &Path, copy: &Path) -> Result<(), BenchError> {
-    if copy.exists() {
-        fs::remove_dir_all(copy).map_err(io_error(copy))?;
-    }
-    let mut pending = vec![(source.to_path_buf(), copy.to_path_buf())];
-    while let Some((from, to)) = pending.pop() {
-        fs::create_dir_all(&to).map_err(io_error(&to))?;
-        for entry in fs::read_dir(&from).map_err(io_error(&from))? {
-            let entry = entry.map_err(io_error(&from))?;
-            let target = to.join(entry.file_name());
-            if entry.file_type().map_err(io_error(entry.path()))?.is_dir() {
-                pending.push((entry.path(), target));
-            } else if fs::hard_link(entry.path(), &target).is_err() {
-                fs::copy(entry.path(), &target).map_err(io_error(&target))?;
-            }
-        }
-    }
-    Ok(())
-}
-
 fn child_args(engine: Engine, dir: &Path, args: &OptimizeArgs) -> Vec<OsString> {
     vec![
         NAME.into(),
@@ -291,6 +269,7 @@ pub(crate) fn child(args: &OptimizeChild) -> Result<(), BenchError> {
         write: None,
         latency: None,
         optimize: Some(compacted.report()),
+        vacuum: None,
     };
     report.emit()
 }
