@@ -42,6 +42,9 @@ pub(crate) struct ChildReport {
     /// What a compaction left, as read back; absent for other scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) optimize: Option<OptimizeReport>,
+    /// What a vacuum deleted and left, as read back; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vacuum: Option<VacuumReport>,
 }
 
 /// The rows a scan returned and how much it read to return them.
@@ -88,6 +91,22 @@ pub(crate) struct OptimizeReport {
     pub(crate) bytes_after: u64,
     /// Commits the compaction made.
     pub(crate) commits: u64,
+}
+
+/// What a vacuum left on disk, read back from the log and the table's directories (not as the
+/// engine says).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct VacuumReport {
+    /// Data files before.
+    pub(crate) files_before: u64,
+    /// Data files deleted (checked: exactly the removed ones).
+    pub(crate) files_deleted: u64,
+    /// Data files left (checked: exactly the active ones).
+    pub(crate) files_after: u64,
+    /// Commits the vacuum made (`VACUUM START`/`END`).
+    pub(crate) commits: u64,
+    /// The table's last version afterwards.
+    pub(crate) last_version: u64,
 }
 
 /// The distribution of one run's per-commit latencies, in milliseconds.

@@ -142,7 +142,7 @@ pub(crate) enum BenchError {
     #[error("tarn: {0}")]
     Tarn(#[from] tarn::Error),
 
-    /// tarn's maintenance crate (compaction) returned an error.
+    /// tarn's maintenance crate (compaction, vacuum) returned an error.
     #[error("tarn-maintenance: {0}")]
     Maintenance(#[from] tarn_maintenance::MaintenanceError),
 
@@ -216,6 +216,20 @@ pub(crate) enum BenchError {
         /// What is wrong, naming the partition or file when there is one.
         what: String,
         /// What the source table and the target size call for.
+        expected: String,
+        /// What the table holds afterwards.
+        actual: String,
+    },
+
+    /// A vacuumed table kept a file it should have deleted, lost one it needed, or no longer
+    /// matches its log.
+    #[error("{engine} vacuum: {what}: expected {expected}, found {actual}")]
+    WrongVacuum {
+        /// The engine that vacuumed.
+        engine: Engine,
+        /// What is wrong, naming the file when there is one.
+        what: String,
+        /// What the generated table calls for.
         expected: String,
         /// What the table holds afterwards.
         actual: String,

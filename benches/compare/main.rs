@@ -3,7 +3,8 @@
 //! for. `compare gen-log` writes the synthetic Delta logs the snapshot scenario loads;
 //! `compare gen-data` writes the real (Parquet + log) tables the scan scenarios read; the write
 //! scenarios generate their input as they go (`gen_stream`); `checkpoint-write` checkpoints a
-//! generated JSON-only log; `optimize` compacts a generated table of small appended files.
+//! generated JSON-only log; `optimize` compacts a generated table of small appended files;
+//! `vacuum` deletes the expired files of a generated table of many tiny files.
 
 mod child;
 mod engine;
@@ -28,6 +29,7 @@ use scenarios::commit_latency::{self, CommitLatencyArgs, CommitLatencyChild};
 use scenarios::optimize::{self, OptimizeArgs, OptimizeChild};
 use scenarios::scan::{self, ScanArgs, ScanChild, ScanScenario};
 use scenarios::snapshot_load::{self, SnapshotLoadArgs, SnapshotLoadChild};
+use scenarios::vacuum::{self, VacuumArgs, VacuumChild};
 use scenarios::write::{self, WriteArgs, WriteChild};
 
 /// tarn against deltalake, one scenario at a time.
@@ -58,6 +60,8 @@ enum Command {
     CheckpointWrite(CheckpointWriteArgs),
     /// Compact a table of small appended files (500 in 10 partitions by default).
     Optimize(OptimizeArgs),
+    /// Delete the expired files of a table of 100k files, most removed, in full and lite mode.
+    Vacuum(VacuumArgs),
     /// The measured side of a scenario, run by the parent in a fresh process.
     #[command(hide = true)]
     Child {
@@ -74,6 +78,7 @@ enum ChildScenario {
     CommitLatency(CommitLatencyChild),
     CheckpointWrite(CheckpointWriteChild),
     Optimize(OptimizeChild),
+    Vacuum(VacuumChild),
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,6 +185,7 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::CommitLatency(args) => commit_latency::run(&args),
         Command::CheckpointWrite(args) => checkpoint_write::run(&args),
         Command::Optimize(args) => optimize::run(&args),
+        Command::Vacuum(args) => vacuum::run(&args),
         Command::Child {
             scenario: ChildScenario::SnapshotLoad(args),
         } => snapshot_load::child(&args),
@@ -198,5 +204,8 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::Child {
             scenario: ChildScenario::Optimize(args),
         } => optimize::child(&args),
+        Command::Child {
+            scenario: ChildScenario::Vacuum(args),
+        } => vacuum::child(&args),
     }
 }

@@ -36,7 +36,7 @@ use crate::gen_log::actions::{Action, Add, CommitInfo, Format, Metadata, Protoco
 use values::{DAY_MS, DaySpan, FileRows};
 
 /// 2026-01-01T00:00:00Z in milliseconds: the first partition day, and the commit time.
-const EPOCH_MS: i64 = 1_767_225_600_000;
+pub(crate) const EPOCH_MS: i64 = 1_767_225_600_000;
 
 /// The engine name written into the `commitInfo`.
 const ENGINE_INFO: &str = "tarn-benches/gen-data";
@@ -358,7 +358,7 @@ fn append_commits(
 }
 
 /// Reader 1, writer 2: the oldest protocol that every engine reads and writes.
-fn protocol() -> Protocol {
+pub(crate) fn protocol() -> Protocol {
     Protocol {
         min_reader_version: 1,
         min_writer_version: 2,
@@ -393,7 +393,11 @@ fn uuid_text(naming: &mut ChaCha8Rng) -> String {
 }
 
 /// Writes `_delta_log/<version>.json`, one action per line.
-fn write_commit(log_dir: &Path, version: u64, actions: &[Action]) -> Result<(), BenchError> {
+pub(crate) fn write_commit(
+    log_dir: &Path,
+    version: u64,
+    actions: &[Action],
+) -> Result<(), BenchError> {
     let path = log_dir.join(format!("{version:020}.json"));
     let file = File::create_new(&path).map_err(io_error(&path))?;
     let mut out = BufWriter::new(file);

@@ -279,6 +279,7 @@ pub(crate) fn child(args: &CommitLatencyChild) -> Result<(), BenchError> {
         write: None,
         latency: Some(summarize(&latencies_ms, on_disk.checkpoints)),
         optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

@@ -8,4 +8,5 @@ pub(crate) mod optimize;
 pub(crate) mod scan;
 pub(crate) mod snapshot_load;
 pub(crate) mod table_copy;
+pub(crate) mod vacuum;
 pub(crate) mod write;

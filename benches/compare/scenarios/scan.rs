@@ -287,6 +287,7 @@ pub(crate) fn child(args: &ScanChild) -> Result<(), BenchError> {
         write: None,
         latency: None,
         optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

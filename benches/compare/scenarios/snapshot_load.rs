@@ -193,6 +193,7 @@ pub(crate) fn child(args: &SnapshotLoadChild) -> Result<(), BenchError> {
         write: None,
         latency: None,
         optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

@@ -303,6 +303,7 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
         }),
         latency: None,
         optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

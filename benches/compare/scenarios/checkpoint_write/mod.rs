@@ -360,6 +360,7 @@ pub(crate) fn child(args: &CheckpointWriteChild) -> Result<(), BenchError> {
         }),
         latency: None,
         optimize: None,
+        vacuum: None,
     };
     report.emit()
 }
