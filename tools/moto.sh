@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The moto S3 emulator for tarn's tests, on 127.0.0.1 only.
 #
-# Sourced by tools/test.sh, which calls (with the interop venv's python):
+# Sourced by tools/emulators.sh, which calls (with the interop venv's python):
 #
-#   moto_start PYTHON     starts moto (tools/interop/moto_serial.py, requests one at a time) on
-#                         127.0.0.1:<free port> in the background,
-#                         waits until it answers, creates the buckets, and exports
+#   moto_launch PYTHON    starts moto (tools/interop/moto_serial.py, requests one at a time) on
+#                         127.0.0.1:<free port> in the background and returns at once
+#   moto_ready            waits until it answers, creates the buckets, and exports
 #                         TARN_TEST_S3_ENDPOINT=http://127.0.0.1:PORT, TARN_TEST_S3_BUCKET and
 #                         TARN_TEST_S3_ARCHIVE_BUCKET (a second bucket: tables whose files
-#                         live in another bucket)
+#                         live in another bucket); if moto did not come up (another process
+#                         took the port), starts it again on another port, 3 attempts in all
+#   moto_start PYTHON     both
 #   moto_stop             stops it (safe to call twice, or when it never started)
 #
 # Run directly, it starts moto in the foreground for a manual test session:
@@ -22,31 +24,40 @@
 _moto_pid=""
 _moto_log=""
 _moto_watchdog=""
+_moto_port=""
+_moto_python=""
 
-moto_start() {
-  local python="${1:-${TARN_PYTHON:-}}"
-  if [ -z "$python" ] || [ ! -x "$python" ]; then
-    echo "moto_start: no Python with moto installed (give the venv's python, or set TARN_PYTHON)" >&2
+moto_launch() {
+  _moto_python="${1:-${TARN_PYTHON:-}}"
+  if [ -z "$_moto_python" ] || [ ! -x "$_moto_python" ]; then
+    echo "moto_launch: no Python with moto installed (give the venv's python, or set TARN_PYTHON)" >&2
     return 1
   fi
-  local bin interop bucket archive_bucket port attempt
-  bin="$(dirname "$python")"
+  local interop
+  interop="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/interop"
+  _moto_log="$(mktemp "${TMPDIR:-/tmp}/tarn-moto.XXXXXX")"
+  # A free port now; another process could take it before moto binds, hence moto_ready's retries.
+  _moto_port="$("$_moto_python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  # Through moto_serial.py: moto's own server races conditional puts (see that file).
+  "$_moto_python" "$interop/moto_serial.py" 127.0.0.1 "$_moto_port" >"$_moto_log" 2>&1 &
+  _moto_pid=$!
+}
+
+moto_ready() {
+  local interop bucket archive_bucket attempt python="$_moto_python"
   interop="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/interop"
   bucket="${TARN_TEST_S3_BUCKET:-tarn-test}"
   archive_bucket="${TARN_TEST_S3_ARCHIVE_BUCKET:-tarn-test-archive}"
-  _moto_log="$(mktemp "${TMPDIR:-/tmp}/tarn-moto.XXXXXX")"
   for attempt in 1 2 3; do
-    # A free port now; another process could take it before moto binds, hence the retries.
-    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    # Through moto_serial.py: moto's own server races conditional puts (see that file).
-    "$python" "$interop/moto_serial.py" 127.0.0.1 "$port" >"$_moto_log" 2>&1 &
-    _moto_pid=$!
-    if "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
+    if [ -z "$_moto_pid" ]; then
+      moto_launch "$python" || return 1
+    fi
+    if "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$_moto_port" \
         --bucket "$bucket" --timeout 30 \
-        && "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$port" \
+        && "$python" "$interop/s3_bucket.py" --endpoint "http://127.0.0.1:$_moto_port" \
           --bucket "$archive_bucket" --timeout 30 \
         && kill -0 "$_moto_pid" 2>/dev/null; then
-      export TARN_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+      export TARN_TEST_S3_ENDPOINT="http://127.0.0.1:$_moto_port"
       export TARN_TEST_S3_BUCKET="$bucket"
       export TARN_TEST_S3_ARCHIVE_BUCKET="$archive_bucket"
       # If this shell dies without running its traps (SIGKILL), stop moto anyway.
@@ -58,11 +69,15 @@ moto_start() {
       _moto_watchdog=$!
       return 0
     fi
-    echo "moto did not start on port $port (attempt $attempt); its log:" >&2
+    echo "moto did not start on port $_moto_port (attempt $attempt); its log:" >&2
     tail -n 20 "$_moto_log" >&2
     moto_stop
   done
   return 1
+}
+
+moto_start() {
+  moto_launch "${1:-}" && moto_ready
 }
 
 moto_stop() {

@@ -471,3 +471,80 @@ fn a_clustered_table_is_valid_delta_and_clusters_incrementally() {
         assert_no_stray_files(&path, "after clustering");
     });
 }
+
+#[test]
+fn clustering_columns_must_get_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        async fn create(
+            path: std::path::PathBuf,
+            stats: &str,
+        ) -> tarn::Result<tarn::CommitSummary> {
+            let table = Table::open(uri(&path)).await.unwrap();
+            table
+                .create()
+                .with_arrow_schema(&schema())
+                .unwrap()
+                .with_property("delta.dataSkippingStatsColumns", stats)
+                .cluster_by(["a"])
+                .execute()
+                .await
+        }
+        let refused = create(dir.path().join("without"), "b, id")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, tarn::Error::InvalidArgument { .. }),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("`a`"), "{refused}");
+        assert!(
+            !dir.path().join("without/_delta_log").exists(),
+            "a refused create must write nothing"
+        );
+        create(dir.path().join("with"), "id, a").await.unwrap();
+    });
+}
+
+#[test]
+fn replacing_a_clustered_table_without_cluster_by_unclusters_it() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let table = build(dir.path(), &batches(7)[..2], true).await;
+        let clustered = table.snapshot().await.unwrap();
+        assert_eq!(
+            tarn_maintenance::clustering::clustering_columns(&clustered).unwrap(),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        table
+            .create()
+            .with_arrow_schema(&schema())
+            .unwrap()
+            .replace(true)
+            .execute()
+            .await
+            .unwrap();
+        let replaced = table.snapshot().await.unwrap();
+        assert_eq!(
+            tarn_maintenance::clustering::clustering_columns(&replaced).unwrap(),
+            None
+        );
+        let domain = replaced.domain_metadata().get(tarn::ops::CLUSTERING_DOMAIN);
+        assert!(domain.is_none_or(|d| d.removed), "{domain:?}");
+        // And a replacement clustered by other columns is clustered by those.
+        table
+            .create()
+            .with_arrow_schema(&schema())
+            .unwrap()
+            .replace(true)
+            .cluster_by(["id"])
+            .execute()
+            .await
+            .unwrap();
+        let again = table.snapshot().await.unwrap();
+        assert_eq!(
+            tarn_maintenance::clustering::clustering_columns(&again).unwrap(),
+            Some(vec!["id".to_owned()])
+        );
+    });
+}

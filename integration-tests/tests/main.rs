@@ -7,9 +7,12 @@
     clippy::panic
 )]
 
+mod archive;
 mod checkpoints;
 mod common;
+mod conformance;
 mod example_table;
+mod fault_injection;
 mod fixtures;
 mod hostile;
 mod interop_read;

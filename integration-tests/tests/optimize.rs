@@ -317,3 +317,64 @@ fn compaction_beside_four_writer_processes_loses_and_duplicates_nothing() {
     });
     assert_no_stray_files(dir.path(), "after compacting beside writers");
 }
+
+#[test]
+fn the_filter_is_recorded_as_json_whatever_its_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let table = small_files(dir.path(), 2, 6, 5).await;
+        let filter = r#"day = '2026-01-01' OR payload = 'a "quoted" \ value'"#;
+        let metrics = Optimize::new(table.clone())
+            .with_filter(Expr::parse(filter).unwrap())
+            .execute()
+            .await
+            .unwrap();
+        let version = *metrics.versions.last().unwrap();
+        let log = read_log(table.location()).await;
+        let info = log[&version]
+            .iter()
+            .find_map(|action| action.get("commitInfo"))
+            .unwrap();
+        let text = info["operationParameters"]["predicate"].as_str().unwrap();
+        let predicate: Vec<String> = serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("predicate {text:?} is not a JSON list: {e}"));
+        let recorded = Expr::parse(&predicate[0]).unwrap();
+        assert_eq!(
+            recorded.to_string(),
+            Expr::parse(filter).unwrap().to_string()
+        );
+    });
+}
+
+#[test]
+fn a_table_that_becomes_unwritable_mid_run_keeps_no_rewritten_file() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let table = small_files(dir.path(), 2, 8, 10).await;
+        let before = ids(&table).await;
+        let (gate, gated) = gated_table(uri(dir.path()));
+        gate.arm();
+        let optimize = async { Optimize::new(gated).execute().await };
+        let upgrade = async {
+            gate.wait_reached().await;
+            // While the compaction holds its commit, another engine moves the table to a
+            // writer feature tarn does not support.
+            let version = table.snapshot().await.unwrap().version() + 1;
+            let commit = dir.path().join(format!("_delta_log/{version:020}.json"));
+            std::fs::write(
+                commit,
+                concat!(
+                    r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":7,"writerFeatures":["appendOnly","featureFromTheFuture"]}}"#,
+                    "\n"
+                ),
+            )
+            .unwrap();
+            gate.release();
+        };
+        let (optimized, ()) = futures::join!(optimize, upgrade);
+        assert!(optimized.is_err(), "{optimized:?}");
+        assert_no_stray_files(dir.path(), "after the failed compaction");
+        assert_eq!(files_per_day(&table).await.values().sum::<usize>(), 8);
+        assert_eq!(ids(&table).await, before);
+    });
+}

@@ -479,3 +479,31 @@ fn a_plan_executed_after_a_restore_keeps_the_files_the_table_took_back() {
         assert_eq!(rows, 40);
     });
 }
+
+#[test]
+fn a_vacuum_with_nothing_to_do_commits_nothing_once_one_is_recorded() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let table = compacted_table(dir.path()).await;
+        // The first vacuum records where it ended, even with nothing to delete.
+        let first = Vacuum::new(table.clone()).execute().await.unwrap();
+        assert_eq!(first.files_deleted, 0);
+        assert!(first.end_version.is_some(), "{first:?}");
+        let version = table.snapshot().await.unwrap().version();
+        // The next, with nothing new to delete or record, commits nothing.
+        let plan = Vacuum::new(table.clone()).plan().await.unwrap();
+        assert!(plan.is_idle(), "{plan:?}");
+        let second = Vacuum::new(table.clone()).execute().await.unwrap();
+        assert_eq!((second.start_version, second.end_version), (None, None));
+        assert_eq!(table.snapshot().await.unwrap().version(), version);
+        // A vacuum that deletes something always records itself.
+        let forced = Vacuum::new(table.clone())
+            .with_retention_ms(0)
+            .with_force(true)
+            .execute()
+            .await
+            .unwrap();
+        assert!(forced.files_deleted > 0, "{forced:?}");
+        assert!(forced.end_version.is_some(), "{forced:?}");
+    });
+}

@@ -125,12 +125,22 @@ enum Command {
     Checkpoint(commands::checkpoint::CheckpointArgs),
     /// Compact small files, optionally sorting, Z-ordering or clustering the rows.
     Optimize(commands::optimize::OptimizeArgs),
+    /// Move cold files to an archive location (tier: they stay readable in place; detach:
+    /// they leave the live table for its archive manifest).
+    Archive(commands::archive::ArchiveArgs),
+    /// Bring archived files back: copy tiered files back, re-add detached ones (applying the
+    /// deletes committed since they were detached).
+    RestoreArchive(commands::archive::RestoreArchiveArgs),
+    /// Check that every file the latest version needs exists with its logged size, verify
+    /// its deletion vectors, and count the files no version references (exit status 1 when
+    /// the table is not healthy).
+    Check(commands::check::CheckArgs),
     /// Delete the files no version inside the retention window needs.
     Vacuum(commands::vacuum::VacuumArgs),
     /// Delete the log files no version inside the log retention needs.
     CleanupLog(commands::cleanup_log::CleanupLogArgs),
-    /// Run a maintenance policy: compact, checkpoint, vacuum and clean up the log of every
-    /// table it names, once or every so often.
+    /// Run a maintenance policy: compact, archive (where it names rules), checkpoint, vacuum
+    /// and clean up the log of every table it names, once or every so often.
     Maintain(commands::maintain::MaintainArgs),
     /// Build a demo table with concurrent writers, delete, update, time travel (default
     /// directory: ./tarn-demo).
@@ -379,15 +389,34 @@ async fn run(cli: Cli, interrupt: interrupt::Interrupt) -> Result<(), CliError> 
             let table = open(args.table().to_owned()).await?;
             commands::optimize::run(&table, &args, &interrupt).await?;
         }
+        Command::Archive(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::archive::run(&table, &args).await?;
+        }
+        Command::RestoreArchive(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::archive::run_restore(&table, &args).await?;
+        }
         Command::Vacuum(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::vacuum::run(&table, &args, &interrupt).await?;
+        }
+        Command::Check(args) => {
+            let table = open(args.table().to_owned()).await?;
+            commands::check::run(&table, &args).await?;
         }
         Command::CleanupLog(args) => {
             let table = open(args.table().to_owned()).await?;
             commands::cleanup_log::run(&table, &args).await?;
         }
-        Command::Maintain(args) => commands::maintain::run(&args, interrupt).await?,
+        Command::Maintain(args) => {
+            let tables = commands::maintain::TableOptions {
+                storage_options: options.clone(),
+                stores: stores.clone(),
+                declared,
+            };
+            commands::maintain::run(&args, tables, interrupt).await?;
+        }
         Command::Demo(args) => commands::demo::run(&args).await?,
     }
     Ok(())

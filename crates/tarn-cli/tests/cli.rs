@@ -446,6 +446,7 @@ const FILES_COLUMNS: &[(&str, Align)] = &[
     ("SIZE", Align::Right),
     ("RECORDS", Align::Right),
     ("DELETED", Align::Right),
+    ("LOCATION", Align::Left),
 ];
 
 const HISTORY_COLUMNS: &[(&str, Align)] = &[

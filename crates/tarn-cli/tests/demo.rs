@@ -62,8 +62,41 @@ fn demo_summary_agrees_with_the_table_it_builds() {
     assert!(!compacted.is_empty(), "{compaction}");
     let last = *compacted.last().unwrap();
     assert_eq!(compacted, (33..=last).collect::<Vec<u64>>());
-    assert_eq!(got["final_version"], last);
     assert_eq!(compaction["plan"]["version"], 32);
+    // Then a vacuum records its start and end, and the table ends there.
+    let maintenance = &got["maintenance"];
+    assert_eq!(
+        maintenance["vacuum"]["start_version"],
+        last + 1,
+        "{maintenance}"
+    );
+    assert_eq!(
+        maintenance["vacuum"]["end_version"],
+        last + 2,
+        "{maintenance}"
+    );
+    assert_eq!(maintenance["vacuum"]["files_deleted"], 0, "{maintenance}");
+    // Then one day is tiered, the next detached and restored: one commit each.
+    let archive = &got["archive"];
+    assert_eq!(archive["tier_version"], last + 3, "{archive}");
+    assert_eq!(archive["detach_version"], last + 4, "{archive}");
+    assert_eq!(archive["restore_version"], last + 5, "{archive}");
+    assert!(archive["tiered_files"].as_u64().unwrap() >= 1, "{archive}");
+    assert_eq!(
+        archive["detached_files"], archive["restored_files"],
+        "{archive}"
+    );
+    assert!(archive["detached_rows"].as_u64().unwrap() > 0, "{archive}");
+    assert_eq!(got["final_version"], last + 5);
+    let removed = got["delete"]["files_removed"].as_u64().unwrap()
+        + got["update"]["files_removed"].as_u64().unwrap()
+        + compaction["files_removed"].as_u64().unwrap();
+    assert_eq!(
+        maintenance["vacuum_zero_retention_would_delete"], removed,
+        "{maintenance}"
+    );
+    assert_eq!(maintenance["check"]["healthy"], true, "{maintenance}");
+    assert_eq!(maintenance["check"]["orphans"], 0, "{maintenance}");
     let files_before = compaction["files_before"].as_u64().unwrap();
     let files_after = compaction["files_after"].as_u64().unwrap();
     assert_eq!(compaction["plan"]["files_to_rewrite"], files_before);
@@ -144,13 +177,30 @@ fn demo_summary_agrees_with_the_table_it_builds() {
     let table = root.path().join("demo/events");
     let table = table.to_str().unwrap();
     let described = tarn_json(&["describe", table, "--json"]);
-    assert_eq!(described["version"], last);
+    assert_eq!(described["version"], last + 5);
+    assert_eq!(archive["rows"], described["num_rows"]);
+    assert_eq!(maintenance["check"]["files_checked"], files_after);
     assert_eq!(described["num_rows"], 9000 - deleted);
     assert_eq!(described["num_files"], files_after);
     assert_eq!(described["partition_columns"], json!(["day"]));
     let log = tarn_json(&["history", table, "--json"]);
     let log = log.as_array().unwrap();
-    assert_eq!(log.len() as u64, last + 1);
+    assert_eq!(log.len() as u64, last + 6);
+    let ends: Vec<&Value> = log.iter().take(5).map(|e| &e["operation"]).collect();
+    assert_eq!(
+        ends,
+        [
+            &json!("RESTORE ARCHIVE"),
+            &json!("ARCHIVE"),
+            &json!("ARCHIVE"),
+            &json!("VACUUM END"),
+            &json!("VACUUM START")
+        ]
+    );
+    // Files live in two places now, and the check agrees.
+    let placed = tarn_ok(&["files", table]);
+    assert!(placed.contains("events-archive: "), "{placed}");
+    tarn_ok(&["check", table]);
     for entry in log.iter().filter(|e| e["operation"] == "OPTIMIZE") {
         assert_eq!(entry["operationParameters"]["sortBy"], "[\"user_id\"]");
     }
@@ -243,6 +293,9 @@ fn demo_runs_again_in_the_same_directory_and_keeps_other_files() {
         "OPTIMIZE",
         "after the compaction",
         "9. Scan WHERE",
+        "10. Maintenance. A vacuum keeping no history at all would delete",
+        "11. Archive. Tiered",
+        "0 orphan files",
         "the table is at version 3",
     ] {
         assert!(

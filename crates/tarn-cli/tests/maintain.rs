@@ -1,7 +1,8 @@
 //! `tarn maintain` as cron and a service run it: a policy naming three tables, one broken,
 //! maintains the other two and exits nonzero naming the failure; a bad policy fails before
 //! any work, naming its line and key; shards split the tables; `--every` runs until SIGTERM
-//! and then stops cleanly.
+//! and then stops cleanly; a plan printed by `optimize --dry-run --json` runs bin by bin as
+//! separate tasks, each committing on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -240,5 +241,177 @@ fn a_spent_time_budget_skips_what_has_not_started() {
         );
     }
     // Nothing ran: the three small files are still there.
+    assert_eq!(data_files(&table), 3);
+}
+
+/// The ids of a table's rows, sorted.
+fn ids(table: &str) -> Vec<i64> {
+    let text = tarn_ok(&["cat", table, "--format", "ndjson", "--columns", "id"]);
+    let mut ids: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn archive_rules_run_between_compaction_and_vacuum() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", true);
+    let plain = small_table(dir.path(), "plain", false);
+    let cold = dir.path().join("cold");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[table]]\nuri = \"{table}\"\n\n[[table.archive]]\nto = \"{}\"\nwhere = \"day = 'a'\"\n\n[[table]]\nuri = \"{plain}\"\n",
+            cold.display()
+        ),
+    )
+    .unwrap();
+    let before = ids(&table);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["maintain", "--policy", policy.to_str().unwrap(), "--once"];
+        args.extend(extra);
+        args.push("--json");
+        let output = tarn(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        records(&stdout(&output))
+    };
+    // A dry run plans the rule and changes nothing.
+    let planned = run(&["--dry-run"]);
+    let archive: Vec<&Value> = planned
+        .iter()
+        .filter(|r| r["operation"] == "archive")
+        .collect();
+    assert_eq!(archive.len(), 1, "{planned:?}");
+    assert_eq!(archive[0]["status"], "planned");
+    assert!(!cold.exists());
+
+    let all = run(&[]);
+    let ops = |table: &str| -> Vec<String> {
+        all.iter()
+            .filter(|r| r["table"] == table)
+            .map(|r| r["operation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ops(&table),
+        ["compact", "archive", "checkpoint", "vacuum", "log-cleanup"]
+    );
+    // A table whose policy names no rule has no archive step at all.
+    assert_eq!(
+        ops(&plain),
+        ["compact", "checkpoint", "vacuum", "log-cleanup"]
+    );
+    let record = all
+        .iter()
+        .find(|r| r["table"] == table.as_str() && r["operation"] == "archive")
+        .unwrap();
+    assert_eq!(record["status"], "done", "{record}");
+    // Compaction ran first: day a is one file, and that file is what was archived.
+    assert_eq!(record["detail"][0]["files_archived"], 1, "{record}");
+    let files = tarn_json(&["files", &table, "--json"]);
+    let files = files.as_array().unwrap();
+    let cold_uri = format!("file://{}", cold.display());
+    let archived: Vec<&Value> = files.iter().filter(|f| f["location"] != "hot").collect();
+    assert_eq!(archived.len(), 1, "{files:?}");
+    assert_eq!(archived[0]["location"], cold_uri.as_str());
+    assert_eq!(archived[0]["partition_values"]["day"], "a");
+    assert!(archived[0]["path"].as_str().unwrap().starts_with(&cold_uri));
+    assert_eq!(files.len(), 2);
+    assert_eq!(ids(&table), before);
+    // The next run finds nothing more to archive, and compaction leaves the tiered file be.
+    let again = run(&[]);
+    let record = again
+        .iter()
+        .find(|r| r["table"] == table.as_str() && r["operation"] == "archive")
+        .unwrap();
+    assert_eq!(record["detail"][0]["files_planned"], 0, "{record}");
+    let files = tarn_json(&["files", &table, "--json"]);
+    assert_eq!(
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["location"] == cold_uri.as_str())
+            .count(),
+        1
+    );
+    assert_eq!(ids(&table), before);
+}
+
+#[test]
+fn a_printed_plan_runs_bin_by_bin_as_separate_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", true);
+    let rows_before = tarn_ok(&["cat", &table, "--format", "csv"]);
+    let plan = tarn_ok(&["optimize", &table, "--dry-run", "--json"]);
+    let parsed: Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(parsed["bins"].as_array().unwrap().len(), 2, "{parsed}");
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, &plan).unwrap();
+    let file = file.to_str().unwrap();
+    // Each task commits its bin; a bin run twice (a retried task) is skipped the second time.
+    for bins in ["1", "0", "0,1"] {
+        let done: Value = serde_json::from_str(&tarn_ok(&[
+            "optimize", &table, "--plan", file, "--bins", bins, "--json",
+        ]))
+        .unwrap();
+        let expected = if bins == "0,1" { (0, 2) } else { (1, 0) };
+        assert_eq!(
+            (
+                done["bins_committed"].as_u64().unwrap(),
+                done["bins_skipped"].as_u64().unwrap()
+            ),
+            expected,
+            "bins {bins}: {done}"
+        );
+    }
+    assert_eq!(data_files(&table), 2);
+    let mut before: Vec<&str> = rows_before.lines().collect();
+    let rows_after = tarn_ok(&["cat", &table, "--format", "csv"]);
+    let mut after: Vec<&str> = rows_after.lines().collect();
+    before.sort_unstable();
+    after.sort_unstable();
+    assert_eq!(before, after);
+    // A bin the plan does not have, and a file that is not a plan, fail before any work.
+    let output = tarn(&["optimize", &table, "--plan", file, "--bins", "2"]);
+    assert!(
+        stderr(&output).contains("bin 2 is not in the plan"),
+        "{}",
+        stderr(&output)
+    );
+    let output = tarn(&["optimize", &table, "--plan", &table]);
+    assert!(!output.status.success());
+}
+
+#[test]
+fn command_line_storage_options_reach_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = small_table(dir.path(), "t", false);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[[table]]\nuri = \"{table}\"\n")).unwrap();
+    // A local table takes no storage options: one given with -o must reach it and fail it.
+    let output = tarn(&[
+        "-o",
+        "aws_region=eu-west-1",
+        "maintain",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(!output.status.success());
+    let all = records(&stdout(&output));
+    assert_eq!(all[0]["operation"], "open", "{all:?}");
+    assert!(
+        all[0]["message"].as_str().unwrap().contains("aws_region"),
+        "{all:?}"
+    );
     assert_eq!(data_files(&table), 3);
 }

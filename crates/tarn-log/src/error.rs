@@ -213,6 +213,15 @@ pub enum LogError {
         /// The table location.
         location: String,
     },
+    /// Files given to a view of a snapshot (`Snapshot::with_added_files`) cannot be held as
+    /// active files.
+    #[error("cannot add files to a view of {location}: {reason}")]
+    InvalidAddedFiles {
+        /// The table location.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The actions given to a commit do not form a valid commit.
     #[error("invalid commit to {location}: {reason}")]
     InvalidCommit {

@@ -21,6 +21,8 @@ mod checkpoint;
 pub mod commit;
 pub mod error;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod local_store;
 pub mod location;
@@ -34,11 +36,11 @@ pub use checkpoint::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,
     write_checkpoint_with, write_latest_checkpoint, write_latest_checkpoint_with,
 };
-pub use commit::{CommitOptions, CommitOutcome, commit, new_txn_id};
+pub use commit::{CommitOptions, CommitOutcome, commit, new_txn_id, read_commit};
 pub use error::{LogError, LogResult};
 pub use files::{ActiveFiles, FileView};
 pub use history::{CommitEntry, history};
 pub use location::TableLocation;
 pub use snapshot::{Snapshot, SnapshotOptions, version_range};
 pub use stores::{DeclaredLocations, PathResolver, ResolvedPath, StoreRegistry};
-pub use timestamps::{version_at_timestamp, version_timestamp};
+pub use timestamps::{commit_timestamps, version_at_timestamp, version_timestamp};

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::error::LogResult;
 use crate::stores::build::{build_store, parse_location_url};
-use crate::stores::{DeclaredLocations, StoreRegistry};
+use crate::stores::{DeclaredLocations, StoreRegistry, VerifiedStore};
 
 /// Where a table lives: the object store holding it and the table's root path in that store.
 ///
@@ -105,7 +105,7 @@ impl TableLocation {
     pub fn parse_with_options(uri: &str, options: &BTreeMap<String, String>) -> LogResult<Self> {
         let url = parse_location_url(uri)?;
         let (store, root) = build_store(uri, &url, options)?;
-        let mut location = Self::from_store(url, store, root);
+        let mut location = Self::from_verified_store(url, store, root);
         location.options = Arc::new(options.clone());
         Ok(location)
     }
@@ -116,7 +116,14 @@ impl TableLocation {
     /// `url` says where the table is (it decides which absolute paths in the log are inside
     /// the table); `root` is that place as a path in `store`. No other location is
     /// registered; locations the table declares are trusted and built without options.
+    ///
+    /// Every read through `store` is checked for length ([`VerifiedStore`]).
     pub fn from_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
+        Self::from_verified_store(url, VerifiedStore::wrap(store), root)
+    }
+
+    /// [`TableLocation::from_store`] for a store already wrapped in [`VerifiedStore`].
+    fn from_verified_store(url: Url, store: Arc<dyn ObjectStore>, root: Path) -> Self {
         Self {
             root_location: StoreLocation::of_url(&url),
             url,

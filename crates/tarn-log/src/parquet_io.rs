@@ -89,3 +89,74 @@ impl AsyncFileReader for ObjectFileReader {
         .boxed()
     }
 }
+/// Checks the byte ranges of a file's footer that the Parquet reader takes as given (and
+/// asserts on, or subtracts without checking): every column chunk's start and length must not
+/// be negative, and every page of the offset index (page locations) must lie inside its
+/// column chunk, after the page before it. Call it on metadata loaded with the offset index,
+/// before reading any page: a corrupt footer is then an error naming the column chunk or
+/// page, not a panic or a read of the wrong bytes.
+pub fn check_byte_ranges(metadata: &ParquetMetaData) -> ParquetResult<()> {
+    let corrupt = |reason: String| Err(ParquetError::General(reason));
+    let index = metadata.offset_index();
+    if let Some(index) = index
+        && !index.is_empty()
+        && index.len() != metadata.num_row_groups()
+    {
+        return corrupt(format!(
+            "the offset index has {} row groups, the file {}",
+            index.len(),
+            metadata.num_row_groups()
+        ));
+    }
+    for (row_group, group) in metadata.row_groups().iter().enumerate() {
+        let pages = index.and_then(|index| index.get(row_group));
+        if let Some(pages) = pages
+            && pages.len() > group.columns().len()
+        {
+            return corrupt(format!(
+                "the offset index of row group {row_group} has more columns than the row group"
+            ));
+        }
+        for (column, chunk) in group.columns().iter().enumerate() {
+            let start = chunk
+                .dictionary_page_offset()
+                .unwrap_or(chunk.data_page_offset());
+            let (Ok(start), Ok(len)) =
+                (u64::try_from(start), u64::try_from(chunk.compressed_size()))
+            else {
+                return corrupt(format!(
+                    "column {column} of row group {row_group} starts at byte {start} and has {} \
+                     bytes",
+                    chunk.compressed_size()
+                ));
+            };
+            let end = start.saturating_add(len);
+            let Some(locations) = pages.and_then(|pages| pages.get(column)) else {
+                continue;
+            };
+            let mut previous_end = start;
+            for (page, location) in locations.page_locations().iter().enumerate() {
+                let page_start = u64::try_from(location.offset).ok();
+                let page_end = page_start
+                    .zip(u64::try_from(location.compressed_page_size).ok())
+                    .and_then(|(s, size)| s.checked_add(size));
+                match (page_start, page_end) {
+                    (Some(page_start), Some(page_end))
+                        if page_start >= previous_end && page_end <= end =>
+                    {
+                        previous_end = page_end;
+                    }
+                    _ => {
+                        return corrupt(format!(
+                            "the offset index puts page {page} of column {column} in row group \
+                             {row_group} at bytes {}+{}, outside its column chunk (bytes \
+                             {start}..{end}) or before the page ahead of it",
+                            location.offset, location.compressed_page_size
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -113,7 +113,10 @@ impl Snapshot {
     }
 
     /// This snapshot with per-column statistics loaded (a clone if they already are). The
-    /// log segment is read again, with the statistics columns this time.
+    /// log segment is read again, with the statistics columns this time. If log cleanup
+    /// deleted files of that segment since it was listed (a newer checkpoint made them
+    /// unnecessary), the version is read from the files that remain, as
+    /// [`Snapshot::tombstones`] does.
     pub async fn with_statistics(&self) -> LogResult<Self> {
         if self.options.statistics {
             return Ok(self.clone());
@@ -122,7 +125,13 @@ impl Snapshot {
             statistics: true,
             ..self.options
         };
-        Self::from_segment(Arc::clone(&self.location), self.segment.clone(), options).await
+        match Self::from_segment(Arc::clone(&self.location), self.segment.clone(), options).await {
+            Err(LogError::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Self::load_with(Arc::clone(&self.location), Some(self.version()), options).await,
+            other => other,
+        }
     }
 
     /// Whether the files' per-column statistics are loaded.
@@ -400,6 +409,26 @@ impl Snapshot {
             });
         }
         Ok(Some(found))
+    }
+
+    /// A view of this snapshot in which `adds` are active files too, besides the snapshot's
+    /// own: for reading files an operation is about to add back before it commits them (the
+    /// files an archive restore brings back, read to apply the deletes committed since they
+    /// left the table). Per-column statistics are loaded first if the snapshot lacks them, so
+    /// that a scan of the view never reloads it from the log and loses the added files.
+    ///
+    /// The view is for reading: its version, protocol, metadata and domains are this
+    /// snapshot's. The paths of `adds` should not be active already (a path that is would be
+    /// listed twice). Errors: `InvalidAddedFiles` if an add cannot be held as a file (an
+    /// Arrow error building the batch), and the errors of loading statistics.
+    pub async fn with_added_files(&self, adds: &[tarn_protocol::actions::Add]) -> LogResult<Self> {
+        let mut view = self.with_statistics().await?;
+        let extra = ActiveFiles::from_adds(adds).map_err(|e| LogError::InvalidAddedFiles {
+            location: self.location.to_string(),
+            reason: e.to_string(),
+        })?;
+        view.files.append(extra);
+        Ok(view)
     }
 
     /// The table location.

@@ -172,6 +172,22 @@ pub async fn version_timestamp(
         .and_then(DateTime::from_timestamp_millis))
 }
 
+/// Every commit the log still holds, ascending, with its timestamp in milliseconds as history
+/// and time travel see it (in-commit timestamp, or the commit file's time made monotonic over
+/// the log). One listing; commit files are read only where in-commit timestamps are enabled.
+pub async fn commit_timestamps(location: &TableLocation) -> LogResult<Vec<(Version, i64)>> {
+    let files = list_log(location, 0).await?;
+    let timeline = CommitTimeline::new(location, &files).await?;
+    let mut out = Vec::with_capacity(timeline.commits.len());
+    for index in 0..timeline.commits.len() {
+        out.push((
+            timeline.commits[index].0,
+            timeline.timestamp_at(location, index).await?,
+        ));
+    }
+    Ok(out)
+}
+
 /// The newest reconstructable version committed at or before `timestamp`.
 pub async fn version_at_timestamp(
     location: &TableLocation,

@@ -9,7 +9,9 @@
 //! `r` is written first, so that everything below `r` can go. Nothing goes whose own
 //! modification time is inside the window, `_last_checkpoint` and directories under
 //! `_delta_log` are never touched, and `delta.enableExpiredLogCleanup = false` turns it all
-//! off.
+//! off. A table with detached files (its archive manifest) also keeps every commit from the
+//! one that detached the oldest of them: `restore-archive` replays the deletes committed
+//! since (spec/archive.md).
 //!
 //! [`LogCleanup::plan`] decides with the pure [`plan_log_cleanup`]; [`LogCleanup::execute`]
 //! writes the checkpoint (if the plan says so), then deletes.
@@ -59,6 +61,10 @@ pub struct LogCleanupPlan {
     pub enabled: bool,
     /// The oldest version that stays readable (`None`: every version is inside the window).
     pub oldest_kept: Option<Version>,
+    /// The first commit after the oldest detached file's detaching run read the table, kept
+    /// (and every later one) for `restore-archive`, when it is older than the window's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_for_archive: Option<Version>,
     /// A checkpoint of this version is written before anything is deleted.
     pub write_checkpoint: Option<Version>,
     /// The checkpoint every deleted file is older than.
@@ -160,6 +166,7 @@ impl LogCleanup {
             retention_ms: retention.log_ms,
             enabled: retention.expired_log_cleanup,
             oldest_kept: None,
+            kept_for_archive: None,
             write_checkpoint: None,
             keep_from_checkpoint: None,
             deletions: Vec::new(),
@@ -172,12 +179,19 @@ impl LogCleanup {
         let Some(cutoff) = DateTime::<Utc>::from_timestamp_millis(cutoff_ms) else {
             return Ok(plan);
         };
-        let oldest_kept = match tarn::log::version_at_timestamp(location, cutoff).await {
+        let mut oldest_kept = match tarn::log::version_at_timestamp(location, cutoff).await {
             Ok(version) => version.min(snapshot.version()),
             // Every version is newer than the cutoff: nothing has expired.
             Err(tarn::LogError::TimestampTooEarly { .. }) => return Ok(plan),
             Err(err) => return Err(err.into()),
         };
+        // restore-archive reads the commits from the one that detached a file on.
+        if let Some(needed) = crate::archive::oldest_commit_for_restore(&snapshot)?
+            && needed < oldest_kept
+        {
+            oldest_kept = needed;
+            plan.kept_for_archive = Some(needed);
+        }
         let files = list_log(location, 0).await?;
         let (write, keep_from, deletions) = plan_log_cleanup(&files, oldest_kept, cutoff_ms);
         plan.oldest_kept = Some(oldest_kept);
@@ -212,6 +226,7 @@ impl LogCleanup {
                 Ok(path) => Ok(path),
                 Err(object_store::Error::NotFound { path, .. }) => Ok(Path::from(path)),
                 Err(source) => Err(MaintenanceError::Storage {
+                    operation: "deleting log files of",
                     path: location.to_string(),
                     source,
                 }),

@@ -13,11 +13,7 @@ use tarn::protocol::features::TableFeature;
 
 use crate::error::{MaintenanceError, Result};
 
-pub use tarn::ops::CLUSTERING_DOMAIN;
-
-/// The domain Databricks Runtime's preview of clustering (writer feature `liquid`) keeps the
-/// clustering columns in.
-pub const LIQUID_PREVIEW_DOMAIN: &str = "delta.liquid";
+pub use tarn::ops::{CLUSTERING_DOMAIN, LIQUID_PREVIEW_DOMAIN};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

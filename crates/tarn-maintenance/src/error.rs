@@ -46,14 +46,44 @@ pub enum MaintenanceError {
         /// The type of the values.
         found: DataType,
     },
-    /// A store request failed.
-    #[error("{path}: {source}")]
+    /// An archive location cannot hold this table's archive: it overlaps the table, belongs to
+    /// another table, is not a directory, or cannot be reached.
+    #[error("cannot archive to {location}: {reason}")]
+    ArchiveLocation {
+        /// The location, as given or normalised.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading or writing an object failed (an archive copy, a marker, a file copied back).
+    #[error("{operation} {path}: {source}")]
     Storage {
+        /// What was being done: `reading`, `writing`, `checking`.
+        operation: &'static str,
         /// The object or prefix concerned, as an operator would name it.
         path: String,
         /// The store's error.
         #[source]
         source: object_store::Error,
+    },
+    /// A copy does not match its source after it was written, or a source does not match
+    /// what the log says of it.
+    #[error("copy of {from} to {to} failed verification: {reason}")]
+    CopyMismatch {
+        /// The source.
+        from: String,
+        /// The copy.
+        to: String,
+        /// What differs.
+        reason: String,
+    },
+    /// `restore-archive` cannot bring a detached file back exactly, so it brings back none.
+    #[error("cannot restore {path} from the archive: {reason}")]
+    RestoreRefused {
+        /// The file, as the manifest names it.
+        path: String,
+        /// Why, naming the version at fault.
+        reason: String,
     },
     /// A vacuum was asked to keep less history than the table promises its readers.
     #[error(

@@ -7,6 +7,8 @@
 //! as any program could. The safety rules are `spec/maintenance.md`.
 //!
 //! - [`optimize`]: compaction (bin-packing), sorting, Z-ordering and liquid clustering;
+//! - [`archive`]: lifecycle archiving (tiering and detaching cold files to an archive
+//!   location) and bringing archived files back;
 //! - [`maintain`]: the maintenance job: a policy of tables, each compacted, checkpointed,
 //!   vacuumed and its log cleaned up;
 //! - [`vacuum`]: deleting the files no retained version needs (full and lite);
@@ -15,6 +17,8 @@
 //! - [`curve`]: orders rows along a space-filling curve (Z-order, Hilbert) over several
 //!   columns, for sorted and clustered layouts.
 
+pub mod archive;
+pub mod check;
 pub mod cleanup;
 pub mod clustering;
 pub mod curve;

@@ -18,6 +18,8 @@
 pub mod deletion_vector;
 pub mod error;
 pub mod expr;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ops;
 pub mod scan;
 pub mod table;
@@ -30,6 +32,7 @@ pub use ops::{WriteBuilder, WriteMode};
 pub use scan::{Scan, ScanBuilder, ScanStream};
 pub use table::{Snapshot, Table, TableBuilder};
 pub use tarn_log as log;
+pub use tarn_log::location::redact_uri;
 pub use tarn_log::{
     ActiveFiles, CommitEntry, DeclaredLocations, FileView, LogError, PathResolver, ResolvedPath,
     StoreRegistry, TableLocation,

@@ -64,6 +64,16 @@ impl Table {
         &self.location
     }
 
+    /// Deletes data files a caller wrote for this table but will never commit (work it gave
+    /// up on), best effort: a path that does not resolve inside the table is left alone, and
+    /// a failed delete is logged; vacuum removes whatever this misses.
+    ///
+    /// Unlike [`Transaction::abort`](crate::Transaction::abort) this needs no snapshot, so it
+    /// works when the table can no longer be read or written by tarn.
+    pub async fn delete_uncommitted_files(&self, adds: &[tarn_protocol::actions::Add]) {
+        crate::ops::delete_data_files(&self.location, adds).await;
+    }
+
     /// The location, shared.
     pub(crate) fn location_arc(&self) -> &Arc<TableLocation> {
         &self.location
@@ -136,6 +146,23 @@ impl Table {
     /// gone.
     pub async fn version_timestamp(&self, version: Version) -> Result<Option<DateTime<Utc>>> {
         Ok(tarn_log::version_timestamp(&self.location, version).await?)
+    }
+
+    /// Every commit the log still holds, ascending, with its timestamp in milliseconds since
+    /// the epoch as history and time travel see it (in-commit timestamp, or the commit file's
+    /// time made monotonic over the log). One listing of the log.
+    pub async fn commit_timestamps(&self) -> Result<Vec<(Version, i64)>> {
+        Ok(tarn_log::commit_timestamps(&self.location).await?)
+    }
+
+    /// The actions of the commit of `version`, in file order (`commitInfo` first when the
+    /// writer put it there); `None` if the log no longer holds (or never held) that commit
+    /// file. Errors name the version and file when it does not parse.
+    pub async fn commit_actions(
+        &self,
+        version: Version,
+    ) -> Result<Option<Vec<tarn_protocol::actions::Action>>> {
+        Ok(tarn_log::read_commit(&self.location, version).await?)
     }
 
     /// The commits still in the log, newest first, at most `limit` of them.
@@ -244,6 +271,14 @@ impl Snapshot {
     /// when something (a predicate) needs them.
     pub async fn with_statistics(&self) -> Result<Snapshot> {
         Ok(Snapshot(self.0.with_statistics().await?))
+    }
+
+    /// A view of this snapshot in which `adds` are active files as well, for reading files an
+    /// operation is about to add back before it commits them (scan them with
+    /// [`crate::ScanBuilder::with_files`]). Statistics are loaded first when missing. The
+    /// view is for reading only: commit against the snapshot itself.
+    pub async fn with_added_files(&self, adds: &[tarn_protocol::actions::Add]) -> Result<Snapshot> {
+        Ok(Snapshot(self.0.with_added_files(adds).await?))
     }
 
     /// A scan of this snapshot: add a projection, filter and limit, then build and execute.

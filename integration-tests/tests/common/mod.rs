@@ -1,8 +1,11 @@
 //! Helpers shared by the test modules.
 
+pub mod azure;
 pub mod delta_table;
 pub mod every_type;
+pub mod fault_store;
 pub mod gate_store;
+pub mod gcs;
 pub mod python;
 pub mod recording_store;
 pub mod rows;
@@ -13,6 +16,42 @@ pub mod writes;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A variable `tools/test.sh` exports for an emulator it started (`what`, exporting `all`).
+/// Missing or empty, the test fails naming the script: a cloud test never passes by skipping.
+pub fn emulator_env(name: &str, what: &str, all: &str) -> String {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => value,
+        _ => panic!(
+            "{name} is not set: run tools/test.sh, which starts {what} on 127.0.0.1 and \
+             exports {all} (tools/emulators.sh starts it for a manual session)"
+        ),
+    }
+}
+
+/// An emulator's URL from `name`, which must be `http://127.0.0.1:PORT`: tests may reach
+/// nothing else.
+pub fn emulator_url(name: &str, what: &str, all: &str) -> String {
+    let url = emulator_env(name, what, all);
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "{name}={url}: tests may only reach 127.0.0.1"
+    );
+    url.trim_end_matches('/').to_owned()
+}
+
+/// `<name>-<pid>-<nanos>-<counter>`: unique per call within a run and across runs sharing an
+/// emulator, so tests never see each other's objects.
+pub fn unique_name(name: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{name}-{}-{nanos}-{n}", std::process::id())
+}
 
 /// The shared fixture tables: `../shared/fixtures` from the repository root.
 pub fn fixtures_dir() -> PathBuf {

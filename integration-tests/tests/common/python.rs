@@ -491,6 +491,36 @@ fn single_value(array: &dyn Array, row: usize) -> Value {
     }
 }
 
+/// Reads a table with each of delta-rs's Python readers (`tools/interop/read_readers.py`):
+/// `{"query_builder": {"table": <canonical>} | {"error": ...}, "to_pyarrow_table": ...,
+/// "to_pyarrow_dataset": ...}`, rows sorted by [`row_key`].
+pub fn read_with_python_readers(uri: &str, options: &BTreeMap<String, String>) -> Value {
+    let mut args = vec![uri.to_owned()];
+    args.extend(option_args(options));
+    let mut output = run_script("read_readers.py", &args, None);
+    if let Value::Object(readers) = &mut output {
+        for result in readers.values_mut() {
+            if let Some(table) = result.get_mut("table") {
+                *table = resort(table.take());
+            }
+        }
+    }
+    output
+}
+
+/// Size and storage class of objects in an S3 emulator bucket, by key
+/// (`tools/interop/s3_head.py`): `{key: {"size", "storage_class"} | null}`.
+pub fn s3_head(endpoint: &str, bucket: &str, keys: &[String]) -> Value {
+    let mut args = vec![
+        "--endpoint".to_owned(),
+        endpoint.to_owned(),
+        "--bucket".to_owned(),
+        bucket.to_owned(),
+    ];
+    args.extend(keys.iter().cloned());
+    run_script("s3_head.py", &args, None)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -8,17 +8,13 @@
 //! (`read_with_delta_rs_options`), which takes object_store's config keys too.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 fn required_env(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => value,
-        _ => panic!(
-            "{name} is not set: run tools/test.sh, which starts the moto S3 emulator on \
-             127.0.0.1 and exports TARN_TEST_S3_ENDPOINT, TARN_TEST_S3_BUCKET and \
-             TARN_TEST_S3_ARCHIVE_BUCKET"
-        ),
-    }
+    super::emulator_env(
+        name,
+        "the moto S3 emulator",
+        "TARN_TEST_S3_ENDPOINT, TARN_TEST_S3_BUCKET and TARN_TEST_S3_ARCHIVE_BUCKET",
+    )
 }
 
 /// The emulator's endpoint, `http://127.0.0.1:PORT`.
@@ -60,15 +56,5 @@ pub fn s3_options() -> BTreeMap<String, String> {
 /// call within a run and across runs sharing an emulator, so tests never see each other's
 /// objects.
 pub fn s3_table_uri(name: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "s3://{}/{name}-{}-{nanos}-{n}",
-        s3_bucket(),
-        std::process::id()
-    )
+    format!("s3://{}/{}", s3_bucket(), super::unique_name(name))
 }

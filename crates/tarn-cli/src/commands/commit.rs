@@ -20,7 +20,10 @@ pub(crate) fn count(n: u64, singular: &str, plural: &str) -> String {
 /// changes (used by create and restore); `nothing` says why nothing was committed.
 pub(crate) fn commit_text(summary: &CommitSummary, what: Option<&str>, nothing: &str) -> String {
     let Some(version) = summary.version else {
-        return format!("nothing committed: {nothing}");
+        return match detached_note(summary) {
+            Some(note) => format!("nothing committed: {nothing}; {note}"),
+            None => format!("nothing committed: {nothing}"),
+        };
     };
     let mut text = format!("committed version {version}: ");
     match what {
@@ -62,7 +65,32 @@ pub(crate) fn commit_text(summary: &CommitSummary, what: Option<&str>, nothing: 
     if summary.checkpoint_written {
         text.push_str("; checkpoint written");
     }
+    if let Some(note) = detached_note(summary) {
+        text.push_str(&format!("; {note}"));
+    }
     text
+}
+
+/// What a delete or update says about the files the table keeps detached in its archive
+/// manifest, which it did not search (nothing when there are none).
+pub(crate) fn detached_note(summary: &CommitSummary) -> Option<String> {
+    let n = summary.detached_files_not_searched;
+    if n == 0 {
+        return None;
+    }
+    let files = count(n, "detached file", "detached files");
+    Some(match summary.operation.as_str() {
+        "UPDATE" => format!(
+            "{files} in the archive manifest {} not searched: restore-archive refuses to bring \
+             back rows this update would have changed",
+            if n == 1 { "was" } else { "were" }
+        ),
+        _ => format!(
+            "{files} in the archive manifest {} not searched: restore-archive applies this delete \
+             to them when it brings them back",
+            if n == 1 { "was" } else { "were" }
+        ),
+    })
 }
 
 /// The `--json` document of a write command. The keys are a contract with scripts: add,
@@ -80,6 +108,7 @@ pub(crate) fn commit_json(summary: &CommitSummary, message: &str) -> Value {
         "bytes_added": summary.bytes_added,
         "attempts": summary.attempts,
         "checkpoint_written": summary.checkpoint_written,
+        "detached_files_not_searched": summary.detached_files_not_searched,
         "message": message,
     })
 }

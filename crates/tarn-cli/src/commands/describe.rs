@@ -6,6 +6,70 @@ use tarn::protocol::schema::{DataType, StructType};
 
 use crate::output::{format_millis, human_bytes};
 
+/// Where a table's files live: one entry per place and kind, hot first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoragePlace {
+    /// `hot`, an archive location's URI, or `elsewhere`.
+    pub(crate) location: String,
+    /// `hot`, `tiered` (active files in an archive location), `detached` (the archive
+    /// manifest's files there), or `elsewhere`.
+    pub(crate) kind: &'static str,
+    pub(crate) num_files: u64,
+    pub(crate) size_bytes: u64,
+}
+
+/// Files and bytes per place: active files by where they live, and the archive manifest's
+/// detached files by their archive location.
+pub(crate) fn storage_places(snapshot: &Snapshot) -> Vec<StoragePlace> {
+    use tarn_maintenance::archive::{FilePlacements, Placement};
+    let placements = FilePlacements::of(snapshot);
+    let mut places: std::collections::BTreeMap<(u8, String, &'static str), (u64, u64)> =
+        Default::default();
+    for file in snapshot.files().iter() {
+        let place = placements.place(file.path());
+        let (order, kind) = match &place {
+            Placement::Hot { .. } => (0, "hot"),
+            Placement::Archive { .. } => (1, "tiered"),
+            Placement::Elsewhere => (3, "elsewhere"),
+        };
+        let entry = places
+            .entry((order, place.label().to_owned(), kind))
+            .or_default();
+        entry.0 += 1;
+        entry.1 = entry
+            .1
+            .saturating_add(u64::try_from(file.size()).unwrap_or(0));
+    }
+    let manifest = tarn::protocol::archive_domain::ArchiveConfiguration::of_domains(
+        snapshot.domain_metadata(),
+    )
+    .ok()
+    .flatten()
+    .and_then(|config| config.detached_files().ok())
+    .unwrap_or_default();
+    for record in manifest {
+        let place = placements.place(&record.archive_path);
+        let entry = places
+            .entry((2, place.label().to_owned(), "detached"))
+            .or_default();
+        entry.0 += 1;
+        entry.1 = entry
+            .1
+            .saturating_add(u64::try_from(record.add.size).unwrap_or(0));
+    }
+    places
+        .into_iter()
+        .map(
+            |((_, location, kind), (num_files, size_bytes))| StoragePlace {
+                location,
+                kind,
+                num_files,
+                size_bytes,
+            },
+        )
+        .collect()
+}
+
 /// The `describe --json` document. The keys are a contract with scripts: add, never rename.
 pub(crate) fn describe_json(snapshot: &Snapshot, timestamp: i64) -> Value {
     let protocol = snapshot.protocol();
@@ -31,6 +95,15 @@ pub(crate) fn describe_json(snapshot: &Snapshot, timestamp: i64) -> Value {
         "created_time": metadata.created_time,
         "schema": schema,
         "properties": metadata.configuration,
+        "storage": storage_places(snapshot)
+            .into_iter()
+            .map(|place| json!({
+                "location": place.location,
+                "kind": place.kind,
+                "num_files": place.num_files,
+                "size_bytes": place.size_bytes,
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -123,6 +196,29 @@ pub(crate) fn describe_text(snapshot: &Snapshot, timestamp: i64) -> String {
         "Files".into(),
         format!("{} ({})", files.len(), human_bytes(files.total_size())),
     ));
+    let places = storage_places(snapshot);
+    if places.iter().any(|place| place.kind != "hot") {
+        for (index, place) in places.iter().enumerate() {
+            let what = match place.kind {
+                "hot" => String::new(),
+                "detached" => " detached (archive manifest; not in the live table)".to_owned(),
+                other => format!(" {other}"),
+            };
+            lines.push((
+                if index == 0 {
+                    "Storage".into()
+                } else {
+                    String::new()
+                },
+                format!(
+                    "{}: {} ({}){what}",
+                    place.location,
+                    super::commit::count(place.num_files, "file", "files"),
+                    human_bytes(place.size_bytes)
+                ),
+            ));
+        }
+    }
     lines.push((
         "Rows".into(),
         files.num_records().map_or_else(

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 use tarn::{FileView, Snapshot};
+use tarn_maintenance::archive::FilePlacements;
 
 use super::parse_filter;
 use crate::CliError;
@@ -71,8 +72,10 @@ fn partition_values(
         .collect()
 }
 
-/// The `files --json` document: an array of files.
+/// The `files --json` document: an array of files. `location` says where each lives: `hot`
+/// (under the table's root), the archive location's URI, or `elsewhere`.
 pub(crate) fn files_json(snapshot: &Snapshot, selection: &Selection) -> Value {
+    let placements = FilePlacements::of(snapshot);
     Value::Array(
         selection
             .files(snapshot)
@@ -83,6 +86,7 @@ pub(crate) fn files_json(snapshot: &Snapshot, selection: &Selection) -> Value {
                     .collect();
                 json!({
                     "path": file.path(),
+                    "location": placements.place(file.path()).label(),
                     "size": file.size(),
                     "modification_time": file.modification_time(),
                     "partition_values": values,
@@ -97,22 +101,29 @@ pub(crate) fn files_json(snapshot: &Snapshot, selection: &Selection) -> Value {
 /// The human-readable file list.
 pub(crate) fn files_text(snapshot: &Snapshot, selection: &Selection) -> String {
     let partitioned = !snapshot.partition_columns().is_empty();
+    let placements = FilePlacements::of(snapshot);
     let mut headers = vec![
         ("PATH", Align::Left),
         ("SIZE", Align::Right),
         ("RECORDS", Align::Right),
         ("DELETED", Align::Right),
+        ("LOCATION", Align::Left),
     ];
     if partitioned {
         headers.push(("PARTITION", Align::Left));
     }
     let mut table = TextTable::new(&headers);
     let (mut count, mut size) = (0usize, 0u64);
+    let mut by_location: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
     for file in selection.files(snapshot) {
         // Sizes are never negative: the log reader refuses such a file.
         let file_size = u64::try_from(file.size()).unwrap_or(0);
         count += 1;
         size = size.saturating_add(file_size);
+        let location = placements.place(file.path()).label().to_owned();
+        let place = by_location.entry(location.clone()).or_default();
+        place.0 += 1;
+        place.1 = place.1.saturating_add(file_size);
         let mut row = vec![
             file.path().to_owned(),
             human_bytes(file_size),
@@ -120,6 +131,7 @@ pub(crate) fn files_text(snapshot: &Snapshot, selection: &Selection) -> String {
                 .map_or_else(|| "-".into(), |n| n.to_string()),
             file.deletion_vector_cardinality()
                 .map_or_else(|| "-".into(), |n| n.to_string()),
+            location,
         ];
         if partitioned {
             row.push(
@@ -133,6 +145,14 @@ pub(crate) fn files_text(snapshot: &Snapshot, selection: &Selection) -> String {
         table.push(row);
     }
     let mut out = table.render();
-    out.push_str(&format!("{count} files, {}\n", human_bytes(size)));
+    out.push_str(&format!("{count} files, {}", human_bytes(size)));
+    if by_location.keys().any(|location| location != "hot") {
+        let parts: Vec<String> = by_location
+            .iter()
+            .map(|(location, (n, bytes))| format!("{location}: {n}, {}", human_bytes(*bytes)))
+            .collect();
+        out.push_str(&format!(" ({})", parts.join("; ")));
+    }
+    out.push('\n');
     out
 }

@@ -52,10 +52,19 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     Shard::parse(text).map_err(|e| e.to_string())
 }
 
+/// What the command line says about opening tables (`-o`, `--store`, `--untrusted`): every
+/// table of the policy is opened with it, its own `storage_options` winning.
+pub(crate) struct TableOptions {
+    pub(crate) storage_options: std::collections::BTreeMap<String, String>,
+    pub(crate) stores: tarn::log::StoreRegistry,
+    pub(crate) declared: tarn::log::DeclaredLocations,
+}
+
 /// Runs `tarn maintain`. Returns the exit status: success when every table of every run
 /// succeeded.
 pub(crate) async fn run(
     args: &MaintainArgs,
+    tables: TableOptions,
     interrupt: crate::interrupt::Interrupt,
 ) -> Result<(), CliError> {
     let text = std::fs::read_to_string(&args.policy).map_err(|e| {
@@ -77,7 +86,10 @@ pub(crate) async fn run(
     let mut maintainer = Maintainer::new(policy)
         .with_dry_run(args.dry_run)
         .with_stop(stop.clone())
-        .on_record(move |record| print_record(record, json_output));
+        .on_record(move |record| print_record(record, json_output))
+        .with_storage_options(tables.storage_options)
+        .with_stores(tables.stores)
+        .with_declared_locations(tables.declared);
     if let Some(shard) = args.shard {
         maintainer = maintainer.with_shard(shard);
     }

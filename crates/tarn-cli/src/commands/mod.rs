@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub(crate) mod archive;
 pub(crate) mod cat;
+pub(crate) mod check;
 pub(crate) mod checkpoint;
 pub(crate) mod cleanup_log;
 pub(crate) mod commit;

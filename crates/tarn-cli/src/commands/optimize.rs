@@ -40,6 +40,18 @@ pub(crate) struct OptimizeArgs {
     /// range predicates on any of them read fewer files.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     zorder_by: Vec<String>,
+    /// Run a plan printed by `--dry-run --json` (a file, or `-` for stdin) instead of
+    /// planning: the way an orchestrator runs one compaction as many tasks, each with
+    /// `--bins`. Bins whose files changed since the plan are skipped.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["filter", "target_size", "sort_by", "zorder_by"]
+    )]
+    plan: Option<String>,
+    /// With --plan: only these bins (indexes into the plan's `bins`, from 0), e.g. `0,3`.
+    #[arg(long, value_name = "I,J", value_delimiter = ',', requires = "plan")]
+    bins: Vec<usize>,
     /// Memory for the files rewritten at once (default 1GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory: Option<u64>,
@@ -93,7 +105,10 @@ pub(crate) async fn run(
     if !zorder_by.is_empty() {
         optimize = optimize.with_zorder_by(zorder_by);
     }
-    let plan = optimize.plan().await?;
+    let plan = match &args.plan {
+        Some(file) => read_plan(file, &args.bins)?,
+        None => optimize.plan().await?,
+    };
     if args.dry_run {
         return if args.json {
             super::print_json(&plan_json(&plan))
@@ -145,6 +160,26 @@ pub(crate) async fn run(
     } else {
         super::emit(&format!("{text}\n"))
     }
+}
+
+/// Reads a plan printed by `--dry-run --json`, keeping the bins asked for (all if none).
+fn read_plan(file: &str, bins: &[usize]) -> Result<OptimizePlan, CliError> {
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| CliError::Usage(format!("cannot read the plan {file}: {e}")))?;
+    let plan: OptimizePlan = serde_json::from_str(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{file} is not a plan printed by `tarn optimize --dry-run --json`: {e}"
+        ))
+    })?;
+    if bins.is_empty() {
+        return Ok(plan);
+    }
+    plan.select_bins(bins)
+        .map_err(|reason| CliError::Usage(format!("--bins: {reason}")))
 }
 
 fn layout_json(layout: &Layout) -> Value {

@@ -186,6 +186,8 @@ fn metrics_text(plan: &VacuumPlan, metrics: &VacuumMetrics) -> String {
     );
     if let (Some(start), Some(end)) = (metrics.start_version, metrics.end_version) {
         text.push_str(&format!("; recorded as versions {start} and {end}"));
+    } else if plan.is_idle() {
+        text.push_str("; nothing to record, so nothing committed");
     }
     text
 }

@@ -1,6 +1,8 @@
 //! Checkpoints: reading every kind the protocol defines (classic, multi-part, v2 with
 //! sidecars, in JSON or Parquet), and writing classic Parquet checkpoints.
 
+#[cfg(test)]
+mod corrupt_tests;
 mod index;
 mod keys;
 mod layout;
@@ -22,6 +24,7 @@ mod write_safety_tests;
 mod write_tests;
 
 pub(crate) use read::read_checkpoint;
+pub(crate) use stats_parsed::stats_parsed_of;
 pub(crate) use tombstones::tombstones_after;
 pub use write::{
     CheckpointInfo, CheckpointOptions, checkpoint_interval, should_checkpoint, write_checkpoint,

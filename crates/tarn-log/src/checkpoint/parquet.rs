@@ -35,7 +35,7 @@ use super::rows::{record_counts, stats_parsed_to_json, struct_rows};
 use crate::error::LogResult;
 use crate::files::{BatchKeys, check_file_batch, normalize_add_struct};
 use crate::location::TableLocation;
-use crate::parquet_io::ObjectFileReader;
+use crate::parquet_io::{ObjectFileReader, check_byte_ranges};
 
 /// Rows decoded per batch. Small enough to keep a batch of a wide checkpoint in cache-sized
 /// memory, large enough that per-batch overhead vanishes.
@@ -175,6 +175,7 @@ pub(super) async fn read_parquet_part(
     let metadata = ArrowReaderMetadata::load_async(&mut file, options)
         .await
         .map_err(|e| corrupt(version, &shown, e))?;
+    check_byte_ranges(metadata.metadata()).map_err(|e| corrupt(version, &shown, e))?;
     let projection = projection(
         metadata.metadata(),
         true,
@@ -199,7 +200,7 @@ pub(super) async fn read_parquet_part(
                 ]));
             }
             let mut stream = builder.build().map_err(|e| corrupt(version, &shown, e))?;
-            while let Some(batch) = stream.next().await {
+            while let Some(batch) = next_batch(&mut stream).await {
                 let batch = batch.map_err(|e| corrupt(version, &shown, e))?;
                 reader.absorb_batch(&batch, &projection, non_file_actions, &shown, &mut state)?;
             }
@@ -347,6 +348,7 @@ impl PartAdds {
         let metadata = ArrowReaderMetadata::load_async(&mut file, options)
             .await
             .map_err(|e| corrupt(version, &shown, e))?;
+        check_byte_ranges(metadata.metadata()).map_err(|e| corrupt(version, &shown, e))?;
         let projection = projection(metadata.metadata(), true, true, with_sidecars);
         let mut all = VecDeque::new();
         for row_group in 0..metadata.metadata().num_row_groups() {
@@ -400,7 +402,7 @@ impl PartAdds {
             let Some(stream) = self.stream.as_mut() else {
                 continue;
             };
-            let Some(batch) = stream.next().await else {
+            let Some(batch) = next_batch(stream).await else {
                 self.stream = None;
                 continue;
             };
@@ -453,7 +455,7 @@ pub(super) async fn read_non_file_actions(
         .build()
         .map_err(|e| corrupt(version, &shown, e))?;
     let mut actions = Vec::new();
-    while let Some(batch) = stream.next().await {
+    while let Some(batch) = next_batch(&mut stream).await {
         let batch = batch.map_err(|e| corrupt(version, &shown, e))?;
         let column = |name: &str| batch.column_by_name(name);
         if let Some(protocol) = column("protocol") {
@@ -486,4 +488,30 @@ pub(super) async fn read_non_file_actions(
         }
     }
     Ok(actions)
+}
+
+/// The next batch of a checkpoint stream. The Parquet decoder panics on some corrupt files
+/// (parquet 59.3 unwraps "Not all children array length are the same" while reading a map,
+/// map_array.rs) where it should return an error: such a panic becomes an error here, so
+/// a corrupt checkpoint is `CorruptCheckpoint`, never a crash.
+async fn next_batch(
+    stream: &mut ParquetRecordBatchStream<ObjectFileReader>,
+) -> Option<Result<RecordBatch, parquet::errors::ParquetError>> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(stream.next())
+        .catch_unwind()
+        .await
+    {
+        Ok(next) => next,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Some(Err(parquet::errors::ParquetError::General(format!(
+                "the Parquet decoder failed on this file: {message}"
+            ))))
+        }
+    }
 }

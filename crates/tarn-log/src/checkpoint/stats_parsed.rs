@@ -187,6 +187,15 @@ impl StatsLayout {
     }
 }
 
+/// The `stats_parsed` column of a single file with `stats`, for a table of `schema` without
+/// partition columns, column mapping or table properties (for [`crate::fuzzing`]).
+pub(crate) fn stats_parsed_of(schema: &StructType, stats: &str) -> Result<ArrayRef, ArrowError> {
+    let layout = StatsLayout::new(schema, &[], ColumnMappingMode::None, &BTreeMap::new());
+    let mut builder = layout.builder(1);
+    builder.append(Some(stats));
+    builder.finish()
+}
+
 /// The columns statistics are kept for (logical names, partition columns excluded).
 fn stats_columns(
     schema: &StructType,

@@ -34,8 +34,8 @@ use tarn_protocol::row_tracking::RowIdAssigner;
 use crate::error::{LogError, LogResult};
 use crate::location::TableLocation;
 use crate::segment::list_log;
-pub use winners::find_commit_by_txn_id;
 use winners::{CatchUp, catch_up};
+pub use winners::{find_commit_by_txn_id, read_commit};
 
 /// How hard a commit tries before giving up.
 ///

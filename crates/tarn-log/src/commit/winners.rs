@@ -139,6 +139,20 @@ async fn read_commit_actions(
     })
 }
 
+/// The actions of the commit file of `version`, in file order; `None` if the log holds no
+/// commit file for it (not written yet, or cleaned up after a checkpoint). For callers that
+/// need a commit's own actions rather than a snapshot: the files an archive run added, the
+/// predicates of the deletes committed since (`tarn-maintenance`'s archive).
+///
+/// Errors: `CorruptCommit` naming the version and file when it does not parse (or is not a
+/// regular file), storage errors naming the file.
+pub async fn read_commit(
+    location: &TableLocation,
+    version: Version,
+) -> LogResult<Option<Vec<Action>>> {
+    read_commit_actions(location, version).await
+}
+
 /// The version of the commit whose `commitInfo.txnId` is `txn_id`, reading from `from` up to
 /// the newest commit; `None` if no commit in that range has it. For a caller that got
 /// [`LogError::CommitOutcomeUnknown`] and must find out whether its transaction landed

@@ -226,6 +226,20 @@ impl FileColumns {
     }
 }
 
+/// A string map's entries as the borrowed pairs [`AddFields`] takes.
+fn string_pairs(
+    map: &PartitionValues,
+) -> Vec<(std::borrow::Cow<'_, str>, Option<std::borrow::Cow<'_, str>>)> {
+    map.iter()
+        .map(|(k, v)| {
+            (
+                std::borrow::Cow::Borrowed(k.as_str()),
+                v.as_deref().map(std::borrow::Cow::Borrowed),
+            )
+        })
+        .collect()
+}
+
 /// The active files of a snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct ActiveFiles {
@@ -242,6 +256,38 @@ impl ActiveFiles {
             files.push(batch);
         }
         files
+    }
+
+    /// Active files made from `add` actions (for a view of a snapshot with files added: see
+    /// `Snapshot::with_added_files`). Record counts are read from each add's statistics.
+    pub(crate) fn from_adds(adds: &[Add]) -> Result<Self, arrow_schema::ArrowError> {
+        let mut builder = FileBatchBuilder::new();
+        for add in adds {
+            let partition_values = string_pairs(&add.partition_values);
+            let tags = add.tags.as_ref().map(string_pairs);
+            builder.append(&AddFields {
+                path: &add.path,
+                partition_values: &partition_values,
+                size: add.size,
+                modification_time: add.modification_time,
+                stats: add.stats.as_deref(),
+                num_records: add.stats.as_deref().and_then(num_records_in_json),
+                tags: tags.as_deref(),
+                deletion_vector: add.deletion_vector.as_ref().map(|dv| DvFields {
+                    storage_type: &dv.storage_type,
+                    path_or_inline_dv: &dv.path_or_inline_dv,
+                    offset: dv.offset,
+                    size_in_bytes: dv.size_in_bytes,
+                    cardinality: dv.cardinality,
+                }),
+                base_row_id: add.base_row_id,
+                default_row_commit_version: add.default_row_commit_version,
+                clustering_provider: add.clustering_provider.as_deref(),
+            })?;
+        }
+        let mut files = Self::default();
+        files.push(builder.finish()?);
+        Ok(files)
     }
 
     /// Adds a canonical file batch, storing it compactly right away so that replay never

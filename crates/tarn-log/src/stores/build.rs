@@ -23,15 +23,17 @@ use url::Url;
 use crate::error::{LogError, LogResult};
 use crate::local_store::RegularFileStore;
 use crate::location::redact_uri;
+use crate::stores::VerifiedStore;
 
 /// In-process `memory://` stores, keyed by their host, so that every use of the same
 /// `memory://name/...` URI in a process sees the same objects.
-fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
-    static STORES: OnceLock<Mutex<HashMap<String, Arc<InMemory>>>> = OnceLock::new();
+fn memory_stores() -> &'static Mutex<HashMap<String, Arc<dyn ObjectStore>>> {
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<dyn ObjectStore>>>> = OnceLock::new();
     STORES.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The store serving `url` (as [`parse_location_url`] made it) and the URL's path in it.
+/// The store serving `url` (as [`parse_location_url`] made it), its reads checked for
+/// length ([`VerifiedStore`]), and the URL's path in it.
 /// `uri` is the text the caller gave, for errors. An option key the store does not
 /// understand is an error; local and memory stores take no options.
 pub(crate) fn build_store(
@@ -63,7 +65,7 @@ pub(crate) fn build_store(
                 .map_err(|()| invalid("not a local file path".to_owned()))?;
             let root = Path::from_absolute_path(&path)
                 .map_err(|e| invalid(format!("bad local path: {e}")))?;
-            Ok((Arc::new(RegularFileStore::new()), root))
+            Ok((VerifiedStore::wrap(Arc::new(RegularFileStore::new())), root))
         }
         "memory" => {
             if let Some(key) = options.keys().next() {
@@ -77,7 +79,7 @@ pub(crate) fn build_store(
                 Arc::clone(
                     stores
                         .entry(host)
-                        .or_insert_with(|| Arc::new(InMemory::new())),
+                        .or_insert_with(|| VerifiedStore::wrap(Arc::new(InMemory::new()))),
                 )
             };
             Ok((store, object_root()?))
@@ -89,7 +91,7 @@ pub(crate) fn build_store(
                 builder = builder.with_config(key, value);
             }
             Ok((
-                Arc::new(builder.build().map_err(config_error)?),
+                VerifiedStore::wrap(Arc::new(builder.build().map_err(config_error)?)),
                 object_root()?,
             ))
         }
@@ -100,7 +102,7 @@ pub(crate) fn build_store(
                 builder = builder.with_config(key, value);
             }
             Ok((
-                Arc::new(builder.build().map_err(config_error)?),
+                VerifiedStore::wrap(Arc::new(builder.build().map_err(config_error)?)),
                 object_root()?,
             ))
         }
@@ -111,7 +113,7 @@ pub(crate) fn build_store(
                 builder = builder.with_config(key, value);
             }
             Ok((
-                Arc::new(builder.build().map_err(config_error)?),
+                VerifiedStore::wrap(Arc::new(builder.build().map_err(config_error)?)),
                 object_root()?,
             ))
         }

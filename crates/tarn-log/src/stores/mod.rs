@@ -25,9 +25,11 @@
 pub(crate) mod build;
 mod registry;
 mod resolve;
+mod verified;
 
 pub use registry::StoreRegistry;
 pub use resolve::{DeclaredLocations, PathResolver, ResolvedPath};
+pub use verified::VerifiedStore;
 
 #[cfg(test)]
 mod tests;

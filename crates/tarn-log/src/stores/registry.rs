@@ -77,12 +77,25 @@ impl StoreRegistry {
         Ok(())
     }
 
+    /// The location `prefix` names, normalised exactly as [`StoreRegistry::register`] takes
+    /// it: a local path becomes absolute (`file://`), trailing slashes do not matter, and the
+    /// path is decoded into segments. Errors (`InvalidUri`) as `register`. No I/O.
+    pub fn normalize(prefix: &str) -> LogResult<StoreLocation> {
+        let url = parse_location_url(prefix)?;
+        Ok(StoreLocation::of_url(&url))
+    }
+
     /// Registers `prefix` with a store the caller built (a custom store, or one wrapped to
     /// record or inject faults). The store is addressed with each file's full path, as in
-    /// [`StoreRegistry`]. Errors (`InvalidUri`) if the prefix is not a valid URI or path.
+    /// [`StoreRegistry`]; its reads are checked for length
+    /// ([`VerifiedStore`](super::VerifiedStore)). Errors (`InvalidUri`) if the prefix is not a
+    /// valid URI or path.
     pub fn register_store(&mut self, prefix: &str, store: Arc<dyn ObjectStore>) -> LogResult<()> {
         let url = parse_location_url(prefix)?;
-        self.insert(StoreLocation::of_url(&url), store);
+        self.insert(
+            StoreLocation::of_url(&url),
+            super::VerifiedStore::wrap(store),
+        );
         Ok(())
     }
 

@@ -1,5 +1,6 @@
-//! The maintenance job: a policy of tables, each compacted, checkpointed, vacuumed and its
-//! log cleaned up, in that order, from cron or as a service.
+//! The maintenance job: a policy of tables, each compacted, archived (when the policy names
+//! archive rules for it), checkpointed, vacuumed and its log cleaned up, in that order, from
+//! cron or as a service.
 //!
 //! [`Maintainer`] runs a [`Policy`] once ([`Maintainer::run_once`]); a service calls it on a
 //! schedule. Each operation is one of this crate's (they commit on their own), so a run
@@ -22,11 +23,14 @@ use serde_json::Value;
 use tarn::Table;
 
 use crate::Stop;
+use crate::archive::Archive;
 use crate::cleanup::LogCleanup;
 use crate::error::MaintenanceError;
 use crate::optimize::Optimize;
 use crate::vacuum::{Vacuum, VacuumMode};
-pub use policy::{CompactPolicy, Policy, PolicyError, TablePolicy, VacuumPolicy, parse_policy};
+pub use policy::{
+    ArchivePolicy, CompactPolicy, Policy, PolicyError, TablePolicy, VacuumPolicy, parse_policy,
+};
 
 /// One maintenance operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +40,8 @@ pub enum Operation {
     Open,
     /// Compaction (with the table's clustering, or the policy's sorting).
     Compact,
+    /// Lifecycle archiving, rule by rule (only for tables whose policy names rules).
+    Archive,
     /// A checkpoint, when one is due.
     Checkpoint,
     /// Vacuum.
@@ -46,9 +52,10 @@ pub enum Operation {
 
 impl std::fmt::Display for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Operation::Open => "open",
             Operation::Compact => "compact",
+            Operation::Archive => "archive",
             Operation::Checkpoint => "checkpoint",
             Operation::Vacuum => "vacuum",
             Operation::LogCleanup => "log-cleanup",
@@ -166,6 +173,12 @@ pub struct Maintainer {
     dry_run: bool,
     stop: Stop,
     on_record: Option<RecordFn>,
+    /// Storage options every table gets under its own (`storage_options` in the policy).
+    storage_options: std::collections::BTreeMap<String, String>,
+    /// Locations registered beside every table.
+    stores: Option<tarn::log::StoreRegistry>,
+    /// Whether locations a table declares are trusted.
+    declared: Option<tarn::log::DeclaredLocations>,
 }
 
 impl std::fmt::Debug for Maintainer {
@@ -187,7 +200,34 @@ impl Maintainer {
             dry_run: false,
             stop: Stop::new(),
             on_record: None,
+            storage_options: std::collections::BTreeMap::new(),
+            stores: None,
+            declared: None,
         }
+    }
+
+    /// Storage options for every table (the command line's `-o`); a table's own
+    /// `storage_options` in the policy win over them, key by key.
+    pub fn with_storage_options(
+        mut self,
+        options: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.storage_options = options;
+        self
+    }
+
+    /// Locations registered beside every table (the command line's `--store`), so that
+    /// files a table names there (an archive in another bucket) can be read.
+    pub fn with_stores(mut self, stores: tarn::log::StoreRegistry) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// Whether the locations each table declares are trusted (the command line's
+    /// `--untrusted` refuses them).
+    pub fn with_declared_locations(mut self, declared: tarn::log::DeclaredLocations) -> Self {
+        self.declared = Some(declared);
+        self
     }
 
     /// Only this shard's tables.
@@ -249,10 +289,16 @@ impl Maintainer {
             }
             records.push(record);
         };
-        let opened = Table::builder(&policy.uri)
-            .with_storage_options(policy.storage_options.clone())
-            .open()
-            .await;
+        let mut options = self.storage_options.clone();
+        options.extend(policy.storage_options.clone());
+        let mut builder = Table::builder(&policy.uri).with_storage_options(options);
+        if let Some(stores) = &self.stores {
+            builder = builder.with_stores(stores.clone());
+        }
+        if let Some(declared) = self.declared {
+            builder = builder.with_declared_locations(declared);
+        }
+        let opened = builder.open().await;
         // A table whose log cannot be read fails once, here, not once per operation.
         let opened = match opened {
             Ok(table) => table.snapshot().await.map(|_| table),
@@ -271,12 +317,17 @@ impl Maintainer {
         let deadline = policy.time_budget.map(|budget| started + budget);
         let watcher = tokio::spawn(watch(self.stop.clone(), table_stop.clone(), deadline));
         let mut any_failed = false;
-        for operation in [
-            Operation::Compact,
+        let mut operations = vec![Operation::Compact];
+        // Archiving runs only where the policy asks: most tables have no record of it.
+        if !policy.archive.is_empty() {
+            operations.push(Operation::Archive);
+        }
+        operations.extend([
             Operation::Checkpoint,
             Operation::Vacuum,
             Operation::LogCleanup,
-        ] {
+        ]);
+        for operation in operations {
             let op_started = Instant::now();
             let skip = if !self.enabled(policy, operation) {
                 Some("off in the policy".to_owned())
@@ -331,6 +382,7 @@ impl Maintainer {
         match operation {
             Operation::Open => true,
             Operation::Compact => policy.compact.is_some(),
+            Operation::Archive => !policy.archive.is_empty(),
             Operation::Checkpoint => policy.checkpoint,
             Operation::Vacuum => policy.vacuum.is_some(),
             Operation::LogCleanup => policy.log_cleanup,
@@ -393,6 +445,7 @@ impl Maintainer {
                 );
                 Ok((status, message, json(&metrics)))
             }
+            Operation::Archive => self.archive(table, policy, stop).await,
             Operation::Checkpoint => {
                 let snapshot = table.snapshot().await?;
                 let interval = tarn::log::checkpoint_interval(snapshot.metadata());
@@ -462,7 +515,7 @@ impl Maintainer {
                 }
                 let planned = plan.deletions.len();
                 let metrics = vacuum.execute_plan(plan).await?;
-                let status = if metrics.files_deleted < planned {
+                let status = if metrics.stopped {
                     Status::Stopped
                 } else {
                     Status::Done
@@ -485,6 +538,74 @@ impl Maintainer {
                 Ok((Status::Done, message, json(&metrics)))
             }
         }
+    }
+}
+
+impl Maintainer {
+    /// Runs a table's archive rules in order; a stop ends the rule in flight after its
+    /// commit and starts no other.
+    async fn archive(
+        &self,
+        table: &Table,
+        policy: &TablePolicy,
+        stop: &Stop,
+    ) -> Result<(Status, String, Option<Value>), MaintenanceError> {
+        let mut details = Vec::with_capacity(policy.archive.len());
+        let mut messages = Vec::with_capacity(policy.archive.len());
+        let mut status = if self.dry_run {
+            Status::Planned
+        } else {
+            Status::Done
+        };
+        for rule in &policy.archive {
+            if stop.is_requested() {
+                status = Status::Stopped;
+                messages.push(format!("{}: not started", rule.to));
+                continue;
+            }
+            let mut archive = Archive::new(table.clone(), rule.to.clone())
+                .with_mode(rule.mode)
+                .with_stop(stop.clone());
+            if let Some(filter) = &rule.filter {
+                archive = archive.with_filter(tarn::Expr::parse(filter)?);
+            }
+            if let Some(age) = rule.older_than {
+                archive = archive.with_older_than(age);
+            }
+            if let Some(class) = &rule.storage_class {
+                archive = archive.with_storage_class(class.clone());
+            }
+            let plan = archive.plan().await?;
+            if self.dry_run {
+                messages.push(format!(
+                    "would archive {} files ({} bytes) to {} ({})",
+                    plan.files.len(),
+                    plan.bytes(),
+                    plan.location,
+                    plan.mode.as_str()
+                ));
+                details.push(serde_json::to_value(&plan).unwrap_or(Value::Null));
+                continue;
+            }
+            let location = plan.location.clone();
+            let metrics = archive.execute_plan(plan).await?;
+            if metrics.files_not_started > 0 {
+                status = Status::Stopped;
+            }
+            messages.push(format!(
+                "{} files ({} bytes) archived to {location} ({}){}",
+                metrics.files_archived,
+                metrics.bytes_archived,
+                rule.mode.as_str(),
+                if metrics.files_not_started > 0 {
+                    format!("; {} left for the next run", metrics.files_not_started)
+                } else {
+                    String::new()
+                }
+            ));
+            details.push(serde_json::to_value(&metrics).unwrap_or(Value::Null));
+        }
+        Ok((status, messages.join("; "), Some(Value::Array(details))))
     }
 }
 

@@ -16,10 +16,20 @@
 //! compact = { zorder_by = ["user_id", "ts"], where = "day >= '2026-01-01'" }
 //! vacuum = { retain = "14d" }
 //!
+//! [[table.archive]]            # after compaction, before the checkpoint and vacuum
+//! to = "s3://cold/events"
+//! where = "day < '2026-01-01'"
+//! storage_class = "GLACIER_IR"
+//!
 //! [[table]]
 //! uri = "/data/small"
 //! log_cleanup = { enabled = false }
+//! archive = [{ to = "/mnt/cold/small", older_than = "90d", mode = "detach" }]
 //! ```
+//!
+//! Archive rules (`archive`, a list; each as `tarn archive` takes it: `to`, `where` and/or
+//! `older_than`, `mode`, `storage_class`) are per table only: an archive location belongs to
+//! one table, so a default one could not be shared.
 //!
 //! Everything is checked when the file is read, before any work: unknown keys, wrong types,
 //! durations, sizes and predicates that do not parse. Errors name the line and the key.
@@ -30,6 +40,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::archive::{Age, ArchiveMode, check_storage_class};
 use crate::vacuum::VacuumMode;
 
 /// A policy file that cannot be used: where and why.
@@ -70,6 +81,23 @@ pub struct TablePolicy {
     pub vacuum: Option<VacuumPolicy>,
     /// Whether to clean up expired log files.
     pub log_cleanup: bool,
+    /// Archive rules, run in order after compaction (none: no archiving).
+    pub archive: Vec<ArchivePolicy>,
+}
+
+/// One archive rule of a table: what `tarn archive` takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivePolicy {
+    /// The archive location (URI or path).
+    pub to: String,
+    /// A predicate on partition columns (SQL text, checked).
+    pub filter: Option<String>,
+    /// Files added at least this long ago.
+    pub older_than: Option<Age>,
+    /// Tier (default) or detach.
+    pub mode: ArchiveMode,
+    /// The copies' storage class, in the store's spelling (checked against the location).
+    pub storage_class: Option<String>,
 }
 
 /// Compaction settings.
@@ -128,6 +156,19 @@ struct TableEntry {
     checkpoint: Option<Switch>,
     vacuum: Option<Spanned<VacuumSection>>,
     log_cleanup: Option<Switch>,
+    #[serde(default)]
+    archive: Vec<Spanned<ArchiveSection>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchiveSection {
+    to: Spanned<String>,
+    #[serde(rename = "where")]
+    filter: Option<Spanned<String>>,
+    older_than: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    storage_class: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -231,6 +272,17 @@ pub fn parse_policy(text: &str, file: &str) -> Result<Policy, PolicyError> {
                 error(offset, key(&format!("vacuum.{name}")), reason)
             })?,
         };
+        let mut archive = Vec::with_capacity(entry.archive.len());
+        for (rule_index, section) in entry.archive.iter().enumerate() {
+            let rule = archive_rule(section).map_err(|(offset, name, reason)| {
+                error(
+                    offset,
+                    key(&format!("archive[{}].{name}", rule_index + 1)),
+                    reason,
+                )
+            })?;
+            archive.push(rule);
+        }
         let switch = |table: Option<Switch>, default: Option<Switch>| {
             table.or(default).is_none_or(|s| s.enabled)
         };
@@ -242,6 +294,7 @@ pub fn parse_policy(text: &str, file: &str) -> Result<Policy, PolicyError> {
             checkpoint: switch(entry.checkpoint, defaults.checkpoint),
             vacuum,
             log_cleanup: switch(entry.log_cleanup, defaults.log_cleanup),
+            archive,
         });
     }
     Ok(Policy { tables })
@@ -296,6 +349,57 @@ fn compact(spanned: &Spanned<CompactSection>) -> Result<Option<CompactPolicy>, F
             .map(|t| size(t, "memory"))
             .transpose()?,
     }))
+}
+
+fn archive_rule(spanned: &Spanned<ArchiveSection>) -> Result<ArchivePolicy, FieldError> {
+    let section = spanned.get_ref();
+    let to = section.to.get_ref().trim().to_owned();
+    let location = tarn::StoreRegistry::normalize(&to)
+        .map_err(|e| (section.to.span().start, "to", e.to_string()))?;
+    if section.filter.is_none() && section.older_than.is_none() {
+        return Err((
+            spanned.span().start,
+            "where",
+            "an archive rule needs `where` (a predicate on partition columns), `older_than`, \
+             or both"
+                .to_owned(),
+        ));
+    }
+    let filter = match &section.filter {
+        Some(text) => {
+            tarn::Expr::parse(text.get_ref())
+                .map_err(|e| (text.span().start, "where", e.to_string()))?;
+            Some(text.get_ref().clone())
+        }
+        None => None,
+    };
+    let older_than = section
+        .older_than
+        .as_ref()
+        .map(|text| Age::parse(text.get_ref()).map_err(|e| (text.span().start, "older_than", e)))
+        .transpose()?;
+    let mode = match &section.mode {
+        None => ArchiveMode::Tier,
+        Some(text) => text
+            .get_ref()
+            .parse()
+            .map_err(|e| (text.span().start, "mode", e))?,
+    };
+    let storage_class = section
+        .storage_class
+        .as_ref()
+        .map(|text| {
+            check_storage_class(location.store().scheme(), text.get_ref())
+                .map_err(|e| (text.span().start, "storage_class", e))
+        })
+        .transpose()?;
+    Ok(ArchivePolicy {
+        to,
+        filter,
+        older_than,
+        mode,
+        storage_class,
+    })
 }
 
 fn vacuum(section: &VacuumSection) -> Result<Option<VacuumPolicy>, FieldError> {
@@ -423,5 +527,66 @@ compact = { enabled = false }
         assert_eq!(e.line, 2, "{e}");
         let e = error("[defaults]\ntime_budget = \"soon\"\n[[table]]\nuri = \"/t\"\n");
         assert_eq!((e.line, e.key.as_str()), (2, "table[1].time_budget"), "{e}");
+    }
+
+    #[test]
+    fn archive_rules_are_per_table_and_checked() {
+        let text = r#"
+[[table]]
+uri = "s3://lake/events"
+
+[[table.archive]]
+to = "s3://cold/events"
+where = "day < '2026-01-01'"
+storage_class = "glacier_ir"
+
+[[table.archive]]
+to = "s3://cold/events"
+older_than = "90d"
+mode = "detach"
+
+[[table]]
+uri = "/data/small"
+"#;
+        let policy = parse_policy(text, "p.toml").unwrap();
+        let rules = &policy.tables[0].archive;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].to, "s3://cold/events");
+        assert_eq!(rules[0].filter.as_deref(), Some("day < '2026-01-01'"));
+        assert_eq!(rules[0].mode, ArchiveMode::Tier);
+        assert_eq!(rules[0].storage_class.as_deref(), Some("GLACIER_IR"));
+        assert_eq!(rules[1].older_than, Some(Age::parse("90d").unwrap()));
+        assert_eq!(rules[1].mode, ArchiveMode::Detach);
+        assert!(policy.tables[1].archive.is_empty());
+
+        let error = |text: &str| parse_policy(text, "p.toml").unwrap_err();
+        let table = "[[table]]\nuri = \"/t\"\n";
+        let e = error(&format!("{table}archive = [{{ to = \"/c\" }}]\n"));
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (3, "table[1].archive[1].where"),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{table}archive = [{{ to = \"/c\", older_than = \"1d\" }}, {{ to = \"/c\", older_than = \"soon\" }}]\n"
+        ));
+        assert_eq!(e.key, "table[1].archive[2].older_than", "{e}");
+        let e = error(&format!(
+            "{table}archive = [{{ to = \"/c\", older_than = \"1d\", storage_class = \"GLACIER_IR\" }}]\n"
+        ));
+        assert!(e.reason.contains("local file system"), "{e}");
+        let e = error(&format!(
+            "{table}archive = [{{ to = \"s3://c/t\", where = \"day <\" }}]\n"
+        ));
+        assert_eq!(e.key, "table[1].archive[1].where", "{e}");
+        let e = error(&format!(
+            "{table}archive = [{{ to = \"/c\", older_than = \"1d\", mode = \"move\" }}]\n"
+        ));
+        assert_eq!(e.key, "table[1].archive[1].mode", "{e}");
+        // A default archive location would be shared by every table: not allowed.
+        let e = error(&format!(
+            "[defaults]\narchive = [{{ to = \"/c\", older_than = \"1d\" }}]\n{table}"
+        ));
+        assert!(e.reason.contains("archive"), "{e}");
     }
 }

@@ -129,6 +129,27 @@ pub(crate) async fn run(
     if plan.is_empty() {
         return Ok(metrics);
     }
+    let mut plan = plan;
+    let latest = table.snapshot().await?;
+    if latest.version() > plan.version {
+        // A plan run late (a retried task, a plan printed earlier): a bin whose files a
+        // later commit removed or changed would only be rewritten to be skipped at commit.
+        let active: HashMap<&str, Option<String>> = latest
+            .files()
+            .iter()
+            .map(|f| (f.path(), f.deletion_vector_id()))
+            .collect();
+        let before = plan.bins.len();
+        plan.bins.retain(|bin| {
+            bin.files
+                .iter()
+                .all(|file| active.get(file.path.as_str()) == Some(&file.deletion_vector_id))
+        });
+        metrics.bins_skipped += before - plan.bins.len();
+        if plan.bins.is_empty() {
+            return Ok(metrics);
+        }
+    }
     let snapshot = table.snapshot_at_version(plan.version).await?;
     let mut progress = OptimizeProgress {
         bins_done: 0,
@@ -298,7 +319,13 @@ async fn commit_batch(
     optimized: &mut Vec<Vec<(String, Option<String>)>>,
 ) -> Result<()> {
     for round in 0..MAX_COMMIT_ROUNDS {
-        let snapshot = table.snapshot().await?;
+        let snapshot = match table.snapshot().await {
+            Ok(snapshot) => snapshot,
+            Err(err) => {
+                discard(table, &batch).await;
+                return Err(err.into());
+            }
+        };
         let active: HashMap<&str, Option<String>> = snapshot
             .files()
             .iter()
@@ -328,7 +355,14 @@ async fn commit_batch(
             .iter()
             .flat_map(|r| r.bin.files.iter().map(|f| f.path.as_str()))
             .collect();
-        let mut tx = snapshot.transaction("OPTIMIZE", ReadSet::files(inputs.iter().copied()))?;
+        let mut tx = match snapshot.transaction("OPTIMIZE", ReadSet::files(inputs.iter().copied()))
+        {
+            Ok(tx) => tx,
+            Err(err) => {
+                discard(table, &valid).await;
+                return Err(err.into());
+            }
+        };
         let wanted: std::collections::HashSet<&str> = inputs.iter().copied().collect();
         for file in snapshot
             .files()
@@ -378,9 +412,7 @@ async fn commit_batch(
             }
             Err(err) => {
                 if !matches!(err, tarn::Error::Log(LogError::CommitOutcomeUnknown { .. })) {
-                    for rewritten in &valid {
-                        delete_files(table, &rewritten.adds).await;
-                    }
+                    discard(table, &valid).await;
                 }
                 return Err(err.into());
             }
@@ -389,20 +421,14 @@ async fn commit_batch(
     Ok(())
 }
 
+/// Deletes the files written for bins that will not commit.
+async fn discard(table: &Table, bins: &[Rewritten]) {
+    for rewritten in bins {
+        delete_files(table, &rewritten.adds).await;
+    }
+}
+
 /// Deletes files written for bins that will not commit; vacuum removes any this misses.
 async fn delete_files(table: &Table, adds: &[Add]) {
-    if adds.is_empty() {
-        return;
-    }
-    let Ok(snapshot) = table.snapshot().await else {
-        return;
-    };
-    // A transaction that commits nothing is the public way to drop files it wrote.
-    let Ok(mut tx) = snapshot.transaction("OPTIMIZE", ReadSet::Nothing) else {
-        return;
-    };
-    for add in adds {
-        tx.add_file(add.clone());
-    }
-    tx.abort().await;
+    table.delete_uncommitted_files(adds).await;
 }

@@ -6,6 +6,8 @@
 //! `dataChange = false` (the `execute` module has the commit and conflict rules).
 //! Running beside appenders never conflicts with them: a compaction reads exactly its input
 //! files (snapshot isolation), so only a concurrent removal of one of them stops its bin.
+//! Tiered files (under an archive location the table declares) are never compacted: that
+//! would bring archived data back under the table's root.
 
 mod execute;
 mod order;
@@ -246,8 +248,17 @@ impl Optimize {
         let mut partitions: Vec<PartitionFiles> = Vec::new();
         let mut index: std::collections::HashMap<Vec<(String, Option<String>)>, usize> =
             std::collections::HashMap::new();
+        // Tiered files stay where they are: compacting them would copy archived data back
+        // under the table's root (spec/archive.md).
+        let placements = crate::archive::FilePlacements::of(&snapshot);
         for file in snapshot.files().iter() {
             if chosen.as_ref().is_some_and(|c| !c.contains(file.path())) {
+                continue;
+            }
+            if matches!(
+                placements.place(file.path()),
+                crate::archive::Placement::Archive { .. }
+            ) {
                 continue;
             }
             let key: Vec<(String, Option<String>)> = names
@@ -300,13 +311,22 @@ impl Optimize {
 
     /// Executes a plan made by [`Optimize::plan`] (possibly in another process: a plan is
     /// data, and each batch of bins commits on its own).
+    ///
+    /// A plan read back from JSON is checked as it runs: the table must still be writable,
+    /// a bin naming a file that is not active at the plan's version fails, and a bin whose
+    /// files a later commit removed or changed is skipped.
     pub async fn execute_plan(self, plan: OptimizePlan) -> Result<OptimizeMetrics> {
+        if !plan.is_empty() {
+            let latest = self.table.snapshot().await?;
+            tarn::protocol::features::check_writable(latest.protocol(), latest.metadata())
+                .map_err(tarn::Error::from)?;
+        }
         let mut parameters = vec![(
             "targetSize".to_owned(),
             plan.options.target_size.to_string(),
         )];
         if let Some(filter) = &self.filter {
-            parameters.push(("predicate".to_owned(), format!("[\"{filter}\"]")));
+            parameters.push(("predicate".to_owned(), json_list(&[filter.to_string()])));
         }
         match &plan.options.layout {
             Layout::BinPack => {}

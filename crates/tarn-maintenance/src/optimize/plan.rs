@@ -17,14 +17,15 @@
 //! - **Clustering** (a clustered table): the files not yet clustered (no
 //!   `clusteringProvider`) are rewritten, ordered along a Hilbert curve over the clustering
 //!   columns: each run clusters what arrived since the last, instead of the whole table.
+//!   Clustered files that have gained a deletion vector are clustered again with them.
 //!   Earlier runs that are still small (partial) are clustered again with the new files once
 //!   a partition holds more than `max_partial_runs` of them, since runs over the same key
 //!   range overlap: every run is read by a range predicate (see [`clustering_inputs`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One active file, as planning sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidateFile {
     /// The path exactly as the log writes it.
     pub path: String,
@@ -48,7 +49,7 @@ pub struct CandidateFile {
 }
 
 /// The candidate files of one partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionFiles {
     /// Partition values by column (`None` for null); empty for an unpartitioned table.
     pub partition: Vec<(String, Option<String>)>,
@@ -57,7 +58,7 @@ pub struct PartitionFiles {
 }
 
 /// How the rows of a bin are laid out in the files that replace it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "columns", rename_all = "kebab-case")]
 pub enum Layout {
     /// As they come: files are only packed together.
@@ -81,7 +82,7 @@ impl Layout {
 }
 
 /// The knobs of planning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanOptions {
     /// The size output files roll at, in bytes.
     pub target_size: u64,
@@ -97,7 +98,7 @@ pub struct PlanOptions {
 }
 
 /// Why a bin is rewritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BinReason {
     /// Small files packed together.
@@ -111,7 +112,7 @@ pub enum BinReason {
 }
 
 /// Files rewritten together into new files of their partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bin {
     /// The partition.
     pub partition: Vec<(String, Option<String>)>,
@@ -124,7 +125,7 @@ pub struct Bin {
 }
 
 /// What a compaction will do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptimizePlan {
     /// The version planned from.
     pub version: u64,
@@ -139,6 +140,31 @@ pub struct OptimizePlan {
 }
 
 impl OptimizePlan {
+    /// The plan of these bins only (by their index in [`bins`](Self::bins)), in the order
+    /// given: one task of an orchestrator that runs a plan bin by bin, since each bin commits
+    /// on its own. An index out of range or given twice is an error naming it.
+    pub fn select_bins(&self, indexes: &[usize]) -> Result<OptimizePlan, String> {
+        let mut bins = Vec::with_capacity(indexes.len());
+        let mut seen = std::collections::HashSet::new();
+        for &index in indexes {
+            let bin = self.bins.get(index).ok_or_else(|| {
+                format!(
+                    "bin {index} is not in the plan, which has {} (0 to {})",
+                    self.bins.len(),
+                    self.bins.len().saturating_sub(1)
+                )
+            })?;
+            if !seen.insert(index) {
+                return Err(format!("bin {index} is listed twice"));
+            }
+            bins.push(bin.clone());
+        }
+        Ok(OptimizePlan {
+            bins,
+            ..self.clone()
+        })
+    }
+
     /// Files the plan rewrites.
     pub fn files_to_rewrite(&self) -> usize {
         self.bins.iter().map(|b| b.files.len()).sum()
@@ -230,8 +256,11 @@ pub fn plan_bins(
 /// with the new files. A range predicate then reads files from at most that many partial
 /// runs plus the full ones, and each byte is rewritten a bounded number of times.
 fn clustering_inputs(files: Vec<CandidateFile>, options: &PlanOptions) -> Vec<CandidateFile> {
-    let (clustered, mut inputs): (Vec<CandidateFile>, Vec<CandidateFile>) =
-        files.into_iter().partition(|f| f.clustered);
+    // A clustered file with a deletion vector is clustered again: its deleted rows go, and
+    // its live rows join the new run.
+    let (clustered, mut inputs): (Vec<CandidateFile>, Vec<CandidateFile>) = files
+        .into_iter()
+        .partition(|f| f.clustered && f.deletion_vector_id.is_none());
     let mut runs: std::collections::BTreeMap<Option<String>, (u64, Vec<CandidateFile>)> =
         std::collections::BTreeMap::new();
     for file in clustered {
@@ -439,6 +468,54 @@ mod tests {
         // 90 + 100 = 190 <= 256, then 120; `b` has one file and nothing to reorder across.
         assert_eq!(bins, [vec!["a3", "a1"], vec!["a2"]]);
         assert!(plan.bins.iter().all(|b| b.reason == BinReason::Reorder));
+    }
+
+    #[test]
+    fn a_plan_survives_json_and_its_bins_can_be_selected() {
+        let plan = plan_bins(
+            3,
+            vec![
+                partition("a", vec![file("a1", 1), file("a2", 2)]),
+                partition("b", vec![file("b1", 1), file("b2", 2)]),
+            ],
+            options(Layout::ZOrder(vec!["x".into(), "y".into()])),
+        );
+        assert_eq!(plan.bins.len(), 2);
+        let text = serde_json::to_string(&plan).unwrap();
+        let back: OptimizePlan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, plan);
+        let one = plan.select_bins(&[1]).unwrap();
+        assert_eq!(one.bins, vec![plan.bins[1].clone()]);
+        assert_eq!((one.version, &one.options), (plan.version, &plan.options));
+        assert!(plan.select_bins(&[2]).unwrap_err().contains("bin 2"));
+        assert!(plan.select_bins(&[0, 0]).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_clustered_file_with_a_deletion_vector_is_clustered_again() {
+        let mut done = file("done", 100);
+        done.clustered = true;
+        done.clustering_run = Some("r0".into());
+        let mut deleted = done.clone();
+        deleted.path = "deleted".into();
+        deleted.deletion_vector_id = Some("dv".into());
+        deleted.deleted_rows = 10;
+        let plan = plan_bins(
+            1,
+            vec![partition("", vec![done.clone(), deleted.clone()])],
+            options(Layout::Cluster(vec!["x".into()])),
+        );
+        assert_eq!(plan.bins.len(), 1);
+        assert_eq!(paths(&plan.bins[0]), ["deleted"]);
+        assert_eq!(plan.bins[0].reason, BinReason::Cluster);
+        // With new files, it joins their run.
+        let plan = plan_bins(
+            2,
+            vec![partition("", vec![done, deleted, file("new", 5)])],
+            options(Layout::Cluster(vec!["x".into()])),
+        );
+        let all: Vec<&str> = plan.bins.iter().flat_map(paths).collect();
+        assert_eq!(all, ["new", "deleted"]);
     }
 
     #[test]

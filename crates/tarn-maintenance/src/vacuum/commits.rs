@@ -100,6 +100,7 @@ async fn read_actions(
     path: object_store::path::Path,
 ) -> Result<(Version, Vec<Action>)> {
     let storage = |source| MaintenanceError::Storage {
+        operation: "reading",
         path: location.display_path(&path),
         source,
     };

@@ -23,21 +23,22 @@ const LIST_CONCURRENCY: usize = 8;
 
 /// The files of a table.
 #[derive(Debug, Default)]
-pub(super) struct Listing {
+pub(crate) struct Listing {
     /// Files under the root, hidden directories left out.
-    pub(super) files: Vec<ListedFile>,
+    pub(crate) files: Vec<ListedFile>,
     /// Local files left out because a symbolic link leads to them from outside the table.
     pub(super) outside_through_links: usize,
 }
 
 /// Lists every file under the table's root outside hidden directories.
-pub(super) async fn list_table(
+pub(crate) async fn list_table(
     location: &TableLocation,
     partition_columns: &[String],
 ) -> Result<Listing> {
     let store = location.store();
     let root = location.root();
     let storage = |path: &Path, source| MaintenanceError::Storage {
+        operation: "listing",
         path: location.display_path(path),
         source,
     };

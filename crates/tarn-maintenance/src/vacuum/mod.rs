@@ -14,6 +14,8 @@
 
 mod commits;
 mod list;
+
+pub(crate) use list::list_table;
 pub mod plan;
 
 use std::collections::HashSet;
@@ -86,9 +88,32 @@ pub struct VacuumPlan {
     pub deletions: Vec<PlannedDeletion>,
     /// After the vacuum, every tombstone in commits up to this version is dealt with.
     pub vacuumed_through: Version,
+    /// The `vacuumedThroughVersion` the last vacuum recorded, if the log still has it.
+    pub previous_vacuumed_through: Option<Version>,
 }
 
+/// A vacuum that deletes nothing records itself only when it moves `vacuumedThroughVersion`
+/// this many versions past the last one recorded (so that a lite vacuum's next read stays
+/// short), or when no record of the last one is left.
+pub const MIN_RECORDED_ADVANCE: Version = 100;
+
 impl VacuumPlan {
+    /// Whether executing the plan would delete nothing and record nothing worth two commits:
+    /// no deletions, and `vacuumed_through` fewer than [`MIN_RECORDED_ADVANCE`] versions
+    /// past where the commits were read from.
+    ///
+    /// A vacuum is never idle when the log no longer shows where the last one ended (none
+    /// ran, or log cleanup removed its record): recording that is what lets the next lite
+    /// vacuum run.
+    pub fn is_idle(&self) -> bool {
+        let Some(previous) = self.previous_vacuumed_through else {
+            return false;
+        };
+        self.deletions.is_empty()
+            && self.commits_from <= previous.saturating_add(1)
+            && self.vacuumed_through < previous.saturating_add(MIN_RECORDED_ADVANCE)
+    }
+
     /// Bytes the plan deletes (where sizes are known).
     pub fn bytes_to_delete(&self) -> u64 {
         self.deletions.iter().filter_map(|d| d.size).sum()
@@ -104,10 +129,13 @@ pub struct VacuumMetrics {
     pub files_deleted: usize,
     /// Bytes deleted (where sizes were known).
     pub bytes_deleted: u64,
-    /// The versions of the `VACUUM START` and `VACUUM END` commits.
+    /// The versions of the `VACUUM START` and `VACUUM END` commits; `None` when the plan was
+    /// idle ([`VacuumPlan::is_idle`]) and nothing was committed.
     pub start_version: Option<Version>,
     /// See `start_version`.
     pub end_version: Option<Version>,
+    /// Whether a stop ended the deletions before every planned file was deleted.
+    pub stopped: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -287,6 +315,7 @@ impl Vacuum {
             files_referenced: referenced.len(),
             files_outside_through_links: outside,
             vacuumed_through: vacuumed_through(snapshot.version(), &scan.removes, cutoffs),
+            previous_vacuumed_through: scan.previous_through,
             deletions,
         })
     }
@@ -318,11 +347,20 @@ impl Vacuum {
             plan.deletions
                 .retain(|deletion| !taken_back.contains(&deletion.object));
         }
+        if plan.is_idle() {
+            // Nothing to delete and little to record: two commits saying so would only grow
+            // the log (a maintenance job vacuums every few minutes).
+            metrics.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            return Ok(metrics);
+        }
         metrics.start_version = self.record_start(&plan).await?;
         let result = self.delete(&plan, &mut metrics).await;
         let status = match &result {
             Err(_) => "FAILED",
-            Ok(()) if metrics.files_deleted < plan.deletions.len() => "STOPPED",
+            Ok(()) if metrics.files_deleted < plan.deletions.len() => {
+                metrics.stopped = true;
+                "STOPPED"
+            }
             Ok(()) => "COMPLETED",
         };
         let end = self.record_end(&plan, &metrics, status).await;
@@ -393,6 +431,7 @@ impl Vacuum {
             .buffer_unordered(DELETE_CONCURRENCY);
         while let Some((batch, deleted)) = batches.next().await {
             let deleted = deleted.map_err(|source| MaintenanceError::Storage {
+                operation: "deleting",
                 path: location.display_path(&batch[0].object),
                 source,
             })?;

@@ -46,6 +46,10 @@ pub struct CreateBuilder {
 /// The domain naming a clustered table's clustering columns (PROTOCOL.md, "Clustered Table").
 pub const CLUSTERING_DOMAIN: &str = "delta.clustering";
 
+/// The domain Databricks Runtime's preview of clustering (writer feature `liquid`) keeps the
+/// clustering columns in.
+pub const LIQUID_PREVIEW_DOMAIN: &str = "delta.liquid";
+
 impl CreateBuilder {
     pub(crate) fn new(table: Table) -> Self {
         Self {
@@ -198,6 +202,21 @@ impl CreateBuilder {
             "properties",
             serde_json::to_string(&metadata.configuration).unwrap_or_default(),
         );
+        if let Some(snapshot) = &existing {
+            // A replacement is clustered exactly as it says: the old table's clustering
+            // columns do not carry over (the protocol keeps its features; without the domain
+            // the table is not clustered).
+            for domain in [CLUSTERING_DOMAIN, LIQUID_PREVIEW_DOMAIN] {
+                let live = snapshot
+                    .domain_metadata()
+                    .get(domain)
+                    .is_some_and(|d| !d.removed);
+                let set_again = domain == CLUSTERING_DOMAIN && clustering.is_some();
+                if live && !set_again {
+                    tx.remove_domain_metadata(domain);
+                }
+            }
+        }
         if let Some(configuration) = clustering {
             tx.parameter(
                 "clusterBy",
@@ -221,11 +240,6 @@ impl CreateBuilder {
                     .to_owned(),
             });
         }
-        let indexed = self
-            .properties
-            .get(crate::write::NUM_INDEXED_COLS_KEY)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(crate::write::DEFAULT_NUM_INDEXED_COLS as i64);
         let mut columns = Vec::new();
         for name in &self.clustering_columns {
             let position = schema
@@ -245,12 +259,12 @@ impl CreateBuilder {
                     ),
                 });
             }
-            if indexed >= 0 && position as i64 >= indexed {
+            if !crate::write::column_has_stats(&schema.fields, &self.properties, name)? {
                 return Err(Error::InvalidArgument {
                     reason: format!(
-                        "clustering column `{name}` is column {} but statistics are collected for \
-                         the first {indexed} only (delta.dataSkippingNumIndexedCols); clustering \
-                         needs its statistics",
+                        "clustering column `{name}` (column {}) gets no statistics under the \
+                         table's delta.dataSkippingStatsColumns or \
+                         delta.dataSkippingNumIndexedCols; clustering needs them: list it there",
                         position + 1
                     ),
                 });

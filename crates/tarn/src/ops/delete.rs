@@ -51,7 +51,9 @@ impl DeleteBuilder {
         self
     }
 
-    /// Deletes the rows and commits. Commits nothing when no row matches.
+    /// Deletes the rows and commits. Commits nothing when no row matches, unless the table
+    /// has detached files (its archive manifest): then the commit records the delete (its
+    /// `commitInfo` alone, with the predicate) for `restore-archive` to apply to them.
     pub async fn execute(self) -> Result<CommitSummary> {
         let snapshot = self.table.snapshot().await?;
         // What was read is known after the rewrite; the transaction is made first so that
@@ -68,7 +70,12 @@ impl DeleteBuilder {
         };
         let options = self.writer_options.unwrap_or_default();
         let outcome = rewrite(&snapshot, &predicate, &RowChange::Delete, &options).await?;
-        if outcome.removes.is_empty() {
+        let detached = super::detached_file_count(&snapshot);
+        // Nothing matched in the live table. On a table with detached files the delete is
+        // still committed (its commitInfo alone, with the predicate): rows it would have
+        // matched may be among the detached files, and `restore-archive` finds the deletes to
+        // apply to them in the log (spec/archive.md).
+        if outcome.removes.is_empty() && detached == 0 {
             return Ok(CommitSummary::nothing("DELETE"));
         }
         tx.parameter(
@@ -80,6 +87,7 @@ impl DeleteBuilder {
             files: outcome.read_files,
         });
         let summary = tx.summary_mut();
+        summary.detached_files_not_searched = detached;
         summary.rows_deleted = outcome.rows_matched;
         summary.rows_copied = outcome.rows_copied;
         summary.rows_written = outcome.rows_written;

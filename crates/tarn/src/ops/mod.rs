@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use tarn_protocol::actions::Metadata;
 
 pub use checkpoint::{CheckpointBuilder, CheckpointSummary};
-pub use create::{CLUSTERING_DOMAIN, CreateBuilder};
+pub use create::{CLUSTERING_DOMAIN, CreateBuilder, LIQUID_PREVIEW_DOMAIN};
 pub use delete::DeleteBuilder;
 pub use restore::RestoreBuilder;
 pub use update::{UpdateBuilder, parse_assignment};
@@ -27,6 +27,22 @@ pub use write::{WriteBuilder, WriteMode};
 pub(crate) use rewrite::delete_data_files;
 
 use crate::error::{Error, Result};
+
+/// How many files the table keeps detached in its archive manifest (`tarn.archive`): rows a
+/// delete or update does not reach. A manifest that does not parse counts as none, with a
+/// warning: the operation on the live table stands either way.
+pub(crate) fn detached_file_count(snapshot: &crate::Snapshot) -> u64 {
+    match tarn_protocol::archive_domain::ArchiveConfiguration::of_domains(
+        snapshot.domain_metadata(),
+    ) {
+        Ok(Some(config)) => config.detached_count() as u64,
+        Ok(None) => 0,
+        Err(err) => {
+            tracing::warn!(error = %err, "the tarn.archive domain does not parse; cannot count detached files");
+            0
+        }
+    }
+}
 
 /// Table properties a writer must be able to read back, checked when a table is created or
 /// its properties change: numbers parse, booleans are booleans, constraints are predicates.

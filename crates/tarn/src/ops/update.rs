@@ -66,7 +66,9 @@ impl UpdateBuilder {
         self
     }
 
-    /// Updates the rows and commits. Commits nothing when no row matches.
+    /// Updates the rows and commits. Commits nothing when no row matches, unless the table
+    /// has detached files (its archive manifest): then the commit records the update (its
+    /// `commitInfo` alone) for `restore-archive` to find.
     pub async fn execute(self) -> Result<CommitSummary> {
         if self.assignments.is_empty() {
             return Err(Error::InvalidArgument {
@@ -116,7 +118,12 @@ impl UpdateBuilder {
         let options = self.writer_options.unwrap_or_default();
         let change = RowChange::Update(assignments.clone());
         let outcome = rewrite(&snapshot, &predicate, &change, &options).await?;
-        if outcome.removes.is_empty() {
+        let detached = super::detached_file_count(&snapshot);
+        // Nothing matched in the live table. On a table with detached files the update is
+        // still committed (its commitInfo alone, with the predicate): rows it would have
+        // matched may be among the detached files, and `restore-archive` finds the updates to
+        // apply to them in the log (spec/archive.md).
+        if outcome.removes.is_empty() && detached == 0 {
             return Ok(CommitSummary::nothing("UPDATE"));
         }
         tx.parameter(
@@ -136,6 +143,7 @@ impl UpdateBuilder {
             files: outcome.read_files,
         });
         let summary = tx.summary_mut();
+        summary.detached_files_not_searched = detached;
         summary.rows_updated = outcome.rows_matched;
         summary.rows_copied = outcome.rows_copied;
         summary.rows_written = outcome.rows_written;

@@ -17,9 +17,13 @@ use super::plan::stats_columns;
 use super::stats::{BoundsView, StatsColumn, file_bounds};
 use crate::expr::{Expr, StatsView};
 
-/// A predicate (resolved against the table schema), ready to be asked about files.
+/// A predicate (resolved against the table schema), ready to be asked about files: what their
+/// partition values and statistics prove about their rows. Made for a snapshot with
+/// [`FilePredicate::for_snapshot`] and asked about `add` actions (files in the snapshot, or
+/// files about to come back, such as archived ones) with [`FilePredicate::may_match_add`] and
+/// [`FilePredicate::all_match_add`].
 #[derive(Debug, Clone)]
-pub(crate) struct FilePredicate {
+pub struct FilePredicate {
     predicate: Expr,
     /// Partition columns: (logical name, physical name, type).
     partitions: Vec<(String, String, PrimitiveType)>,
@@ -37,6 +41,58 @@ pub(crate) struct FileFacts<'a> {
 }
 
 impl FilePredicate {
+    /// `predicate`, checked and resolved against `snapshot`'s schema (column names as the
+    /// table spells them, literals typed as their columns), for asking about its files.
+    /// Errors: an unknown column, a comparison between types that do not compare.
+    pub fn for_snapshot(predicate: &Expr, snapshot: &crate::Snapshot) -> crate::Result<Self> {
+        Self::for_schema(
+            predicate,
+            snapshot.schema(),
+            snapshot.partition_columns(),
+            snapshot.column_mapping_mode(),
+        )
+    }
+
+    /// `predicate`, checked and resolved against a table's schema, partition columns and
+    /// column mapping mode (what [`FilePredicate::for_snapshot`] takes from a snapshot).
+    pub fn for_schema(
+        predicate: &Expr,
+        schema: &StructType,
+        partition_columns: &[String],
+        mapping: ColumnMappingMode,
+    ) -> crate::Result<Self> {
+        predicate.validate(schema)?;
+        let resolved = predicate.resolve(schema)?;
+        Ok(Self::new(resolved, schema, partition_columns, mapping))
+    }
+
+    /// The predicate, resolved against the table schema.
+    pub fn predicate(&self) -> &Expr {
+        &self.predicate
+    }
+
+    /// Whether some row of the file `add` describes may satisfy the predicate: `false` only
+    /// when its partition values and statistics prove that none does.
+    pub fn may_match_add(&self, add: &tarn_protocol::actions::Add) -> bool {
+        let lookup = |name: &str| add.partition_values.get(name).and_then(|v| v.as_deref());
+        self.may_match(&FileFacts {
+            partition_value: &lookup,
+            stats: add.stats.as_deref(),
+            num_records: None,
+        })
+    }
+
+    /// Whether every row of the file `add` describes satisfies the predicate: `true` only
+    /// when its partition values and statistics prove it (see the module doc).
+    pub fn all_match_add(&self, add: &tarn_protocol::actions::Add) -> bool {
+        let lookup = |name: &str| add.partition_values.get(name).and_then(|v| v.as_deref());
+        self.all_match(&FileFacts {
+            partition_value: &lookup,
+            stats: add.stats.as_deref(),
+            num_records: stats_num_records(add),
+        })
+    }
+
     pub(crate) fn new(
         predicate: Expr,
         schema: &StructType,
@@ -105,6 +161,12 @@ impl FilePredicate {
             .all(|column| view.null_count(column) == Some(0));
         no_nulls && !(!self.predicate.clone()).could_match(&view)
     }
+}
+
+/// `numRecords` of an add's statistics, when they say.
+fn stats_num_records(add: &tarn_protocol::actions::Add) -> Option<i64> {
+    let stats: serde_json::Value = serde_json::from_str(add.stats.as_deref()?).ok()?;
+    stats.get("numRecords")?.as_i64()
 }
 
 /// Whether the predicate's value can be null only where a column it reads is null.

@@ -36,6 +36,7 @@ use tarn_protocol::row_tracking::{MaterializedColumns, RowTracking};
 use tarn_protocol::schema::{DataType, StructField};
 use tokio::sync::{Semaphore, mpsc};
 
+pub use file_predicate::FilePredicate;
 pub use metrics::{ScanMetrics, ScanMetricsSnapshot};
 pub use reader::FileTask;
 pub use variant::ShreddedVariantError;
@@ -44,7 +45,6 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::table::Snapshot;
 use convert::output_field;
-use file_predicate::FilePredicate;
 use reader::{ReadPlan, WorkColumn, read_file};
 
 /// Files read at once by default.

@@ -248,6 +248,8 @@ async fn open(
     let metadata = ArrowReaderMetadata::load_async(&mut file, options.clone())
         .await
         .map_err(|e| parquet_error(task, e))?;
+    tarn_log::parquet_io::check_byte_ranges(metadata.metadata())
+        .map_err(|e| parquet_error(task, e))?;
     let metadata = match int96_hint(metadata.metadata(), metadata.schema()) {
         Some(hint) => {
             ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), options.with_schema(hint))

@@ -32,6 +32,11 @@ pub struct CommitSummary {
     pub attempts: u32,
     /// Whether a checkpoint was written after the commit.
     pub checkpoint_written: bool,
+    /// Files the table keeps detached in its archive manifest (the `tarn.archive` domain)
+    /// that this operation did not search: a delete or update never reaches them. Set by
+    /// delete and update, whether they committed or not; `tarn restore-archive` applies the
+    /// deletes committed since when it brings such files back.
+    pub detached_files_not_searched: u64,
 }
 
 impl CommitSummary {

@@ -88,6 +88,24 @@ pub use options::{
 };
 
 use crate::error::{Error, Result};
+
+/// Whether files written with these table properties get statistics for the top-level
+/// column `name` (`delta.dataSkippingStatsColumns`, else `delta.dataSkippingNumIndexedCols`,
+/// else the first 32 leaves).
+pub(crate) fn column_has_stats(
+    fields: &[tarn_protocol::schema::StructField],
+    properties: &BTreeMap<String, String>,
+    name: &str,
+) -> Result<bool> {
+    let columns = options::stats_columns_from_properties(properties)?;
+    Ok(stats::stats_column_paths(
+        fields,
+        &columns,
+        tarn_protocol::schema::ColumnMappingMode::None,
+    )
+    .iter()
+    .any(|path| path.len() == 1 && path[0] == name))
+}
 use enforce::{logical_schema, strip};
 use file::{FileFactory, PartitionWriter};
 use partition::{PartitionColumn, PartitionGroup};

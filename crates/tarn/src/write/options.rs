@@ -353,7 +353,9 @@ pub(crate) struct Resolved {
     pub(crate) spill_directory: PathBuf,
 }
 
-fn stats_columns_from_properties(properties: &BTreeMap<String, String>) -> Result<StatsColumns> {
+pub(crate) fn stats_columns_from_properties(
+    properties: &BTreeMap<String, String>,
+) -> Result<StatsColumns> {
     let invalid = |key: &str, value: &str, reason: &str| {
         Error::Protocol(ProtocolError::InvalidTableProperty {
             property: key.to_owned(),

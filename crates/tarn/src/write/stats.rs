@@ -61,6 +61,30 @@ pub(crate) fn stats_leaves(
     columns: &StatsColumns,
     mode: ColumnMappingMode,
 ) -> Vec<StatsLeaf> {
+    chosen_leaves(data_fields, columns, mode)
+        .into_iter()
+        .map(|(_, leaf)| leaf)
+        .collect()
+}
+
+/// The logical paths (top-level column down) of the leaves that get statistics.
+pub(crate) fn stats_column_paths(
+    data_fields: &[StructField],
+    columns: &StatsColumns,
+    mode: ColumnMappingMode,
+) -> Vec<Vec<String>> {
+    chosen_leaves(data_fields, columns, mode)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// The leaves that get statistics, with their logical paths.
+fn chosen_leaves(
+    data_fields: &[StructField],
+    columns: &StatsColumns,
+    mode: ColumnMappingMode,
+) -> Vec<(Vec<String>, StatsLeaf)> {
     let mut all = Vec::new();
     collect_leaves(
         data_fields,
@@ -71,8 +95,8 @@ pub(crate) fn stats_leaves(
         &mut all,
     );
     match columns {
-        StatsColumns::All => all.into_iter().map(|(_, leaf)| leaf).collect(),
-        StatsColumns::FirstLeaves(n) => all.into_iter().take(*n).map(|(_, leaf)| leaf).collect(),
+        StatsColumns::All => all,
+        StatsColumns::FirstLeaves(n) => all.into_iter().take(*n).collect(),
         StatsColumns::Named(names) => {
             let wanted: Vec<Vec<String>> = names
                 .iter()
@@ -94,7 +118,6 @@ pub(crate) fn stats_leaves(
                                 .all(|(w, l)| w.eq_ignore_ascii_case(l))
                     })
                 })
-                .map(|(_, leaf)| leaf)
                 .collect()
         }
     }

@@ -14,6 +14,8 @@ use crate::CliError;
 pub(crate) const MARKER: &str = ".tarn-demo";
 /// The demo table's directory name.
 pub(crate) const TABLE_DIR: &str = "events";
+/// The directory beside the table that receives its archived files.
+pub(crate) const ARCHIVE_DIR: &str = "events-archive";
 
 /// What preparing the directory did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,14 +75,31 @@ pub(crate) fn prepare(dir: &Path) -> Result<Prepared, CliError> {
                     }
                     std::fs::remove_dir_all(&table).map_err(|e| io_error(&table, e))?;
                 }
+                let archive = dir.join(ARCHIVE_DIR);
+                if archive.exists() {
+                    if !archive
+                        .join(tarn_maintenance::archive::MARKER_NAME)
+                        .is_file()
+                    {
+                        return Err(refuse(
+                            dir,
+                            format!(
+                                "{} is not the demo's archive location (no {}); move it away",
+                                archive.display(),
+                                tarn_maintenance::archive::MARKER_NAME
+                            ),
+                        ));
+                    }
+                    std::fs::remove_dir_all(&archive).map_err(|e| io_error(&archive, e))?;
+                }
                 Prepared::ReplacedPreviousDemo
             }
         }
     };
     std::fs::write(
         dir.join(MARKER),
-        "Made by `tarn demo`. Running it again here replaces the `events` table (and nothing \
-         else).\n",
+        "Made by `tarn demo`. Running it again here replaces the `events` table and its \
+         `events-archive` (and nothing else).\n",
     )
     .map_err(|e| io_error(dir, e))?;
     Ok(prepared)
@@ -128,5 +147,24 @@ mod tests {
         let file = root.path().join("data.csv");
         let err = prepare(&file).unwrap_err().to_string();
         assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn only_the_demos_own_archive_location_is_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join(MARKER), "").unwrap();
+        let archive = root.path().join(ARCHIVE_DIR);
+        std::fs::create_dir(&archive).unwrap();
+        std::fs::write(archive.join("mine.parquet"), "x").unwrap();
+        let err = prepare(root.path()).unwrap_err().to_string();
+        assert!(err.contains("not the demo's archive location"), "{err}");
+        assert!(archive.join("mine.parquet").is_file());
+
+        std::fs::write(archive.join(tarn_maintenance::archive::MARKER_NAME), "{}").unwrap();
+        assert_eq!(
+            prepare(root.path()).unwrap(),
+            Prepared::ReplacedPreviousDemo
+        );
+        assert!(!archive.exists());
     }
 }

@@ -8,10 +8,12 @@
 //! a mismatch fails the demo ([`CliError::DemoCheck`]). The directory rules that keep it
 //! from touching user data are in [`dir`].
 
+mod archive;
 mod compaction;
 mod dir;
 mod events;
 mod invocation;
+mod maintenance;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -223,7 +225,15 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     )?;
     report.scan(&probe)?;
 
-    report.finish(final_version, started.elapsed())
+    let removed = deleted.files_removed + updated.files_removed + compacted.files_removed;
+    let maintained = maintenance::run(&table, removed).await?;
+    report.maintained(&maintained)?;
+
+    let archive_path = args.dir.join(dir::ARCHIVE_DIR);
+    let archived = archive::run(&table, &path_str(&archive_path)?).await?;
+    report.archived(&archived)?;
+
+    report.finish(archived.version(), started.elapsed())
 }
 
 /// One writer: [`BATCHES`] commits of generated events, each with its own txn version.

@@ -418,6 +418,92 @@ impl DemoReport {
         ))
     }
 
+    pub(crate) fn maintained(
+        &mut self,
+        m: &super::maintenance::Maintenance,
+    ) -> Result<(), CliError> {
+        let orphans = m.check.orphans.as_ref().map_or(0, |o| o.files);
+        self.put(
+            "maintenance",
+            json!({
+                "vacuum_zero_retention_would_delete": m.would_delete,
+                "vacuum_zero_retention_would_delete_bytes": m.would_delete_bytes,
+                "vacuum": {
+                    "files_deleted": m.vacuum.files_deleted,
+                    "start_version": m.vacuum.start_version,
+                    "end_version": m.vacuum.end_version,
+                },
+                "check": {
+                    "healthy": m.check.is_healthy(),
+                    "files_checked": m.check.files_checked,
+                    "bytes_checked": m.check.bytes_checked,
+                    "orphans": orphans,
+                },
+            }),
+        );
+        let table = shell_word(&self.table);
+        let tarn = super::invocation::tarn_command();
+        self.say(&format!(
+            "10. Maintenance. A vacuum keeping no history at all would delete {} ({}):\n    \
+             exactly the files the delete, the update and the compaction removed, which only\n    \
+             older versions read ({tarn} vacuum {table} --retain 0h --force --dry-run).\n    \
+             A vacuum keeping the table's 7 days of history deleted {} and recorded versions\n    \
+             {}-{} ({tarn} vacuum {table}). The check found {} ({}) present as logged and\n    \
+             {} orphan files ({tarn} check {table}).\n\n",
+            count(m.would_delete, "file", "files"),
+            crate::output::human_bytes(m.would_delete_bytes),
+            m.vacuum.files_deleted,
+            m.vacuum.start_version.unwrap_or_default(),
+            m.vacuum.end_version.unwrap_or_default(),
+            count(m.check.files_checked, "file", "files"),
+            crate::output::human_bytes(m.check.bytes_checked),
+            orphans,
+        ))
+    }
+
+    pub(crate) fn archived(&mut self, a: &super::archive::Archiving) -> Result<(), CliError> {
+        self.put(
+            "archive",
+            json!({
+                "location": a.location,
+                "tiered_day": super::archive::TIER_DAY,
+                "tiered_files": a.tiered_files,
+                "tiered_bytes": a.tiered_bytes,
+                "tier_version": a.tier_version,
+                "detached_day": super::archive::DETACH_DAY,
+                "detached_files": a.detached_files,
+                "detached_rows": a.detached_rows,
+                "detach_version": a.detach_version,
+                "restored_files": a.restored_files,
+                "restore_version": a.restore_version,
+                "rows": a.rows,
+            }),
+        );
+        let table = shell_word(&self.table);
+        let location = shell_word(&a.location);
+        let tarn = super::invocation::tarn_command();
+        self.say(&format!(
+            "11. Archive. Tiered {} ({}) of {} to {location}: version {} names them\n    \
+             there by absolute path, and every version reads the same rows\n    \
+             ({tarn} archive {table} --to {location} --where \"day = '{}'\").\n    \
+             Detached {}: version {} leaves {} rows out of the live table, kept in its\n    \
+             archive manifest ({tarn} archive ... --mode detach); version {} restores them\n    \
+             ({tarn} restore-archive {table} --where \"day = '{}'\"): {} rows again.\n    \
+             `{tarn} files {table}` shows where each file lives.\n\n",
+            count(a.tiered_files, "file", "files"),
+            crate::output::human_bytes(a.tiered_bytes),
+            super::archive::TIER_DAY,
+            a.tier_version,
+            super::archive::TIER_DAY,
+            super::archive::DETACH_DAY,
+            a.detach_version,
+            a.detached_rows,
+            a.restore_version,
+            super::archive::DETACH_DAY,
+            a.rows,
+        ))
+    }
+
     pub(crate) fn finish(mut self, version: u64, elapsed: Duration) -> Result<(), CliError> {
         self.put("final_version", json!(version));
         if self.json {
