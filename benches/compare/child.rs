@@ -39,6 +39,12 @@ pub(crate) struct ChildReport {
     /// Per-commit latencies of a run of commits; absent for other scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) latency: Option<LatencyReport>,
+    /// What a compaction left, as read back; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) optimize: Option<OptimizeReport>,
+    /// What a vacuum deleted and left, as read back; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vacuum: Option<VacuumReport>,
 }
 
 /// The rows a scan returned and how much it read to return them.
@@ -63,6 +69,44 @@ pub(crate) struct WriteReport {
     /// The most data files written into one partition.
     #[serde(default)]
     pub(crate) max_files_per_partition: u64,
+}
+
+/// What a compaction left on disk, read back from the log and the files (not as the engine
+/// says): before and after, over the whole table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OptimizeReport {
+    /// Rows in the active files afterwards (checked: the same rows as before, each id once).
+    pub(crate) rows: u64,
+    /// Partitions.
+    pub(crate) partitions: u64,
+    /// Active data files before.
+    pub(crate) files_before: u64,
+    /// Active data files after.
+    pub(crate) files_after: u64,
+    /// Most active files in one partition afterwards.
+    pub(crate) max_files_per_partition: u64,
+    /// Bytes of the active data files before.
+    pub(crate) bytes_before: u64,
+    /// Bytes of the active data files after.
+    pub(crate) bytes_after: u64,
+    /// Commits the compaction made.
+    pub(crate) commits: u64,
+}
+
+/// What a vacuum left on disk, read back from the log and the table's directories (not as the
+/// engine says).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct VacuumReport {
+    /// Data files before.
+    pub(crate) files_before: u64,
+    /// Data files deleted (checked: exactly the removed ones).
+    pub(crate) files_deleted: u64,
+    /// Data files left (checked: exactly the active ones).
+    pub(crate) files_after: u64,
+    /// Commits the vacuum made (`VACUUM START`/`END`).
+    pub(crate) commits: u64,
+    /// The table's last version afterwards.
+    pub(crate) last_version: u64,
 }
 
 /// The distribution of one run's per-commit latencies, in milliseconds.

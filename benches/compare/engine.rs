@@ -45,6 +45,10 @@ impl Engine {
     ];
     /// The engines that commit to a Delta log, in report order.
     pub(crate) const COMMIT: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+    /// The engines that compact tables, in report order.
+    pub(crate) const OPTIMIZE: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
+    /// The engines that vacuum tables, in report order.
+    pub(crate) const VACUUM: [Engine; 2] = [Engine::Tarn, Engine::Deltalake];
 
     /// The name used on the command line and in reports.
     pub(crate) fn name(self) -> &'static str {

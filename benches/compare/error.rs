@@ -142,6 +142,10 @@ pub(crate) enum BenchError {
     #[error("tarn: {0}")]
     Tarn(#[from] tarn::Error),
 
+    /// tarn's maintenance crate (compaction, vacuum) returned an error.
+    #[error("tarn-maintenance: {0}")]
+    Maintenance(#[from] tarn_maintenance::MaintenanceError),
+
     /// An engine opened a snapshot that does not match what the generator wrote.
     #[error("{engine} saw {what} = {actual}, expected {expected}")]
     WrongSnapshot {
@@ -202,6 +206,33 @@ pub(crate) enum BenchError {
         expected: u64,
         /// What the files on disk hold.
         actual: u64,
+    },
+
+    /// A compacted table does not hold what it held before, or was not compacted as asked.
+    #[error("{engine} compaction: {what} = {actual}, expected {expected}")]
+    WrongCompaction {
+        /// The engine that compacted.
+        engine: Engine,
+        /// What is wrong, naming the partition or file when there is one.
+        what: String,
+        /// What the source table and the target size call for.
+        expected: String,
+        /// What the table holds afterwards.
+        actual: String,
+    },
+
+    /// A vacuumed table kept a file it should have deleted, lost one it needed, or no longer
+    /// matches its log.
+    #[error("{engine} vacuum: {what}: expected {expected}, found {actual}")]
+    WrongVacuum {
+        /// The engine that vacuumed.
+        engine: Engine,
+        /// What is wrong, naming the file when there is one.
+        what: String,
+        /// What the generated table calls for.
+        expected: String,
+        /// What the table holds afterwards.
+        actual: String,
     },
 
     /// `/proc/self/status` has no `VmHWM` line (not Linux, or an unexpected format).

@@ -3,7 +3,8 @@
 //! for. `compare gen-log` writes the synthetic Delta logs the snapshot scenario loads;
 //! `compare gen-data` writes the real (Parquet + log) tables the scan scenarios read; the write
 //! scenarios generate their input as they go (`gen_stream`); `checkpoint-write` checkpoints a
-//! generated JSON-only log.
+//! generated JSON-only log; `optimize` compacts a generated table of small appended files;
+//! `vacuum` deletes the expired files of a generated table of many tiny files.
 
 mod child;
 mod engine;
@@ -25,8 +26,10 @@ use error::BenchError;
 use gen_data::DataSpec;
 use scenarios::checkpoint_write::{self, CheckpointWriteArgs, CheckpointWriteChild};
 use scenarios::commit_latency::{self, CommitLatencyArgs, CommitLatencyChild};
+use scenarios::optimize::{self, OptimizeArgs, OptimizeChild};
 use scenarios::scan::{self, ScanArgs, ScanChild, ScanScenario};
 use scenarios::snapshot_load::{self, SnapshotLoadArgs, SnapshotLoadChild};
+use scenarios::vacuum::{self, VacuumArgs, VacuumChild};
 use scenarios::write::{self, WriteArgs, WriteChild};
 
 /// tarn against deltalake, one scenario at a time.
@@ -55,6 +58,10 @@ enum Command {
     CommitLatency(CommitLatencyArgs),
     /// Open a table with a long JSON log and write a checkpoint of its latest version.
     CheckpointWrite(CheckpointWriteArgs),
+    /// Compact a table of small appended files (500 in 10 partitions by default).
+    Optimize(OptimizeArgs),
+    /// Delete the expired files of a table of 100k files, most removed, in full and lite mode.
+    Vacuum(VacuumArgs),
     /// The measured side of a scenario, run by the parent in a fresh process.
     #[command(hide = true)]
     Child {
@@ -70,6 +77,8 @@ enum ChildScenario {
     Write(WriteChild),
     CommitLatency(CommitLatencyChild),
     CheckpointWrite(CheckpointWriteChild),
+    Optimize(OptimizeChild),
+    Vacuum(VacuumChild),
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +118,10 @@ struct GenDataArgs {
     /// Most rows per Parquet row group.
     #[arg(long, default_value_t = DataSpec::DEFAULT_ROW_GROUP_ROWS)]
     row_group_rows: u64,
+    /// Commit each data file in an append of its own (after an empty version 0), as a stream
+    /// of small appends leaves a table, instead of all of them in version 0.
+    #[arg(long)]
+    commit_per_file: bool,
 }
 
 fn main() -> ExitCode {
@@ -153,6 +166,7 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
                     seed: args.seed,
                     rows_per_file: args.rows_per_file,
                     row_group_rows: args.row_group_rows,
+                    commit_per_file: args.commit_per_file,
                 },
             )?;
             let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
@@ -170,6 +184,8 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::Write(args) => write::run(&args),
         Command::CommitLatency(args) => commit_latency::run(&args),
         Command::CheckpointWrite(args) => checkpoint_write::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
+        Command::Vacuum(args) => vacuum::run(&args),
         Command::Child {
             scenario: ChildScenario::SnapshotLoad(args),
         } => snapshot_load::child(&args),
@@ -185,5 +201,11 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::Child {
             scenario: ChildScenario::CheckpointWrite(args),
         } => checkpoint_write::child(&args),
+        Command::Child {
+            scenario: ChildScenario::Optimize(args),
+        } => optimize::child(&args),
+        Command::Child {
+            scenario: ChildScenario::Vacuum(args),
+        } => vacuum::child(&args),
     }
 }

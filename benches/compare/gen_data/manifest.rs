@@ -28,6 +28,10 @@ pub(crate) struct Manifest {
     pub(crate) rows_per_file: u64,
     /// Most rows in one Parquet row group.
     pub(crate) row_group_rows: u64,
+    /// Whether each file was committed in an append of its own (absent in manifests written
+    /// before the option existed: one commit).
+    #[serde(default)]
+    pub(crate) commit_per_file: bool,
     /// Sum of every non-null `amount`, added in row order.
     pub(crate) amount_sum: f64,
     /// The data files, in `id` order.
@@ -84,6 +88,7 @@ impl Manifest {
             && self.seed == spec.seed
             && self.rows_per_file == spec.rows_per_file
             && self.row_group_rows == spec.row_group_rows
+            && self.commit_per_file == spec.commit_per_file
     }
 
     /// Files of one partition day.

@@ -1,8 +1,11 @@
-//! `gen-data`: writes a real Delta table for the scan benchmarks with code that owes nothing to
-//! tarn: Parquet files written by the parquet crate's `ArrowWriter` (zstd, row groups of
-//! `row_group_rows`, column and page statistics on), partitioned by `day` (Hive-style
+//! `gen-data`: writes a real Delta table for the scan and optimize benchmarks with code that owes
+//! nothing to tarn: Parquet files written by the parquet crate's `ArrowWriter` (zstd, row groups
+//! of `row_group_rows`, column and page statistics on), partitioned by `day` (Hive-style
 //! `day=YYYY-MM-DD/` directories), and a one-commit `_delta_log` (commitInfo, protocol 1/2,
 //! metaData, one `add` with full statistics per file written), plus the generator's manifest.
+//! With `commit_per_file` the log is instead what a stream of small appends leaves: version 0
+//! creates the table (no files) and each file arrives in an append commit of its own, in
+//! file order.
 //!
 //! Layout: rows split evenly over the days (the remainder to the earliest), each day's rows
 //! split evenly over as few files as keep every file at or under `rows_per_file`; `id` runs
@@ -17,6 +20,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
 use parquet::arrow::ArrowWriter;
@@ -32,7 +36,7 @@ use crate::gen_log::actions::{Action, Add, CommitInfo, Format, Metadata, Protoco
 use values::{DAY_MS, DaySpan, FileRows};
 
 /// 2026-01-01T00:00:00Z in milliseconds: the first partition day, and the commit time.
-const EPOCH_MS: i64 = 1_767_225_600_000;
+pub(crate) const EPOCH_MS: i64 = 1_767_225_600_000;
 
 /// The engine name written into the `commitInfo`.
 const ENGINE_INFO: &str = "tarn-benches/gen-data";
@@ -53,6 +57,9 @@ pub(crate) struct DataSpec {
     pub(crate) rows_per_file: u64,
     /// Most rows in one Parquet row group.
     pub(crate) row_group_rows: u64,
+    /// One append commit per data file (versions 1..=files after an empty version 0) instead
+    /// of a single commit holding every file.
+    pub(crate) commit_per_file: bool,
 }
 
 impl DataSpec {
@@ -207,18 +214,61 @@ pub(crate) fn generate(dir: &Path, spec: &DataSpec) -> Result<Manifest, BenchErr
     }
 
     fs::create_dir_all(&log_dir).map_err(io_error(&log_dir))?;
-    write_commit(&log_dir, &commit_actions(&mut naming, spec, &files, adds)?)?;
+    if spec.commit_per_file {
+        let (create, appends) = append_commits(&mut naming, &files, adds)?;
+        write_commit(&log_dir, 0, &create)?;
+        for (version, actions) in (1..).zip(&appends) {
+            write_commit(&log_dir, version, actions)?;
+        }
+    } else {
+        write_commit(
+            &log_dir,
+            0,
+            &commit_actions(&mut naming, spec, &files, adds)?,
+        )?;
+    }
     let manifest = Manifest {
         rows: spec.rows,
         days: spec.days,
         seed: spec.seed,
         rows_per_file: spec.rows_per_file,
         row_group_rows: spec.row_group_rows,
+        commit_per_file: spec.commit_per_file,
         amount_sum,
         files,
     };
     // Written last: its presence says the table is complete.
     manifest.write(dir)?;
+    Ok(manifest)
+}
+
+/// Reuses the table at `dir` if the generator wrote it with `spec` (its manifest, written last,
+/// says so), else generates it there; a table generated with other parameters is refused.
+/// `scenario` prefixes the progress lines.
+pub(crate) fn prepare(scenario: &str, dir: &Path, spec: &DataSpec) -> Result<Manifest, BenchError> {
+    if dir.join(MANIFEST_FILE).exists() {
+        let manifest = Manifest::read(dir)?;
+        if manifest.matches(spec) {
+            eprintln!("[{scenario}] reusing the table at {}", dir.display());
+            return Ok(manifest);
+        }
+        return Err(BenchError::StaleTable {
+            path: dir.to_path_buf(),
+        });
+    }
+    eprintln!(
+        "[{scenario}] generating {} rows over {} days at {}",
+        spec.rows,
+        spec.days,
+        dir.display()
+    );
+    let started = Instant::now();
+    let manifest = generate(dir, spec)?;
+    eprintln!(
+        "[{scenario}] generated {} files in {:.1} s",
+        manifest.files.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(manifest)
 }
 
@@ -229,16 +279,7 @@ fn commit_actions(
     files: &[ManifestFile],
     adds: Vec<Action>,
 ) -> Result<Vec<Action>, BenchError> {
-    let mut uuid = || {
-        uuid::Builder::from_random_bytes(naming.random())
-            .into_uuid()
-            .to_string()
-    };
-    let schema_string =
-        serde_json::to_string(&values::delta_schema()).map_err(|source| BenchError::Serialize {
-            what: "schema",
-            source,
-        })?;
+    let mut uuid = || uuid_text(naming);
     let bytes: u64 = files.iter().map(|f| f.size).sum();
     let commit_info = CommitInfo {
         timestamp: EPOCH_MS,
@@ -258,8 +299,81 @@ fn commit_actions(
         engine_info: ENGINE_INFO.to_owned(),
         txn_id: uuid(),
     };
-    let metadata = Metadata {
-        id: uuid(),
+    let mut actions = vec![
+        Action::CommitInfo(commit_info),
+        Action::Protocol(protocol()),
+        Action::Metadata(metadata(uuid())?),
+    ];
+    actions.extend(adds);
+    Ok(actions)
+}
+
+/// The log of a table filled by small appends: version 0 (commitInfo, protocol, metaData, no
+/// file), then one commit per file (commitInfo, add), in file order. Commit timestamps rise by
+/// one millisecond per version.
+fn append_commits(
+    naming: &mut ChaCha8Rng,
+    files: &[ManifestFile],
+    adds: Vec<Action>,
+) -> Result<(Vec<Action>, Vec<Vec<Action>>), BenchError> {
+    let create_info = CommitInfo {
+        timestamp: EPOCH_MS,
+        operation: "CREATE TABLE".to_owned(),
+        operation_parameters: BTreeMap::from([
+            ("mode".to_owned(), "ErrorIfExists".to_owned()),
+            ("partitionBy".to_owned(), r#"["day"]"#.to_owned()),
+        ]),
+        read_version: None,
+        isolation_level: "Serializable".to_owned(),
+        is_blind_append: true,
+        operation_metrics: BTreeMap::new(),
+        engine_info: ENGINE_INFO.to_owned(),
+        txn_id: uuid_text(naming),
+    };
+    let create = vec![
+        Action::CommitInfo(create_info),
+        Action::Protocol(protocol()),
+        Action::Metadata(metadata(uuid_text(naming))?),
+    ];
+    let mut appends = Vec::with_capacity(adds.len());
+    for ((version, file), add) in (1_u64..).zip(files).zip(adds) {
+        let info = CommitInfo {
+            timestamp: EPOCH_MS + i64::try_from(version).unwrap_or(i64::MAX),
+            operation: "WRITE".to_owned(),
+            operation_parameters: BTreeMap::from([("mode".to_owned(), "Append".to_owned())]),
+            read_version: Some(version - 1),
+            isolation_level: "Serializable".to_owned(),
+            is_blind_append: true,
+            operation_metrics: BTreeMap::from([
+                ("numFiles".to_owned(), "1".to_owned()),
+                ("numOutputRows".to_owned(), file.rows.to_string()),
+                ("numOutputBytes".to_owned(), file.size.to_string()),
+            ]),
+            engine_info: ENGINE_INFO.to_owned(),
+            txn_id: uuid_text(naming),
+        };
+        appends.push(vec![Action::CommitInfo(info), add]);
+    }
+    Ok((create, appends))
+}
+
+/// Reader 1, writer 2: the oldest protocol that every engine reads and writes.
+pub(crate) fn protocol() -> Protocol {
+    Protocol {
+        min_reader_version: 1,
+        min_writer_version: 2,
+    }
+}
+
+/// The table's metaData: the generated schema, partitioned by `day`.
+fn metadata(id: String) -> Result<Metadata, BenchError> {
+    let schema_string =
+        serde_json::to_string(&values::delta_schema()).map_err(|source| BenchError::Serialize {
+            what: "schema",
+            source,
+        })?;
+    Ok(Metadata {
+        id,
         format: Format {
             provider: "parquet".to_owned(),
             options: BTreeMap::new(),
@@ -268,22 +382,23 @@ fn commit_actions(
         partition_columns: vec!["day".to_owned()],
         configuration: BTreeMap::new(),
         created_time: EPOCH_MS,
-    };
-    let mut actions = vec![
-        Action::CommitInfo(commit_info),
-        Action::Protocol(Protocol {
-            min_reader_version: 1,
-            min_writer_version: 2,
-        }),
-        Action::Metadata(metadata),
-    ];
-    actions.extend(adds);
-    Ok(actions)
+    })
 }
 
-/// Writes `_delta_log/00000000000000000000.json`, one action per line.
-fn write_commit(log_dir: &Path, actions: &[Action]) -> Result<(), BenchError> {
-    let path = log_dir.join(format!("{:020}.json", 0));
+/// A UUID drawn from the naming stream, as text.
+fn uuid_text(naming: &mut ChaCha8Rng) -> String {
+    uuid::Builder::from_random_bytes(naming.random())
+        .into_uuid()
+        .to_string()
+}
+
+/// Writes `_delta_log/<version>.json`, one action per line.
+pub(crate) fn write_commit(
+    log_dir: &Path,
+    version: u64,
+    actions: &[Action],
+) -> Result<(), BenchError> {
+    let path = log_dir.join(format!("{version:020}.json"));
     let file = File::create_new(&path).map_err(io_error(&path))?;
     let mut out = BufWriter::new(file);
     for action in actions {
@@ -313,6 +428,7 @@ mod tests {
             seed: 5,
             rows_per_file: 2_000,
             row_group_rows: 512,
+            commit_per_file: false,
         }
     }
 
@@ -387,6 +503,45 @@ mod tests {
             assert_eq!(stats["minValues"]["id"], file.id_min);
             assert_eq!(stats["maxValues"]["id"], file.id_max);
         }
+    }
+
+    #[test]
+    fn commit_per_file_appends_each_file_in_its_own_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DataSpec {
+            commit_per_file: true,
+            ..spec()
+        };
+        let manifest = generate(dir.path(), &spec).unwrap();
+        assert!(manifest.matches(&spec));
+        assert!(!manifest.matches(&DataSpec {
+            commit_per_file: false,
+            ..spec
+        }));
+        let log = dir.path().join("_delta_log");
+        let read = |version: usize| -> Vec<serde_json::Value> {
+            fs::read_to_string(log.join(format!("{version:020}.json")))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let create = read(0);
+        assert_eq!(create.len(), 3);
+        assert_eq!(create[0]["commitInfo"]["operation"], "CREATE TABLE");
+        assert_eq!(create[1]["protocol"]["minWriterVersion"], 2);
+        assert_eq!(create[2]["metaData"]["partitionColumns"][0], "day");
+        for (version, file) in (1..).zip(&manifest.files) {
+            let actions = read(version);
+            assert_eq!(actions.len(), 2, "version {version}");
+            assert_eq!(actions[0]["commitInfo"]["readVersion"], version as u64 - 1);
+            assert_eq!(actions[1]["add"]["path"], file.path.as_str());
+            assert_eq!(actions[1]["add"]["size"], file.size);
+        }
+        assert_eq!(
+            fs::read_dir(&log).unwrap().count(),
+            manifest.files.len() + 1
+        );
     }
 
     #[test]

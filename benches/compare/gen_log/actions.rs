@@ -19,6 +19,8 @@ pub(crate) enum Action {
     Metadata(Metadata),
     /// A data file entering the table.
     Add(Add),
+    /// A data file leaving the table (a tombstone).
+    Remove(Remove),
 }
 
 /// PROTOCOL.md "Protocol Evolution".
@@ -59,6 +61,19 @@ pub(crate) struct Add {
     pub(crate) data_change: bool,
     /// The statistics, themselves a JSON document stored as a string.
     pub(crate) stats: String,
+}
+
+/// PROTOCOL.md "Add File and Remove File": the tombstone of a data file, with the
+/// extended file metadata Spark writes (partition values and size).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Remove {
+    pub(crate) path: String,
+    pub(crate) deletion_timestamp: i64,
+    pub(crate) data_change: bool,
+    pub(crate) extended_file_metadata: bool,
+    pub(crate) partition_values: BTreeMap<String, String>,
+    pub(crate) size: i64,
 }
 
 /// PROTOCOL.md "Commit Provenance Information" (free-form; these are the fields Spark writes).

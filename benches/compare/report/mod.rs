@@ -5,15 +5,19 @@
 //! of their own. It never runs anything.
 
 mod commit;
+mod optimize;
 mod scan;
 mod snapshot;
+mod vacuum;
 mod write;
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::child::{ChildFailure, ChildReport, LatencyReport, ScanReport, WriteReport};
+use crate::child::{
+    ChildFailure, ChildReport, LatencyReport, OptimizeReport, ScanReport, VacuumReport, WriteReport,
+};
 use crate::engine::Engine;
 use crate::error::BenchError;
 
@@ -65,6 +69,27 @@ pub(crate) enum Target {
         /// Most last-block median / first-block median.
         flat_ratio: f64,
     },
+    /// tarn compacts at least `speedup` times faster than deltalake, and its peak memory above
+    /// its RSS before compacting stays within the memory budget it was given (optimize).
+    Optimize {
+        /// Least deltalake time / tarn time.
+        speedup: f64,
+        /// tarn's memory budget (`Optimize::with_memory_budget`), in KiB.
+        memory_budget_kib: u64,
+    },
+    /// On `full_variant`, tarn vacuums at least `speedup` times faster than deltalake; in lite
+    /// mode its time per deleted file on the large table (`lite_variants.0`) is at most
+    /// `lite_flat_ratio` times the small table's (`lite_variants.1`).
+    Vacuum {
+        /// The full-mode variant the speed target is stated for.
+        full_variant: String,
+        /// Least deltalake time / tarn time.
+        speedup: f64,
+        /// (lite on the large table, lite on the small table).
+        lite_variants: (String, String),
+        /// Most (large-table time per deleted file) / (small-table time per deleted file).
+        lite_flat_ratio: f64,
+    },
     /// DESIGN.md sets no target: the verdict states the ratios only.
     Informational,
 }
@@ -102,6 +127,16 @@ pub(crate) const COMMIT_P50_MS: f64 = 5.0;
 /// 100 commits having a median at most this many times the first block's.
 pub(crate) const COMMIT_FLAT_RATIO: f64 = 1.25;
 
+/// The optimize target ("optimize 500 small files"): at least this many times faster than
+/// deltalake, with memory bounded (by tarn's budget, set per run).
+pub(crate) const OPTIMIZE_SPEEDUP: f64 = 2.0;
+
+/// The vacuum target ("vacuum 100k files"): at least this many times faster than deltalake.
+pub(crate) const VACUUM_SPEEDUP: f64 = 3.0;
+/// Lite vacuum's time "independent of the table's file count", read as: its time per deleted
+/// file on a table ten times larger at most this many times the small table's.
+pub(crate) const LITE_FLAT_RATIO: f64 = 1.25;
+
 /// All runs of one engine on one variant of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Measurement {
@@ -123,6 +158,10 @@ pub(crate) struct Measurement {
     pub(crate) write: Option<WriteReport>,
     /// Per-commit latency distribution of every run, for commit-latency.
     pub(crate) latencies: Vec<LatencyReport>,
+    /// What a compaction left (the last run's; every run is checked).
+    pub(crate) optimize: Option<OptimizeReport>,
+    /// What a vacuum deleted and left (the last run's; every run is checked).
+    pub(crate) vacuum: Option<VacuumReport>,
     /// Why a run failed, with the child's stderr; measuring stops at the first failure.
     pub(crate) failure: Option<String>,
 }
@@ -140,6 +179,8 @@ impl Measurement {
             scan: None,
             write: None,
             latencies: Vec::new(),
+            optimize: None,
+            vacuum: None,
             failure: None,
         }
     }
@@ -155,6 +196,8 @@ impl Measurement {
                 self.scan = report.scan.or(self.scan);
                 self.write = report.write.or(self.write);
                 self.latencies.extend(report.latency);
+                self.optimize = report.optimize.or(self.optimize);
+                self.vacuum = report.vacuum.or(self.vacuum);
             }
             Err(failure) => {
                 self.failure = Some(format!("{}\n{}", failure.status, failure.output));
@@ -251,6 +294,8 @@ impl Report {
         ];
         let writes = self.measurements.iter().any(|m| m.write.is_some());
         let commits = self.measurements.iter().any(|m| !m.latencies.is_empty());
+        let compactions = self.measurements.iter().any(|m| m.optimize.is_some());
+        let vacuums = self.measurements.iter().any(|m| m.vacuum.is_some());
         if scans {
             header.extend(["rows", "files read", "row groups", "rows decoded"]);
         }
@@ -267,6 +312,12 @@ impl Report {
                 "p50 per 100 commits",
                 "checkpoints",
             ]);
+        }
+        if compactions {
+            header.extend(["rows", "files", "files/partition", "bytes", "commits"]);
+        }
+        if vacuums {
+            header.extend(["files", "deleted", "commits"]);
         }
         header.extend(["time this/tarn", "mem tarn/this"]);
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -293,6 +344,12 @@ impl Report {
             }
             if commits {
                 row.extend(commit::latency_cells(&m.latencies));
+            }
+            if compactions {
+                row.extend(optimize::optimize_cells(m));
+            }
+            if vacuums {
+                row.extend(vacuum::vacuum_cells(m));
             }
             row.push(ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.2}x", r.speedup)));
             row.push(
@@ -455,6 +512,55 @@ fn verdicts(
                 commit::commit_verdict(scenario, variant, *p50_ms, *flat_ratio, measurements)
             })
             .collect(),
+        Target::Optimize {
+            speedup,
+            memory_budget_kib,
+        } => variants
+            .iter()
+            .map(|variant| {
+                optimize::optimize_verdict(
+                    scenario,
+                    variant,
+                    *speedup,
+                    *memory_budget_kib,
+                    measurements,
+                    ratios,
+                )
+            })
+            .collect(),
+        Target::Vacuum {
+            full_variant,
+            speedup,
+            lite_variants,
+            lite_flat_ratio,
+        } => {
+            let mut lines = Vec::new();
+            if variants.contains(&full_variant.as_str()) {
+                lines.push(vacuum::full_verdict(
+                    scenario,
+                    full_variant,
+                    *speedup,
+                    measurements,
+                    ratios,
+                ));
+            }
+            for lite in [&lite_variants.0, &lite_variants.1] {
+                if variants.contains(&lite.as_str()) {
+                    lines.push(vacuum::lite_ratio_verdict(scenario, lite, ratios));
+                }
+            }
+            if variants.contains(&lite_variants.0.as_str())
+                || variants.contains(&lite_variants.1.as_str())
+            {
+                lines.push(vacuum::lite_growth_verdict(
+                    scenario,
+                    (lite_variants.0.as_str(), lite_variants.1.as_str()),
+                    *lite_flat_ratio,
+                    measurements,
+                ));
+            }
+            lines
+        }
         Target::Informational => variants
             .iter()
             .map(|variant| scan::informational_verdict(scenario, variant, ratios))
@@ -517,6 +623,8 @@ pub(super) mod tests {
             scan: None,
             write: None,
             latency: None,
+            optimize: None,
+            vacuum: None,
         }
     }
 

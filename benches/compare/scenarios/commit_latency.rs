@@ -278,6 +278,8 @@ pub(crate) fn child(args: &CommitLatencyChild) -> Result<(), BenchError> {
         scan: None,
         write: None,
         latency: Some(summarize(&latencies_ms, on_disk.checkpoints)),
+        optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

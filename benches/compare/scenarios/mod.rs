@@ -4,6 +4,9 @@
 
 pub(crate) mod checkpoint_write;
 pub(crate) mod commit_latency;
+pub(crate) mod optimize;
 pub(crate) mod scan;
 pub(crate) mod snapshot_load;
+pub(crate) mod table_copy;
+pub(crate) mod vacuum;
 pub(crate) mod write;

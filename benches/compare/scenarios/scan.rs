@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::child::{self, ChildReport, ScanReport, peak_rss_kib};
 use crate::engine::Engine;
 use crate::error::{BenchError, io_error};
-use crate::gen_data::{self, DataSpec, MANIFEST_FILE, Manifest};
+use crate::gen_data::{self, DataSpec, Manifest};
 use crate::report::{Measurement, Report, Target};
 use crate::scan_engine::{self, Selection};
 
@@ -158,6 +158,7 @@ pub(crate) fn run(scenario: ScanScenario, args: &ScanArgs) -> Result<(), BenchEr
         seed: args.seed,
         rows_per_file: args.rows_per_file,
         row_group_rows: args.row_group_rows,
+        commit_per_file: false,
     };
     let temp;
     let dir = match &args.work_dir {
@@ -167,7 +168,7 @@ pub(crate) fn run(scenario: ScanScenario, args: &ScanArgs) -> Result<(), BenchEr
             temp.path().join("table")
         }
     };
-    let manifest = prepare_table(name, &dir, &spec)?;
+    let manifest = gen_data::prepare(name, &dir, &spec)?;
     let table_bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
 
     let variants = variants(scenario, &manifest)?;
@@ -241,34 +242,6 @@ pub(crate) fn run(scenario: ScanScenario, args: &ScanArgs) -> Result<(), BenchEr
     Ok(())
 }
 
-/// Reuses the table at `dir` if the generator wrote it with `spec`, else generates it.
-fn prepare_table(name: &str, dir: &Path, spec: &DataSpec) -> Result<Manifest, BenchError> {
-    if dir.join(MANIFEST_FILE).exists() {
-        let manifest = Manifest::read(dir)?;
-        if manifest.matches(spec) {
-            eprintln!("[{name}] reusing the table at {}", dir.display());
-            return Ok(manifest);
-        }
-        return Err(BenchError::StaleTable {
-            path: dir.to_path_buf(),
-        });
-    }
-    eprintln!(
-        "[{name}] generating {} rows over {} days at {}",
-        spec.rows,
-        spec.days,
-        dir.display()
-    );
-    let started = Instant::now();
-    let manifest = gen_data::generate(dir, spec)?;
-    eprintln!(
-        "[{name}] generated {} files in {:.1} s",
-        manifest.files.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(manifest)
-}
-
 fn child_args(engine: Engine, dir: &Path, variant: &Variant) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
         "scan".into(),
@@ -313,6 +286,8 @@ pub(crate) fn child(args: &ScanChild) -> Result<(), BenchError> {
         }),
         write: None,
         latency: None,
+        optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

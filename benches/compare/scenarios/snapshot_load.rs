@@ -192,6 +192,8 @@ pub(crate) fn child(args: &SnapshotLoadChild) -> Result<(), BenchError> {
         scan: None,
         write: None,
         latency: None,
+        optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

@@ -302,6 +302,8 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
             max_files_per_partition: on_disk.max_files_per_partition,
         }),
         latency: None,
+        optimize: None,
+        vacuum: None,
     };
     report.emit()
 }

@@ -36,11 +36,30 @@ pub(crate) struct OnDisk {
 struct Added {
     rows: Option<u64>,
     size: Option<u64>,
+    partition_values: BTreeMap<String, Option<String>>,
+}
+
+/// One active data file, as its `add` describes it and its footer confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActiveFile {
+    /// Path relative to the table root, decoded.
+    pub(crate) path: String,
+    /// The `add`'s partition values (`None` for null).
+    pub(crate) partition_values: BTreeMap<String, Option<String>>,
+    /// Rows, per the footer (equal to the `add`'s `numRecords`).
+    pub(crate) rows: u64,
+    /// Bytes (equal to the `add`'s `size`).
+    pub(crate) bytes: u64,
 }
 
 /// Reads the Delta table at `dir`: every JSON commit, then every active file's footer, which
 /// must match its `add` (`numRecords` and `size`).
 pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
+    delta_table_files(dir).map(|(on_disk, _)| on_disk)
+}
+
+/// [`delta_table`], with the active files themselves (in path order).
+pub(crate) fn delta_table_files(dir: &Path) -> Result<(OnDisk, Vec<ActiveFile>), BenchError> {
     let log_dir = dir.join("_delta_log");
     let mut commits: Vec<(u64, String)> = Vec::new();
     let mut checkpoints = 0;
@@ -79,11 +98,21 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
                     .as_str()
                     .and_then(|stats| serde_json::from_str::<serde_json::Value>(stats).ok())
                     .and_then(|stats| stats["numRecords"].as_u64());
+                let partition_values = add["partitionValues"]
+                    .as_object()
+                    .map(|values| {
+                        values
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 active.insert(
                     file,
                     Added {
                         rows,
                         size: add["size"].as_u64(),
+                        partition_values,
                     },
                 );
             }
@@ -98,10 +127,11 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
         checkpoints,
         ..OnDisk::default()
     };
-    let mut per_directory: BTreeMap<&str, u64> = BTreeMap::new();
-    for (file, added) in &active {
-        let (rows, bytes) = footer(dir, file)?;
-        *per_directory.entry(parent(file)).or_default() += 1;
+    let mut files = Vec::with_capacity(active.len());
+    let mut per_directory: BTreeMap<String, u64> = BTreeMap::new();
+    for (file, added) in active {
+        let (rows, bytes) = footer(dir, &file)?;
+        *per_directory.entry(parent(&file).to_owned()).or_default() += 1;
         let mismatch = |what: &str, logged: Option<u64>, actual: u64| BenchError::LogMismatch {
             file: file.clone(),
             what: what.to_owned(),
@@ -117,9 +147,15 @@ pub(crate) fn delta_table(dir: &Path) -> Result<OnDisk, BenchError> {
         on_disk.files += 1;
         on_disk.rows += rows;
         on_disk.bytes += bytes;
+        files.push(ActiveFile {
+            path: file,
+            partition_values: added.partition_values,
+            rows,
+            bytes,
+        });
     }
     on_disk.max_files_per_partition = per_directory.values().copied().max().unwrap_or(0);
-    Ok(on_disk)
+    Ok((on_disk, files))
 }
 
 /// The directory part of a relative file path (empty for a file at the root).

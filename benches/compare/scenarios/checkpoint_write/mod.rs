@@ -359,6 +359,8 @@ pub(crate) fn child(args: &CheckpointWriteChild) -> Result<(), BenchError> {
             max_files_per_partition: 0,
         }),
         latency: None,
+        optimize: None,
+        vacuum: None,
     };
     report.emit()
 }
