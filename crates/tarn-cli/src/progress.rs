@@ -171,6 +171,43 @@ impl Drop for StatusLine {
     }
 }
 
+/// A [`StatusLine`] shared with a progress callback (which a library may call from any
+/// task): clones draw on the same line.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedStatusLine(std::sync::Arc<std::sync::Mutex<StatusLine>>);
+
+impl SharedStatusLine {
+    /// A shared status line, drawn only if stderr is a terminal.
+    pub(crate) fn new() -> Self {
+        Self(std::sync::Arc::new(
+            std::sync::Mutex::new(StatusLine::new()),
+        ))
+    }
+
+    /// Shows `label [bar] detail`, the bar filled to `done` of `total` (full when `total` is
+    /// 0); drawn at once when `force`, else throttled.
+    pub(crate) fn show(&self, label: &str, (done, total): (u64, u64), detail: &str, force: bool) {
+        let fraction = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        if let Ok(mut line) = self.0.lock() {
+            line.show(
+                &format!("{label} {} {detail}", bar(fraction, BAR_WIDTH)),
+                force,
+            );
+        }
+    }
+
+    /// Erases the line.
+    pub(crate) fn finish(&self) {
+        if let Ok(mut line) = self.0.lock() {
+            line.finish();
+        }
+    }
+}
+
 /// A bar of `width` cells filled to `fraction` (0 to 1): `[#####-----]`.
 pub(crate) fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);

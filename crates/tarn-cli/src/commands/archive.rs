@@ -4,8 +4,6 @@
 //! [`tarn_maintenance::archive::RestoreArchive`] and renders their plans (`--dry-run`) and
 //! metrics; every decision is the library's.
 
-use std::sync::{Arc, Mutex};
-
 use clap::Args;
 use serde_json::{Value, json};
 use tarn::Table;
@@ -18,7 +16,7 @@ use super::commit::count;
 use super::parse_filter;
 use crate::CliError;
 use crate::output::{format_millis, human_bytes};
-use crate::progress::{StatusLine, bar};
+use crate::progress::SharedStatusLine;
 
 /// The arguments of `tarn archive`.
 #[derive(Debug, Args)]
@@ -116,31 +114,26 @@ pub(crate) async fn run(table: &Table, args: &ArchiveArgs) -> Result<(), CliErro
             super::emit(&plan_text(&plan))
         };
     }
-    let status = Arc::new(Mutex::new(StatusLine::new()));
-    let shown = Arc::clone(&status);
+    let status = SharedStatusLine::new();
+    let shown = status.clone();
     let archive = archive.with_progress(move |p| {
-        let fraction = if p.bytes_total == 0 {
-            1.0
-        } else {
-            p.bytes_done as f64 / p.bytes_total as f64
-        };
-        let text = format!(
-            "archive {} {}/{} files, {} of {}, {} committed",
-            bar(fraction, 24),
+        let detail = format!(
+            "{}/{} files, {} of {}, {} committed",
             p.files_done,
             p.files_total,
             human_bytes(p.bytes_done),
             human_bytes(p.bytes_total),
             count(p.commits as u64, "batch", "batches"),
         );
-        if let Ok(mut line) = shown.lock() {
-            line.show(&text, p.files_done == p.files_total);
-        }
+        shown.show(
+            "archive",
+            (p.bytes_done, p.bytes_total),
+            &detail,
+            p.files_done == p.files_total,
+        );
     });
     let result = archive.execute_plan(plan.clone()).await;
-    if let Ok(mut line) = status.lock() {
-        line.finish();
-    }
+    status.finish();
     let metrics = result?;
     let text = metrics_text(&plan, &metrics);
     if args.json {
@@ -271,28 +264,19 @@ pub(crate) async fn run_restore(table: &Table, args: &RestoreArchiveArgs) -> Res
             super::emit(&restore_plan_text(&plan))
         };
     }
-    let status = Arc::new(Mutex::new(StatusLine::new()));
-    let shown = Arc::clone(&status);
+    let status = SharedStatusLine::new();
+    let shown = status.clone();
     let restore = restore.with_progress(move |p| {
-        let fraction = if p.files_total == 0 {
-            1.0
-        } else {
-            p.files_done as f64 / p.files_total as f64
-        };
-        let text = format!(
-            "restore-archive {} {}/{} files",
-            bar(fraction, 24),
-            p.files_done,
-            p.files_total
+        let detail = format!("{}/{} files", p.files_done, p.files_total);
+        shown.show(
+            "restore-archive",
+            (p.files_done as u64, p.files_total as u64),
+            &detail,
+            p.files_done == p.files_total,
         );
-        if let Ok(mut line) = shown.lock() {
-            line.show(&text, p.files_done == p.files_total);
-        }
     });
     let result = restore.execute().await;
-    if let Ok(mut line) = status.lock() {
-        line.finish();
-    }
+    status.finish();
     let metrics = result?;
     let text = restore_text(&metrics);
     if args.json {

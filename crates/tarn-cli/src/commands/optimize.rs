@@ -3,8 +3,6 @@
 //! This module turns the command line into a [`tarn_maintenance::optimize::Optimize`] and
 //! renders its plan (`--dry-run`) or its metrics; every decision is the library's.
 
-use std::sync::{Arc, Mutex};
-
 use clap::Args;
 use serde_json::{Value, json};
 use tarn::Table;
@@ -13,7 +11,7 @@ use tarn_maintenance::optimize::{Layout, Optimize, OptimizeMetrics, OptimizePlan
 use super::parse_filter;
 use crate::CliError;
 use crate::output::human_bytes;
-use crate::progress::{StatusLine, bar};
+use crate::progress::SharedStatusLine;
 
 /// The arguments of `tarn optimize`.
 #[derive(Debug, Args)]
@@ -116,31 +114,26 @@ pub(crate) async fn run(
             super::emit(&plan_text(&plan))
         };
     }
-    let status = Arc::new(Mutex::new(StatusLine::new()));
-    let shown = Arc::clone(&status);
+    let status = SharedStatusLine::new();
+    let shown = status.clone();
     let optimize = optimize.with_progress(move |p| {
-        let fraction = if p.bytes_total == 0 {
-            1.0
-        } else {
-            p.bytes_done as f64 / p.bytes_total as f64
-        };
-        let text = format!(
-            "optimize {} {}/{} bins, {} of {}, {} committed",
-            bar(fraction, 24),
+        let detail = format!(
+            "{}/{} bins, {} of {}, {} committed",
             p.bins_done,
             p.bins_total,
             human_bytes(p.bytes_done),
             human_bytes(p.bytes_total),
             super::commit::count(p.commits as u64, "batch", "batches"),
         );
-        if let Ok(mut line) = shown.lock() {
-            line.show(&text, p.bins_done == p.bins_total);
-        }
+        shown.show(
+            "optimize",
+            (p.bytes_done, p.bytes_total),
+            &detail,
+            p.bins_done == p.bins_total,
+        );
     });
     let result = optimize.execute_plan(plan.clone()).await;
-    if let Ok(mut line) = status.lock() {
-        line.finish();
-    }
+    status.finish();
     let metrics = result?;
     let text = metrics_text(&plan, &metrics);
     if let Some(interrupted) = interrupt.signal() {

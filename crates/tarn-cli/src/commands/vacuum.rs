@@ -3,8 +3,6 @@
 //! This module turns the command line into a [`tarn_maintenance::vacuum::Vacuum`] and renders
 //! its plan (`--dry-run`) or its metrics; every decision is the library's.
 
-use std::sync::{Arc, Mutex};
-
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use tarn::Table;
@@ -12,7 +10,7 @@ use tarn_maintenance::vacuum::{DeletionReason, Vacuum, VacuumMetrics, VacuumMode
 
 use crate::CliError;
 use crate::output::human_bytes;
-use crate::progress::{StatusLine, bar};
+use crate::progress::SharedStatusLine;
 
 /// How a vacuum finds what to delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,28 +82,19 @@ pub(crate) async fn run(
             super::emit(&plan_text(&plan))
         };
     }
-    let status = Arc::new(Mutex::new(StatusLine::new()));
-    let shown = Arc::clone(&status);
+    let status = SharedStatusLine::new();
+    let shown = status.clone();
     let vacuum = vacuum.with_progress(move |p| {
-        let fraction = if p.files_total == 0 {
-            1.0
-        } else {
-            p.files_deleted as f64 / p.files_total as f64
-        };
-        let text = format!(
-            "vacuum {} {}/{} files deleted",
-            bar(fraction, 24),
-            p.files_deleted,
-            p.files_total
+        let detail = format!("{}/{} files deleted", p.files_deleted, p.files_total);
+        shown.show(
+            "vacuum",
+            (p.files_deleted as u64, p.files_total as u64),
+            &detail,
+            p.files_deleted == p.files_total,
         );
-        if let Ok(mut line) = shown.lock() {
-            line.show(&text, p.files_deleted == p.files_total);
-        }
     });
     let result = vacuum.execute_plan(plan.clone()).await;
-    if let Ok(mut line) = status.lock() {
-        line.finish();
-    }
+    status.finish();
     let metrics = result?;
     let text = metrics_text(&plan, &metrics);
     if let Some(interrupted) = interrupt.signal() {
