@@ -8,7 +8,8 @@
 //! exactly as planned (same path, same deletion vector): a bin whose input a concurrent
 //! writer removed or changed is skipped and its new files deleted, never the whole job, and
 //! the rest commit on top of what the other writers committed. Memory: bins being rewritten
-//! at once each hold their writer's buffer and, when ordered, their rows.
+//! at once each hold their writer's buffer and, when ordered, their rows (bin-packed, at most
+//! one gathered batch of 8 MiB: small files' batches are gathered before they are written).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -272,9 +273,17 @@ async fn rewrite_bin(
         let mut rows = 0u64;
         let mut batches = scan.execute();
         if matches!(layout, Layout::BinPack) {
-            // Streamed: memory is the writer's buffer, whatever the bin's size.
+            // Streamed: memory is the writer's buffer and one gathered batch, whatever the
+            // bin's size. Small files' batches are gathered first: the writer encodes a
+            // large batch's columns on several threads, a small one's on one.
+            let mut gathered = Gathered::default();
             while let Some(batch) = batches.try_next().await? {
                 rows += batch.num_rows() as u64;
+                if let Some(batch) = gathered.push(batch)? {
+                    writer.write(&batch).await?;
+                }
+            }
+            if let Some(batch) = gathered.take()? {
                 writer.write(&batch).await?;
             }
         } else {
@@ -306,6 +315,53 @@ async fn rewrite_bin(
         }
     }
     Ok(Rewritten { bin, adds, rows })
+}
+
+/// Batches read from a bin's files, held until they make one batch worth encoding.
+#[derive(Default)]
+struct Gathered {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl Gathered {
+    /// Rows a gathered batch reaches before it is written.
+    const ROWS: usize = 64 * 1024;
+    /// Arrow memory a gathered batch reaches before it is written, whatever its rows.
+    const BYTES: usize = 8 * 1024 * 1024;
+
+    /// Holds `batch`; returns the gathered batch once it is large enough.
+    fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
+        if batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        self.rows += batch.num_rows();
+        self.bytes += batch.get_array_memory_size();
+        self.batches.push(batch);
+        if self.rows >= Self::ROWS || self.bytes >= Self::BYTES {
+            self.take()
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The rows held, as one batch (`None` when none are).
+    fn take(&mut self) -> Result<Option<RecordBatch>> {
+        self.rows = 0;
+        self.bytes = 0;
+        let batches = std::mem::take(&mut self.batches);
+        match batches.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            [first, ..] => arrow_select::concat::concat_batches(&first.schema(), &batches)
+                .map(Some)
+                .map_err(|source| MaintenanceError::Compute {
+                    context: "gathering the rows of a bin".to_owned(),
+                    source,
+                }),
+        }
+    }
 }
 
 /// Commits a batch of rewritten bins on top of the latest version: each bin whose input files
@@ -431,4 +487,47 @@ async fn discard(table: &Table, bins: &[Rewritten]) {
 /// Deletes files written for bins that will not commit; vacuum removes any this misses.
 async fn delete_files(table: &Table, adds: &[Add]) {
     table.delete_uncommitted_files(adds).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Array, Int64Array};
+
+    use super::*;
+
+    fn batch(start: i64, rows: i64) -> RecordBatch {
+        RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from_iter_values(start..start + rows)) as _,
+        )])
+        .unwrap()
+    }
+
+    #[test]
+    fn small_batches_are_gathered_in_order_and_none_is_lost() {
+        let mut gathered = Gathered::default();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for rows in [4000, 0, 1, 30_000, 4000, 40_000, 7, 100_000, 3] {
+            if let Some(batch) = gathered.push(batch(start, rows)).unwrap() {
+                out.push(batch);
+            }
+            start += rows;
+        }
+        out.extend(gathered.take().unwrap());
+        assert!(gathered.take().unwrap().is_none());
+        let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        // Written once they reach 64 Ki rows; the rest at the end.
+        assert_eq!(sizes, [78_001, 100_007, 3]);
+        let ids: Vec<i64> = out
+            .iter()
+            .flat_map(|b| {
+                let column = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                column.values().to_vec()
+            })
+            .collect();
+        assert_eq!(ids, (0..start).collect::<Vec<_>>());
+    }
 }

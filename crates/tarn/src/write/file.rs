@@ -31,6 +31,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::dictionary::columns_without_dictionary;
 use super::encode::ColumnEncoder;
 use super::enforce::relabel_batch;
 use super::options::Resolved;
@@ -112,8 +113,10 @@ impl FileFactory {
             .clone()
     }
 
-    /// Starts the next data file in partition `directory` (empty when unpartitioned).
-    fn open(&self, directory: &str) -> Result<DataFile> {
+    /// Starts the next data file in partition `directory` (empty when unpartitioned), whose
+    /// first rows are `first` (logical form): they decide which columns are written without
+    /// a dictionary (`dictionary.rs`).
+    fn open(&self, directory: &str, first: &RecordBatch) -> Result<DataFile> {
         let counter = self.counter.fetch_add(1, Ordering::Relaxed);
         let name = format!(
             "part-{counter:05}-{}-c000{}.parquet",
@@ -133,9 +136,25 @@ impl FileFactory {
             self.options.upload_part_size,
         )
         .with_max_concurrency(self.options.max_concurrent_uploads);
+        let plain = columns_without_dictionary(
+            first,
+            &self.physical_schema,
+            self.options.max_row_group_rows,
+            self.properties.dictionary_page_size_limit(),
+        );
+        let properties = if plain.is_empty() {
+            self.properties.clone()
+        } else {
+            plain
+                .into_iter()
+                .fold(self.properties.clone().into_builder(), |builder, column| {
+                    builder.set_column_dictionary_enabled(column, false)
+                })
+                .build()
+        };
         let writer = ColumnEncoder::new(
             Arc::clone(&self.physical_schema),
-            self.properties.clone(),
+            properties,
             self.options.encoding_threads,
         )
         .map_err(|e| write_error(&display, e))?;
@@ -302,15 +321,14 @@ impl Partition {
         let mut offset = 0;
         while offset < rows {
             let len = step.min(rows - offset);
+            let slice = batch.slice(offset, len);
             let file = match &mut self.current {
                 Some(file) => file,
-                None => self.current.insert(self.factory.open(&self.directory)?),
+                None => self
+                    .current
+                    .insert(self.factory.open(&self.directory, &slice)?),
             };
-            file.write(
-                &batch.slice(offset, len),
-                &self.factory.physical_schema,
-                &self.runtime,
-            )?;
+            file.write(&slice, &self.factory.physical_schema, &self.runtime)?;
             offset += len;
             if file.estimated_size() >= target {
                 self.finish_current()?;

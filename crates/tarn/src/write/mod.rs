@@ -52,6 +52,7 @@
 //! them, readers do not see them.
 
 pub(crate) mod constraints;
+mod dictionary;
 mod encode;
 mod enforce;
 mod file;

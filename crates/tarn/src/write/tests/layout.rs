@@ -489,3 +489,35 @@ async fn tiny_row_groups_still_roll_files() {
     table.commit(&output.adds);
     assert_eq!(row_count(&table.read(None).await), 40);
 }
+
+#[tokio::test]
+async fn unique_columns_are_written_plain_and_repeating_ones_with_a_dictionary() {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let table = TestTable::new(schema(), &[]);
+    let rows = 20_000usize;
+    let input = batch(
+        (0..rows as i64).collect(),
+        (0..rows).map(|i| format!("name-{}", i % 7)).collect(),
+        (0..rows).map(|i| Some(format!("p{}", i % 3))).collect(),
+    );
+    let output = table.write(WriterOptions::new(), std::slice::from_ref(&input)).await;
+    table.commit(&output.adds);
+    let file = std::fs::File::open(table.path().join(&output.adds[0].path)).unwrap();
+    let reader = SerializedFileReader::new(file).unwrap();
+    let row_group = reader.metadata().row_group(0);
+    let has_dictionary = |column: usize| {
+        row_group
+            .column(column)
+            .encodings()
+            .any(|e| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY))
+    };
+    assert!(!has_dictionary(0), "the unique id column has a dictionary");
+    assert!(
+        has_dictionary(1),
+        "the 7-valued name column has no dictionary"
+    );
+    assert!(has_dictionary(2), "the 3-valued p column has no dictionary");
+    assert_eq!(table.read_rows().await, super::rows(&[input]));
+}
