@@ -9,7 +9,8 @@
 //! read, inspected or met while listing. Everything else is `LocalFileSystem`'s own behaviour.
 //!
 //! It never follows a decision of its own beyond that check: writes, deletes, copies and
-//! renames go straight through.
+//! renames go straight through (deletes of many files in batches, for speed; the files
+//! deleted and the errors are `LocalFileSystem`'s).
 
 use std::fmt;
 use std::ops::Range;
@@ -139,6 +140,41 @@ fn first_irregular(root: PathBuf, recursive: bool) -> Option<NotARegularFile> {
     None
 }
 
+/// Paths unlinked by one blocking task of [`RegularFileStore::delete_stream`].
+const DELETE_BATCH: usize = 256;
+/// Batches of [`RegularFileStore::delete_stream`] unlinked at once.
+const DELETE_BATCHES_AT_ONCE: usize = 4;
+
+/// Unlinks each path in order; the result of each, as `LocalFileSystem::delete` reports it.
+fn delete_batch(
+    store: &LocalFileSystem,
+    batch: Vec<object_store::Result<Path>>,
+) -> Vec<object_store::Result<Path>> {
+    batch
+        .into_iter()
+        .map(|location| {
+            let location = location?;
+            let path = store.path_to_filesystem(&location)?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => Ok(location),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    Err(object_store::Error::NotFound {
+                        path: path.display().to_string(),
+                        source: Box::new(err),
+                    })
+                }
+                Err(err) => Err(object_store::Error::Generic {
+                    store: STORE,
+                    source: Box::new(std::io::Error::new(
+                        err.kind(),
+                        format!("deleting {}: {err}", path.display()),
+                    )),
+                }),
+            }
+        })
+        .collect()
+}
+
 /// Runs a blocking file system check off the async threads when there is a runtime.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -256,11 +292,30 @@ impl ObjectStore for RegularFileStore {
         self.inner.get_ranges(location, ranges).await
     }
 
+    /// Deletes in batches: each batch of paths ready on the stream (up to
+    /// [`DELETE_BATCH`]) is unlinked in order on one blocking thread, a few batches at once.
+    /// `LocalFileSystem` sends every path to a blocking thread of its own; for a vacuum of
+    /// 90,000 files the thread hand-offs, not the unlinks, were most of the time. Results
+    /// come back in the order of the paths, a missing file as `NotFound`, as before.
     fn delete_stream(
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
+        let inner = self.inner.clone();
+        locations
+            .ready_chunks(DELETE_BATCH)
+            .map(move |batch| {
+                let inner = inner.clone();
+                async move {
+                    match blocking(move || delete_batch(&inner, batch)).await {
+                        Ok(results) => results,
+                        Err(lost) => vec![Err(lost)],
+                    }
+                }
+            })
+            .buffered(DELETE_BATCHES_AT_ONCE)
+            .flat_map(futures::stream::iter)
+            .boxed()
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
@@ -319,6 +374,64 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    #[tokio::test]
+    async fn deleting_many_files_reports_each_in_order_and_missing_ones_as_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RegularFileStore::new();
+        // Several batches' worth, with files missing at the start, across a batch boundary
+        // and at the end.
+        let count = DELETE_BATCH * 3 + 17;
+        let missing = [0, DELETE_BATCH - 1, DELETE_BATCH, count - 1];
+        let mut locations = Vec::new();
+        for i in 0..count {
+            let path = dir.path().join(format!("part-{i:05}.parquet"));
+            if !missing.contains(&i) {
+                std::fs::write(&path, b"x").unwrap();
+            }
+            locations.push(object_path(&path));
+        }
+        let keep = dir.path().join("keep.parquet");
+        std::fs::write(&keep, b"x").unwrap();
+        let input = futures::stream::iter(locations.clone().into_iter().map(Ok)).boxed();
+        let results: Vec<_> = store.delete_stream(input).collect().await;
+        assert_eq!(results.len(), count);
+        for (i, (result, location)) in results.iter().zip(&locations).enumerate() {
+            match result {
+                Ok(deleted) => {
+                    assert!(
+                        !missing.contains(&i),
+                        "{i} was missing yet reported deleted"
+                    );
+                    assert_eq!(deleted, location);
+                }
+                Err(object_store::Error::NotFound { path, .. }) => {
+                    assert!(missing.contains(&i), "{i}: {path}");
+                    assert!(path.ends_with(&format!("part-{i:05}.parquet")), "{path}");
+                }
+                Err(other) => panic!("{i}: {other}"),
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only keep.parquet stays");
+        assert!(keep.exists());
+        // An error in the input stream comes back in its place.
+        let input = futures::stream::iter([
+            Err(object_store::Error::Precondition {
+                path: "input".to_owned(),
+                source: "refused upstream".into(),
+            }),
+            Ok(object_path(&keep)),
+        ])
+        .boxed();
+        let results: Vec<_> = store.delete_stream(input).collect().await;
+        assert!(matches!(
+            &results[0],
+            Err(object_store::Error::Precondition { path, .. }) if path == "input"
+        ));
+        assert!(results[1].is_ok());
+        assert!(!keep.exists());
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use tarn_protocol::ProtocolError;
-use tarn_protocol::actions::{Action, DomainMetadata, Metadata, Protocol, Txn};
+use tarn_protocol::actions::{Action, DomainMetadata, Metadata, Protocol, Txn, action_key};
 use tarn_protocol::features::check_log_readable;
 use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
 use tarn_protocol::replay::StateReplay;
@@ -24,7 +24,6 @@ use tarn_protocol::schema::{ColumnMappingMode, StructType};
 
 use super::parquet::read_non_file_actions;
 use super::read::corrupt;
-use super::tombstones::first_key;
 use crate::error::{LogError, LogResult};
 use crate::location::TableLocation;
 use crate::segment::{LogSegment, load_segment};
@@ -257,7 +256,7 @@ pub(super) fn non_file_lines(bytes: &[u8]) -> Result<Vec<Action>, String> {
     let mut actions = Vec::new();
     for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if matches!(
-            first_key(line),
+            action_key(line),
             Some(b"add" | b"remove" | b"cdc" | b"commitInfo")
         ) {
             continue;

@@ -35,7 +35,7 @@ use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use tarn_protocol::actions::{Action, Sidecar, dv_unique_id};
+use tarn_protocol::actions::{Action, Sidecar, action_key, dv_unique_id};
 use tarn_protocol::log_path::{CheckpointFormat, CheckpointName, LogFileKind, Version};
 use tarn_protocol::log_segment::{CheckpointPlan, Listed};
 use tarn_protocol::retention::{
@@ -93,27 +93,6 @@ fn remove_schema() -> Result<SchemaRef, ArrowError> {
     )])))
 }
 
-/// The first key of a JSON object line: the action name of a log line.
-pub(super) fn first_key(line: &[u8]) -> Option<&[u8]> {
-    let skip = |from: usize| {
-        line[from.min(line.len())..]
-            .iter()
-            .position(|b| !b.is_ascii_whitespace())
-            .map(|p| p + from)
-    };
-    let open = skip(0)?;
-    if line[open] != b'{' {
-        return None;
-    }
-    let quote = skip(open + 1)?;
-    if line[quote] != b'"' {
-        return None;
-    }
-    let start = quote + 1;
-    let len = line[start..].iter().position(|b| *b == b'"')?;
-    Some(&line[start..start + len])
-}
-
 /// The `remove` lines of a JSON log file, and its `sidecar` actions.
 fn split_lines(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Sidecar>), String> {
     let mut removes = Vec::new();
@@ -125,7 +104,7 @@ fn split_lines(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Sidecar>), String> {
         return Ok((removes, sidecars));
     }
     for line in bytes.split(|b| *b == b'\n') {
-        match first_key(line) {
+        match action_key(line) {
             Some(b"remove") => {
                 removes.extend_from_slice(line);
                 removes.push(b'\n');
@@ -533,21 +512,4 @@ fn without_data_change(array: ArrayRef) -> Result<ArrayRef, ArrowError> {
         }
     }
     Ok(Arc::new(StructArray::try_new(fields, columns, nulls)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn action_names_from_lines() {
-        assert_eq!(
-            first_key(br#"{"remove":{"path":"a"}}"#),
-            Some(&b"remove"[..])
-        );
-        assert_eq!(first_key(br#"  { "add" : {}}"#), Some(&b"add"[..]));
-        assert_eq!(first_key(b""), None);
-        assert_eq!(first_key(b"[1]"), None);
-        assert_eq!(first_key(b"{}"), None);
-    }
 }

@@ -8,7 +8,7 @@
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use tarn::log::segment::list_log;
-use tarn::protocol::actions::{Action, CommitInfo, parse_commit};
+use tarn::protocol::actions::{Action, CommitInfo, parse_commit_actions};
 use tarn::protocol::log_path::LogFileKind;
 use tarn::{PathResolver, TableLocation, Version};
 
@@ -114,7 +114,10 @@ async fn read_actions(
         .map_err(storage)?;
     let shown = || location.display_path(&path);
     let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(version, shown(), &e))?;
-    let actions = parse_commit(text).map_err(|e| corrupt(version, shown(), &e))?;
+    // Only removes and the commit's own record matter here; the adds (most of the bytes,
+    // with their statistics) are never decoded.
+    let actions = parse_commit_actions(text, &["remove", "commitInfo"])
+        .map_err(|e| corrupt(version, shown(), &e))?;
     Ok((version, actions))
 }
 

@@ -515,6 +515,57 @@ pub fn parse_commit(text: &str) -> Result<Vec<Action>, ProtocolError> {
     Ok(actions)
 }
 
+/// Parses the actions of a commit file whose type is one of `kinds` (protocol names, as
+/// [`Action::kind`] gives them), skipping the other lines unparsed: a reader that needs the
+/// `remove`s of a commit need not decode its `add`s and their statistics. A line is judged by
+/// its first key ([`action_key`]); a line whose key is not plain text (escaped) is skipped,
+/// so a caller gets at most the actions it asked for. Errors carry the 1-based line number.
+pub fn parse_commit_actions(text: &str, kinds: &[&str]) -> Result<Vec<Action>, ProtocolError> {
+    let mut actions = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let wanted = action_key(line.as_bytes())
+            .is_some_and(|key| kinds.iter().any(|kind| kind.as_bytes() == key));
+        if !wanted {
+            continue;
+        }
+        match Action::from_json_line(line) {
+            Ok(Some(action)) => actions.push(action),
+            Ok(None) => {}
+            Err(ProtocolError::InvalidAction { reason }) => {
+                return Err(ProtocolError::InvalidCommitLine {
+                    line: index + 1,
+                    reason,
+                });
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(actions)
+}
+
+/// The first key of a JSON object line, unescaped bytes as written (`remove` in
+/// `{"remove":{...}}`): in a commit file, the type of the line's action. `None` when the line
+/// is not an object starting with a key.
+pub fn action_key(line: &[u8]) -> Option<&[u8]> {
+    let skip = |from: usize| {
+        line.get(from..)?
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|p| p + from)
+    };
+    let open = skip(0)?;
+    if line[open] != b'{' {
+        return None;
+    }
+    let quote = skip(open + 1)?;
+    if line[quote] != b'"' {
+        return None;
+    }
+    let start = quote + 1;
+    let len = line[start..].iter().position(|b| *b == b'"')?;
+    Some(&line[start..start + len])
+}
+
 /// Serializes actions as a commit file: one line per action, each ending in a newline.
 pub fn format_commit(actions: &[Action]) -> Result<String, ProtocolError> {
     let mut out = String::new();
@@ -545,6 +596,53 @@ mod roundtrip_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_names_from_lines() {
+        assert_eq!(
+            action_key(br#"{"remove":{"path":"a"}}"#),
+            Some(&b"remove"[..])
+        );
+        assert_eq!(action_key(br#"  { "add" : {}}"#), Some(&b"add"[..]));
+        assert_eq!(action_key(b""), None);
+        assert_eq!(action_key(b"   "), None);
+        assert_eq!(action_key(b"{"), None);
+        assert_eq!(action_key(b"{\"unterminated"), None);
+        assert_eq!(action_key(b"[1]"), None);
+        assert_eq!(action_key(b"{}"), None);
+    }
+
+    #[test]
+    fn only_the_actions_asked_for_are_parsed() {
+        let text = concat!(
+            r#"{"commitInfo":{"operation":"DELETE"}}"#,
+            "\n",
+            r#"{"add":{"path":"a.parquet","partitionValues":{},"size":1,"modificationTime":1,"dataChange":true}}"#,
+            "\n",
+            // Not parsed: a broken add does not fail a reader of removes.
+            r#"{"add":{"path":"#,
+            "\n",
+            r#"{"remove":{"path":"b.parquet","deletionTimestamp":5,"dataChange":true}}"#,
+            "\n",
+            // An escaped key is not taken for the action it spells.
+            r#"{"\u0072emove":{"path":"c.parquet","dataChange":true}}"#,
+            "\n",
+        );
+        let actions = parse_commit_actions(text, &["remove", "commitInfo"]).unwrap();
+        let kinds: Vec<&str> = actions.iter().map(Action::kind).collect();
+        assert_eq!(kinds, ["commitInfo", "remove"]);
+        let Action::Remove(remove) = &actions[1] else {
+            panic!("expected a remove");
+        };
+        assert_eq!(remove.path, "b.parquet");
+        // A wanted line that does not parse is an error naming its line.
+        let broken = "{\"remove\":{\"path\":1}}\n";
+        let err = parse_commit_actions(&format!("\n{broken}"), &["remove"]).unwrap_err();
+        assert!(
+            matches!(err, ProtocolError::InvalidCommitLine { line: 2, .. }),
+            "{err}"
+        );
+    }
 
     #[test]
     fn parses_spark_add_with_dv() {

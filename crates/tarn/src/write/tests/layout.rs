@@ -502,7 +502,9 @@ async fn unique_columns_are_written_plain_and_repeating_ones_with_a_dictionary()
         (0..rows).map(|i| format!("name-{}", i % 7)).collect(),
         (0..rows).map(|i| Some(format!("p{}", i % 3))).collect(),
     );
-    let output = table.write(WriterOptions::new(), std::slice::from_ref(&input)).await;
+    let output = table
+        .write(WriterOptions::new(), std::slice::from_ref(&input))
+        .await;
     table.commit(&output.adds);
     let file = std::fs::File::open(table.path().join(&output.adds[0].path)).unwrap();
     let reader = SerializedFileReader::new(file).unwrap();
