@@ -597,3 +597,79 @@ fn a_data_file_that_is_a_fifo_is_an_error_not_a_hang() {
         },
     );
 }
+
+/// A data file on which the Parquet decoder panics (a map whose key and value children have
+/// different lengths, in its `metaData` column: a corrupt checkpoint the checkpoint fuzz
+/// target found, here read as a table's data): the scan fails naming the file.
+/// Before, the panic ended the task reading the file and the scan returned the other files'
+/// rows as if it were complete.
+#[test]
+fn a_data_file_the_parquet_decoder_panics_on_fails_the_scan_instead_of_ending_it_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    std::fs::create_dir_all(delta_log(&table)).unwrap();
+    let corrupt = "part-00000-corrupt.parquet";
+    std::fs::write(
+        table.join(corrupt),
+        include_bytes!("../../fuzz/seeds/checkpoint/map-children-lengths.parquet"),
+    )
+    .unwrap();
+    let map = serde_json::json!({
+        "type": "map", "keyType": "string", "valueType": "string", "valueContainsNull": true
+    });
+    let field = |name: &str, data_type: Value| serde_json::json!({ "name": name, "type": data_type, "nullable": true, "metadata": {} });
+    // The file's `metaData` column, whose maps are the corrupt part.
+    let format = serde_json::json!({ "type": "struct", "fields": [
+        field("provider", "string".into()),
+        field("options", map.clone()),
+    ]});
+    let columns = serde_json::json!({
+        "type": "array", "elementType": "string", "containsNull": true
+    });
+    let metadata_type = serde_json::json!({ "type": "struct", "fields": [
+        field("id", "string".into()),
+        field("name", "string".into()),
+        field("description", "string".into()),
+        field("format", format),
+        field("schemaString", "string".into()),
+        field("partitionColumns", columns),
+        field("configuration", map),
+        field("createdTime", "long".into()),
+    ]});
+    let schema =
+        serde_json::json!({ "type": "struct", "fields": [field("metaData", metadata_type)] });
+    let size = std::fs::metadata(table.join(corrupt)).unwrap().len();
+    write_commit(
+        &table,
+        0,
+        &[
+            serde_json::json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}),
+            serde_json::json!({"metaData": {
+                "id": "corrupt-data-file", "format": {"provider": "parquet", "options": {}},
+                "schemaString": schema.to_string(), "partitionColumns": [],
+                "configuration": {}, "createdTime": 0
+            }}),
+            serde_json::json!({"add": {
+                "path": corrupt, "partitionValues": {}, "size": size,
+                "modificationTime": 0, "dataChange": true
+            }}),
+        ],
+    );
+    block_on(async {
+        let table = Table::open(uri(&table)).await.unwrap();
+        let snapshot = table.snapshot().await.unwrap();
+        let scanned: tarn::Result<Vec<RecordBatch>> =
+            async { snapshot.scan().build().await?.execute().try_collect().await }.await;
+        match scanned {
+            Err(Error::CorruptDataFile { path, reason, .. }) => {
+                assert!(path.ends_with(corrupt), "{path}");
+                assert!(reason.contains("decoder"), "{reason}");
+            }
+            Ok(batches) => panic!(
+                "the scan ended with {} rows and no error",
+                batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+            ),
+            Err(other) => panic!("expected a corrupt data file, got {other:?}"),
+        }
+    });
+}

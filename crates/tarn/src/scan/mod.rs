@@ -401,7 +401,7 @@ impl Scan {
         let metrics = Arc::clone(&self.metrics);
         tokio::spawn(async move {
             let batches = sender.clone();
-            let result = read_file(plan, task, metrics, move |batch| {
+            let result = read_file_guarded(plan, task, metrics, move |batch| {
                 let batches = batches.clone();
                 async move { batches.send(Ok(batch)).await.is_ok() }
             })
@@ -440,7 +440,7 @@ impl Scan {
                 let metrics = Arc::clone(&metrics);
                 tokio::spawn(async move {
                     let batches = sender.clone();
-                    let result = read_file(plan, task, metrics, move |batch| {
+                    let result = read_file_guarded(plan, task, metrics, move |batch| {
                         let batches = batches.clone();
                         async move { batches.send(Ok(batch)).await.is_ok() }
                     })
@@ -458,6 +458,43 @@ impl Scan {
             emitted,
             done: false,
             schema,
+        }
+    }
+}
+
+/// [`read_file`], with a panic while reading turned into [`Error::CorruptDataFile`] naming
+/// the file. The Parquet decoder panics on some corrupt files where it should return an
+/// error; in a spawned reading task such a panic would only end the task, the scan's stream
+/// would end as if every file had been read, and the caller would get fewer rows and no
+/// error.
+async fn read_file_guarded<F, Fut>(
+    plan: Arc<ReadPlan>,
+    task: FileTask,
+    metrics: Arc<ScanMetrics>,
+    send: F,
+) -> Result<()>
+where
+    F: FnMut(RecordBatch) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    use futures::FutureExt;
+    let path = task.display_path().to_owned();
+    match std::panic::AssertUnwindSafe(read_file(plan, task, metrics, send))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(Error::CorruptDataFile {
+                path,
+                reason: format!("the Parquet decoder failed on this file: {message}"),
+                source: None,
+            })
         }
     }
 }
