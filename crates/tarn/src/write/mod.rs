@@ -307,7 +307,7 @@ impl DataWriter {
             })?;
         let waiting = WaitingRows::new(Arc::new(waiting_schema), options.spill_directory.clone());
         let plan = MemoryPlan::new(
-            options.max_buffered_bytes,
+            schedule::planned_budget(options.max_buffered_bytes),
             options.upload_part_size,
             options.target_file_size,
             options.max_open_files,

@@ -58,8 +58,8 @@ struct Observed {
 }
 
 /// Writes `rows` interleaved rows over `days` partitions in batches of `batch_rows`,
-/// asserting after every batch that the writer is within `budget` and that no spill file is
-/// visible in `spill_dir`.
+/// asserting after every batch that the writer is within its plan for `budget` and that no
+/// spill file is visible in `spill_dir`.
 async fn write_interleaved(
     table: &TestTable,
     options: WriterOptions,
@@ -79,7 +79,11 @@ async fn write_interleaved(
             .await
             .unwrap();
         let buffered = writer.buffered_bytes();
-        assert!(buffered <= budget, "row {start}: {buffered} bytes buffered");
+        // What it counts stays within seven eighths: the rest is the allocator's headroom.
+        assert!(
+            buffered <= budget - budget / 8,
+            "row {start}: {buffered} bytes buffered"
+        );
         max_buffered = max_buffered.max(buffered);
         max_open = max_open.max(writer.open_files());
         assert_eq!(entries(spill_dir), 0, "a spill file has a name");
