@@ -6,7 +6,11 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +49,9 @@ pub(crate) struct ChildReport {
     /// What a vacuum deleted and left, as read back; absent for other scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) vacuum: Option<VacuumReport>,
+    /// What one of several writers appending at once committed; absent for other scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) concurrent: Option<ConcurrentReport>,
 }
 
 /// The rows a scan returned and how much it read to return them.
@@ -107,6 +114,27 @@ pub(crate) struct VacuumReport {
     pub(crate) commits: u64,
     /// The table's last version afterwards.
     pub(crate) last_version: u64,
+}
+
+/// One writer of several appending to the same table at once, as it saw its own appends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ConcurrentReport {
+    /// The writer's number (0-based).
+    pub(crate) writer: u64,
+    /// Appends it was asked to make.
+    pub(crate) appends: u64,
+    /// Appends it committed.
+    pub(crate) committed: u64,
+    /// The error of the append it gave up on (it made no further appends); `None` when it
+    /// made every append.
+    pub(crate) gave_up: Option<String>,
+    /// Wall clock right before its first append, in milliseconds since the Unix epoch.
+    pub(crate) start_unix_ms: f64,
+    /// Wall clock right after its last append (or the one it gave up on), same scale.
+    pub(crate) end_unix_ms: f64,
+    /// Commit attempts beyond the first, summed over its appends, where the engine tells them
+    /// (tarn's `CommitSummary::attempts`; the deltalake crate does not say).
+    pub(crate) retries: Option<u64>,
 }
 
 /// The distribution of one run's per-commit latencies, in milliseconds.
@@ -174,13 +202,161 @@ pub(crate) fn run(
     let exe = std::env::current_exe().map_err(io_error("current executable"))?;
     let mut command = Command::new(&exe);
     command.arg("child").args(args);
-    let describe = || format!("{} child {}", exe.display(), join(args));
     let output = command.output().map_err(|source| BenchError::ChildSpawn {
-        command: describe(),
+        command: describe(&exe, args),
         source,
     })?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    Ok(parse(
+        engine,
+        &describe(&exe, args),
+        output.status,
+        &String::from_utf8_lossy(&output.stdout),
+        &String::from_utf8_lossy(&output.stderr),
+    ))
+}
+
+/// The line a child started by [`run_together`] prints on stdout once it is ready to start
+/// its measured work.
+const READY: &str = "ready";
+
+/// In a child started by [`run_together`]: says it is ready, then waits for the go (the parent
+/// closing its stdin). Call it outside the async runtime: it blocks the calling thread.
+pub(crate) fn ready_then_wait() -> Result<(), BenchError> {
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{READY}")
+        .and_then(|()| stdout.flush())
+        .map_err(io_error("stdout"))?;
+    let mut ignored = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut ignored)
+        .map_err(io_error("stdin"))?;
+    Ok(())
+}
+
+/// Runs one `compare child <args>` per entry of `runs`, all at once, and parses their reports
+/// (in the order of `runs`). Every child is spawned first; each one sets itself up, says it is
+/// ready ([`ready_then_wait`]) and waits; once every child is ready (or has ended), they are
+/// all released together by closing their stdin, so their measured work starts at the same
+/// moment whatever each one's startup took. Each child's stdout and stderr are drained on a
+/// thread of their own, so no child ever blocks on a full pipe while another is waited for.
+pub(crate) fn run_together(
+    engine: Engine,
+    runs: &[Vec<OsString>],
+) -> Result<Vec<Result<ChildReport, ChildFailure>>, BenchError> {
+    let exe = std::env::current_exe().map_err(io_error("current executable"))?;
+    let mut children = Vec::with_capacity(runs.len());
+    for args in runs {
+        let spawned = Command::new(&exe)
+            .arg("child")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        match spawned {
+            Ok(child) => children.push(child),
+            Err(source) => {
+                // The ones already started would wait for a go that never comes.
+                for mut started in children {
+                    let _ = started.kill();
+                    let _ = started.wait();
+                }
+                return Err(BenchError::ChildSpawn {
+                    command: describe(&exe, args),
+                    source,
+                });
+            }
+        }
+    }
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let outputs: Vec<(String, String)> = thread::scope(|scope| {
+        let mut readers = Vec::with_capacity(children.len());
+        let mut stdins = Vec::with_capacity(children.len());
+        for child in &mut children {
+            stdins.push(child.stdin.take());
+            let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+            let ready = ready_tx.clone();
+            readers.push((
+                scope.spawn(move || read_until_ready(stdout, &ready)),
+                scope.spawn(move || read_all(stderr)),
+            ));
+        }
+        drop(ready_tx);
+        // One signal per child: its ready line, or its stdout closing without one.
+        for _ in 0..readers.len() {
+            if ready_rx.recv().is_err() {
+                break;
+            }
+        }
+        // The go: every child's stdin closes at once.
+        drop(stdins);
+        readers
+            .into_iter()
+            .map(|(out, err)| {
+                (
+                    out.join().unwrap_or_default(),
+                    err.join().unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    let mut results = Vec::with_capacity(children.len());
+    for ((mut child, args), (stdout, stderr)) in children.into_iter().zip(runs).zip(outputs) {
+        let status = child.wait().map_err(|source| BenchError::ChildSpawn {
+            command: describe(&exe, args),
+            source,
+        })?;
+        results.push(parse(
+            engine,
+            &describe(&exe, args),
+            status,
+            &stdout,
+            &stderr,
+        ));
+    }
+    Ok(results)
+}
+
+/// A child's stdout, but its ready line, which is signalled on `ready` (as is the end of the
+/// output, so that a child failing before it is ready never holds the others back).
+fn read_until_ready(stdout: Option<impl Read>, ready: &mpsc::Sender<()>) -> String {
+    let mut text = String::new();
+    let mut signalled = false;
+    if let Some(stdout) = stdout {
+        let mut lines = BufReader::new(stdout);
+        let mut line = String::new();
+        while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
+            if !signalled && line.trim_end() == READY {
+                signalled = true;
+                let _ = ready.send(());
+            } else {
+                text.push_str(&line);
+            }
+            line.clear();
+        }
+    }
+    if !signalled {
+        let _ = ready.send(());
+    }
+    text
+}
+
+fn read_all(pipe: Option<impl Read>) -> String {
+    let mut bytes = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let _ = pipe.read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The report a child printed as its last stdout line, if it succeeded; else why it failed.
+fn parse(
+    engine: Engine,
+    command: &str,
+    status: ExitStatus,
+    stdout: &str,
+    stderr: &str,
+) -> Result<ChildReport, ChildFailure> {
     let report = stdout
         .lines()
         .rev()
@@ -188,19 +364,23 @@ pub(crate) fn run(
         .and_then(|line| serde_json::from_str::<ChildReport>(line).ok())
         .filter(|report| report.engine == engine.name());
     match report {
-        Some(report) if output.status.success() => Ok(Ok(report)),
+        Some(report) if status.success() => Ok(report),
         _ => {
-            let mut text = format!("$ {}\n{}", describe(), stderr.trim_end());
+            let mut text = format!("$ {command}\n{}", stderr.trim_end());
             if !stdout.trim().is_empty() {
                 text.push_str("\n[stdout]\n");
                 text.push_str(stdout.trim_end());
             }
-            Ok(Err(ChildFailure {
-                status: output.status.to_string(),
+            Err(ChildFailure {
+                status: status.to_string(),
                 output: text,
-            }))
+            })
         }
     }
+}
+
+fn describe(exe: &Path, args: &[OsString]) -> String {
+    format!("{} child {}", exe.display(), join(args))
 }
 
 fn join(args: &[OsString]) -> String {

@@ -4,7 +4,8 @@
 //! `compare gen-data` writes the real (Parquet + log) tables the scan scenarios read; the write
 //! scenarios generate their input as they go (`gen_stream`); `checkpoint-write` checkpoints a
 //! generated JSON-only log; `optimize` compacts a generated table of small appended files;
-//! `vacuum` deletes the expired files of a generated table of many tiny files.
+//! `vacuum` deletes the expired files of a generated table of many tiny files;
+//! `concurrent-append` runs several writer processes appending to one table at once.
 
 mod child;
 mod engine;
@@ -26,6 +27,7 @@ use error::BenchError;
 use gen_data::DataSpec;
 use scenarios::checkpoint_write::{self, CheckpointWriteArgs, CheckpointWriteChild};
 use scenarios::commit_latency::{self, CommitLatencyArgs, CommitLatencyChild};
+use scenarios::concurrent_append::{self, ConcurrentAppendArgs, ConcurrentAppendChild};
 use scenarios::optimize::{self, OptimizeArgs, OptimizeChild};
 use scenarios::scan::{self, ScanArgs, ScanChild, ScanScenario};
 use scenarios::snapshot_load::{self, SnapshotLoadArgs, SnapshotLoadChild};
@@ -62,6 +64,8 @@ enum Command {
     Optimize(OptimizeArgs),
     /// Delete the expired files of a table of 100k files, most removed, in full and lite mode.
     Vacuum(VacuumArgs),
+    /// Several writer processes appending to one table at once (4 x 50 appends by default).
+    ConcurrentAppend(ConcurrentAppendArgs),
     /// The measured side of a scenario, run by the parent in a fresh process.
     #[command(hide = true)]
     Child {
@@ -79,6 +83,7 @@ enum ChildScenario {
     CheckpointWrite(CheckpointWriteChild),
     Optimize(OptimizeChild),
     Vacuum(VacuumChild),
+    ConcurrentAppend(ConcurrentAppendChild),
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,6 +191,7 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::CheckpointWrite(args) => checkpoint_write::run(&args),
         Command::Optimize(args) => optimize::run(&args),
         Command::Vacuum(args) => vacuum::run(&args),
+        Command::ConcurrentAppend(args) => concurrent_append::run(&args),
         Command::Child {
             scenario: ChildScenario::SnapshotLoad(args),
         } => snapshot_load::child(&args),
@@ -207,5 +213,8 @@ fn dispatch(command: Command) -> Result<(), BenchError> {
         Command::Child {
             scenario: ChildScenario::Vacuum(args),
         } => vacuum::child(&args),
+        Command::Child {
+            scenario: ChildScenario::ConcurrentAppend(args),
+        } => concurrent_append::child(&args),
     }
 }

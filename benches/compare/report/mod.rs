@@ -5,6 +5,7 @@
 //! of their own. It never runs anything.
 
 mod commit;
+mod concurrent;
 mod optimize;
 mod scan;
 mod snapshot;
@@ -20,6 +21,8 @@ use crate::child::{
 };
 use crate::engine::Engine;
 use crate::error::BenchError;
+
+pub(crate) use concurrent::ConcurrentRun;
 
 /// The DESIGN.md target of a scenario.
 #[derive(Debug, Clone)]
@@ -90,6 +93,13 @@ pub(crate) enum Target {
         /// Most (large-table time per deleted file) / (small-table time per deleted file).
         lite_flat_ratio: f64,
     },
+    /// Several writer processes appending to one table at once: tarn's throughput (commits per
+    /// second over the whole run) at least `speedup` times deltalake's, and none of tarn's
+    /// writers giving up (concurrent-append).
+    ConcurrentAppend {
+        /// Least tarn commits/s / deltalake commits/s.
+        speedup: f64,
+    },
     /// DESIGN.md sets no target: the verdict states the ratios only.
     Informational,
 }
@@ -137,6 +147,10 @@ pub(crate) const VACUUM_SPEEDUP: f64 = 3.0;
 /// file on a table ten times larger at most this many times the small table's.
 pub(crate) const LITE_FLAT_RATIO: f64 = 1.25;
 
+/// The concurrent-append target ("4 processes x 50 appends, local disk"): at least this many
+/// times deltalake's throughput, with none of tarn's writers giving up.
+pub(crate) const CONCURRENT_APPEND_SPEEDUP: f64 = 2.0;
+
 /// All runs of one engine on one variant of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Measurement {
@@ -162,6 +176,8 @@ pub(crate) struct Measurement {
     pub(crate) optimize: Option<OptimizeReport>,
     /// What a vacuum deleted and left (the last run's; every run is checked).
     pub(crate) vacuum: Option<VacuumReport>,
+    /// Every run of several writers appending at once, combined, for concurrent-append.
+    pub(crate) concurrent: Vec<ConcurrentRun>,
     /// Why a run failed, with the child's stderr; measuring stops at the first failure.
     pub(crate) failure: Option<String>,
 }
@@ -181,6 +197,7 @@ impl Measurement {
             latencies: Vec::new(),
             optimize: None,
             vacuum: None,
+            concurrent: Vec::new(),
             failure: None,
         }
     }
@@ -199,10 +216,26 @@ impl Measurement {
                 self.optimize = report.optimize.or(self.optimize);
                 self.vacuum = report.vacuum.or(self.vacuum);
             }
-            Err(failure) => {
-                self.failure = Some(format!("{}\n{}", failure.status, failure.output));
-            }
+            Err(failure) => self.fail(&failure),
         }
+    }
+
+    /// Folds in one run of several writers, combined (or why the run failed).
+    pub(crate) fn record_concurrent(&mut self, run: Result<ConcurrentRun, ChildFailure>) {
+        match run {
+            Ok(run) => {
+                self.runs_ms.push(run.elapsed_ms);
+                self.median_ms = median(&self.runs_ms);
+                self.peak_rss_kib = self.peak_rss_kib.max(Some(run.peak_rss_kib));
+                self.baseline_rss_kib = self.baseline_rss_kib.max(Some(run.baseline_rss_kib));
+                self.concurrent.push(run);
+            }
+            Err(failure) => self.fail(&failure),
+        }
+    }
+
+    fn fail(&mut self, failure: &ChildFailure) {
+        self.failure = Some(format!("{}\n{}", failure.status, failure.output));
     }
 }
 
@@ -296,6 +329,7 @@ impl Report {
         let commits = self.measurements.iter().any(|m| !m.latencies.is_empty());
         let compactions = self.measurements.iter().any(|m| m.optimize.is_some());
         let vacuums = self.measurements.iter().any(|m| m.vacuum.is_some());
+        let concurrent = self.measurements.iter().any(|m| !m.concurrent.is_empty());
         if scans {
             header.extend(["rows", "files read", "row groups", "rows decoded"]);
         }
@@ -318,6 +352,9 @@ impl Report {
         }
         if vacuums {
             header.extend(["files", "deleted", "commits"]);
+        }
+        if concurrent {
+            header.extend(["writers", "commits", "commits/s", "gave up", "retries"]);
         }
         header.extend(["time this/tarn", "mem tarn/this"]);
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -351,6 +388,9 @@ impl Report {
             if vacuums {
                 row.extend(vacuum::vacuum_cells(m));
             }
+            if concurrent {
+                row.extend(concurrent::concurrent_cells(m));
+            }
             row.push(ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.2}x", r.speedup)));
             row.push(
                 ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.2}x", r.memory_fraction)),
@@ -383,6 +423,15 @@ impl Report {
              operation, i.e. binary + runtime; time this/tarn above 1 and mem tarn/this below 1 \
              favour tarn)\n",
         );
+        if concurrent {
+            out.push_str(
+                "(writers at once: time from the first writer's first append to the last \
+                 writer's end; peak RSS: the largest of any one writer process; commits: fewest \
+                 (-most) in a run / asked; commits/s: median over runs; gave up: most writers in \
+                 one run; retries: commit attempts beyond the first over all writers, median over \
+                 runs, where the engine tells them)\n",
+            );
+        }
         for m in &self.measurements {
             if let Some(failure) = &m.failure {
                 let _ = writeln!(
@@ -393,6 +442,15 @@ impl Report {
                     failure.trim_end()
                 );
             }
+        }
+        let give_ups: String = self
+            .measurements
+            .iter()
+            .map(concurrent::give_up_notes)
+            .collect();
+        if !give_ups.is_empty() {
+            out.push('\n');
+            out.push_str(&give_ups);
         }
         out.push('\n');
         for verdict in &self.verdicts {
@@ -561,6 +619,12 @@ fn verdicts(
             }
             lines
         }
+        Target::ConcurrentAppend { speedup } => variants
+            .iter()
+            .map(|variant| {
+                concurrent::concurrent_verdict(scenario, variant, *speedup, measurements)
+            })
+            .collect(),
         Target::Informational => variants
             .iter()
             .map(|variant| scan::informational_verdict(scenario, variant, ratios))
@@ -625,6 +689,7 @@ pub(super) mod tests {
             latency: None,
             optimize: None,
             vacuum: None,
+            concurrent: None,
         }
     }
 

@@ -280,6 +280,7 @@ pub(crate) fn child(args: &CommitLatencyChild) -> Result<(), BenchError> {
         latency: Some(summarize(&latencies_ms, on_disk.checkpoints)),
         optimize: None,
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

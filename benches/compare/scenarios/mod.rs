@@ -4,6 +4,7 @@
 
 pub(crate) mod checkpoint_write;
 pub(crate) mod commit_latency;
+pub(crate) mod concurrent_append;
 pub(crate) mod optimize;
 pub(crate) mod scan;
 pub(crate) mod snapshot_load;

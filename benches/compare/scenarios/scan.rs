@@ -288,6 +288,7 @@ pub(crate) fn child(args: &ScanChild) -> Result<(), BenchError> {
         latency: None,
         optimize: None,
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

@@ -194,6 +194,7 @@ pub(crate) fn child(args: &SnapshotLoadChild) -> Result<(), BenchError> {
         latency: None,
         optimize: None,
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

@@ -304,6 +304,7 @@ pub(crate) fn child(args: &WriteChild) -> Result<(), BenchError> {
         latency: None,
         optimize: None,
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

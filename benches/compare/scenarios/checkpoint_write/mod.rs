@@ -361,6 +361,7 @@ pub(crate) fn child(args: &CheckpointWriteChild) -> Result<(), BenchError> {
         latency: None,
         optimize: None,
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

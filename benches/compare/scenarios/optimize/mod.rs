@@ -270,6 +270,7 @@ pub(crate) fn child(args: &OptimizeChild) -> Result<(), BenchError> {
         latency: None,
         optimize: Some(compacted.report()),
         vacuum: None,
+        concurrent: None,
     };
     report.emit()
 }

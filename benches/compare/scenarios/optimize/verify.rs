@@ -455,7 +455,7 @@ mod tests {
         assert_eq!((done.commits, done.last_version), (1, 7));
         assert_eq!(
             done.bytes_before,
-            manifest.files.iter().map(|f| f.size).sum()
+            manifest.files.iter().map(|f| f.size).sum::<u64>()
         );
     }
 

@@ -327,6 +327,7 @@ pub(crate) fn child(args: &VacuumChild) -> Result<(), BenchError> {
         latency: None,
         optimize: None,
         vacuum: Some(report),
+        concurrent: None,
     }
     .emit()
 }
