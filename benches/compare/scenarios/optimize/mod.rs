@@ -371,7 +371,14 @@ mod tests {
         fs::write(copy.join("_delta_log/00000000000000000013.json"), b"{}").unwrap();
         fresh_copy(&source, &copy).unwrap();
         assert!(!copy.join("_delta_log/00000000000000000013.json").exists());
-        assert_eq!(Manifest::read(&copy).unwrap(), manifest);
+        // Both read back from JSON: serde_json's default float parsing does not always
+        // round-trip the last bit of the generator's sums, the same way for both.
+        assert_eq!(
+            Manifest::read(&copy).unwrap(),
+            Manifest::read(&source).unwrap()
+        );
+        let paths = |m: &Manifest| m.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&Manifest::read(&copy).unwrap()), paths(&manifest));
         for file in &manifest.files {
             assert_eq!(
                 fs::read(copy.join(&file.path)).unwrap(),
