@@ -19,7 +19,9 @@ fn big_csv(path: &Path, rows: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(out, "id,day,v").unwrap();
     for i in 0..rows {
-        writeln!(out, "{i},2026-01-{:02},{}.5", i % 28 + 1, i % 1000).unwrap();
+        // Values that do not compress away, so that files fill while the write goes on.
+        let v = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+        writeln!(out, "{i},2026-01-{:02},{v}.5", i % 28 + 1).unwrap();
     }
     out.flush().unwrap();
 }

@@ -9,7 +9,8 @@
 //! writer removed or changed is skipped and its new files deleted, never the whole job, and
 //! the rest commit on top of what the other writers committed. Memory: bins being rewritten
 //! at once each hold their writer's buffer and, when ordered, their rows (bin-packed, at most
-//! one gathered batch of 8 MiB: small files' batches are gathered before they are written).
+//! one gathered batch of up to 8 MiB, and a quarter of the writer's buffer: small files'
+//! batches are gathered before they are written).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -165,6 +166,9 @@ pub(crate) async fn run(
         .with_target_file_size(target_size)
         .with_data_change(false)
         .with_max_buffered_bytes(options.writer_buffer_bytes);
+    // A gathered batch stays a small part of the writer's budget: the writer keeps to its
+    // budget between batches, and a batch larger than the budget would end files early.
+    let gather_bytes = (options.writer_buffer_bytes / 4).min(Gathered::MAX_BYTES);
     let stop = options.stop.clone();
     let started_bins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&started_bins);
@@ -181,7 +185,7 @@ pub(crate) async fn run(
             let snapshot = snapshot.clone();
             let writer_options = writer_options.clone();
             let layout = layout.clone();
-            async move { rewrite_bin(&snapshot, bin, &layout, writer_options).await }
+            async move { rewrite_bin(&snapshot, bin, &layout, writer_options, gather_bytes).await }
         })
         .buffer_unordered(options.concurrency.max(1));
     let mut pending: Vec<Rewritten> = Vec::new();
@@ -246,6 +250,7 @@ async fn rewrite_bin(
     bin: Bin,
     layout: &Layout,
     writer_options: WriterOptions,
+    gather_bytes: usize,
 ) -> Result<Rewritten> {
     // On a table that tracks rows, every row keeps its stable row id and commit version:
     // read them, write them into the materialized columns.
@@ -276,7 +281,7 @@ async fn rewrite_bin(
             // Streamed: memory is the writer's buffer and one gathered batch, whatever the
             // bin's size. Small files' batches are gathered first: the writer encodes a
             // large batch's columns on several threads, a small one's on one.
-            let mut gathered = Gathered::default();
+            let mut gathered = Gathered::new(gather_bytes);
             while let Some(batch) = batches.try_next().await? {
                 rows += batch.num_rows() as u64;
                 if let Some(batch) = gathered.push(batch)? {
@@ -318,18 +323,29 @@ async fn rewrite_bin(
 }
 
 /// Batches read from a bin's files, held until they make one batch worth encoding.
-#[derive(Default)]
 struct Gathered {
     batches: Vec<RecordBatch>,
     rows: usize,
     bytes: usize,
+    /// Arrow memory a gathered batch reaches before it is written, whatever its rows.
+    max_bytes: usize,
 }
 
 impl Gathered {
     /// Rows a gathered batch reaches before it is written.
     const ROWS: usize = 64 * 1024;
-    /// Arrow memory a gathered batch reaches before it is written, whatever its rows.
-    const BYTES: usize = 8 * 1024 * 1024;
+    /// The most Arrow memory a gathered batch may hold.
+    const MAX_BYTES: usize = 8 * 1024 * 1024;
+
+    /// Gathers batches of up to [`Self::ROWS`] rows and `max_bytes` bytes.
+    fn new(max_bytes: usize) -> Self {
+        Self {
+            batches: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            max_bytes,
+        }
+    }
 
     /// Holds `batch`; returns the gathered batch once it is large enough.
     fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
@@ -339,7 +355,7 @@ impl Gathered {
         self.rows += batch.num_rows();
         self.bytes += batch.get_array_memory_size();
         self.batches.push(batch);
-        if self.rows >= Self::ROWS || self.bytes >= Self::BYTES {
+        if self.rows >= Self::ROWS || self.bytes >= self.max_bytes {
             self.take()
         } else {
             Ok(None)
@@ -507,7 +523,7 @@ mod tests {
 
     #[test]
     fn small_batches_are_gathered_in_order_and_none_is_lost() {
-        let mut gathered = Gathered::default();
+        let mut gathered = Gathered::new(Gathered::MAX_BYTES);
         let mut out = Vec::new();
         let mut start = 0;
         for rows in [4000, 0, 1, 30_000, 4000, 40_000, 7, 100_000, 3] {
@@ -529,5 +545,24 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, (0..start).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_small_budget_gathers_little() {
+        // 4,000 longs are 32 KB of Arrow memory: past a 16 KB limit, each goes on alone.
+        let mut gathered = Gathered::new(16 * 1024);
+        assert_eq!(
+            gathered.push(batch(0, 4000)).unwrap().unwrap().num_rows(),
+            4000
+        );
+        assert!(gathered.push(batch(4000, 100)).unwrap().is_none());
+        assert_eq!(
+            gathered
+                .push(batch(4100, 4000))
+                .unwrap()
+                .unwrap()
+                .num_rows(),
+            4100
+        );
     }
 }

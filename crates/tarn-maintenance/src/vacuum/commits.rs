@@ -46,7 +46,7 @@ pub(super) async fn read_removes(
     commits.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     let oldest = commits.last().map_or(latest, |(version, _)| *version);
     let mut reads = futures::stream::iter(commits)
-        .map(|(version, path)| read_actions(location, version, path))
+        .map(|(version, path)| read_actions(location, version, path, &["remove", "commitInfo"]))
         .buffered(READ_CONCURRENCY);
     let mut removes = Vec::new();
     let mut previous_through = None;
@@ -93,11 +93,13 @@ pub(super) async fn read_removes(
     })
 }
 
-/// The actions of the commit file of `version`.
+/// The actions of types `kinds` of the commit file of `version`; the other lines (the adds
+/// and their statistics, most of the bytes, when only removes matter) are never decoded.
 async fn read_actions(
     location: &TableLocation,
     version: Version,
     path: object_store::path::Path,
+    kinds: &[&str],
 ) -> Result<(Version, Vec<Action>)> {
     let storage = |source| MaintenanceError::Storage {
         operation: "reading",
@@ -114,10 +116,7 @@ async fn read_actions(
         .map_err(storage)?;
     let shown = || location.display_path(&path);
     let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(version, shown(), &e))?;
-    // Only removes and the commit's own record matter here; the adds (most of the bytes,
-    // with their statistics) are never decoded.
-    let actions = parse_commit_actions(text, &["remove", "commitInfo"])
-        .map_err(|e| corrupt(version, shown(), &e))?;
+    let actions = parse_commit_actions(text, kinds).map_err(|e| corrupt(version, shown(), &e))?;
     Ok((version, actions))
 }
 
@@ -165,7 +164,7 @@ pub(super) async fn read_adds(
         .collect();
     let mut added = std::collections::HashSet::new();
     let mut reads = futures::stream::iter(commits)
-        .map(|(version, path)| read_actions(location, version, path))
+        .map(|(version, path)| read_actions(location, version, path, &["add"]))
         .buffered(READ_CONCURRENCY);
     while let Some((_, actions)) = reads.try_next().await? {
         for action in actions {

@@ -44,6 +44,10 @@ pub(crate) struct ColumnEncoder {
     max_rows: usize,
     max_bytes: usize,
     threads: usize,
+    /// The estimates of the row groups ended so far, just before they ended, and the bytes
+    /// they took once encoded: how much the estimate overstates (pages are compressed only
+    /// when they end, so a plain column's estimate counts its values uncompressed).
+    flushed: (usize, usize),
 }
 
 impl ColumnEncoder {
@@ -70,6 +74,7 @@ impl ColumnEncoder {
             max_rows: max_rows.max(1),
             max_bytes: max_bytes.max(1),
             threads: threads.max(1),
+            flushed: (0, 0),
         })
     }
 
@@ -116,6 +121,8 @@ impl ColumnEncoder {
             return Ok(());
         };
         let rows = std::mem::take(&mut self.rows);
+        let estimate = Self::estimate(&columns);
+        let before = self.file.bytes_written();
         let threads = self.threads;
         let chunks: Vec<ArrowColumnChunk> =
             self.run_parallel(columns, threads, |column| column.close())?;
@@ -127,6 +134,8 @@ impl ColumnEncoder {
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
+        self.flushed.0 += estimate;
+        self.flushed.1 += self.file.bytes_written() - before;
         Ok(())
     }
 
@@ -150,14 +159,31 @@ impl ColumnEncoder {
         self.file.bytes_written()
     }
 
-    /// The expected encoded size of the row group in progress.
+    /// The expected encoded size of the row group in progress, as the column writers
+    /// estimate it (their buffered pages uncompressed).
     pub(crate) fn in_progress_size(&self) -> usize {
-        self.columns.as_ref().map_or(0, |columns| {
-            columns
-                .iter()
-                .map(ArrowColumnWriter::get_estimated_total_bytes)
-                .sum()
-        })
+        self.columns
+            .as_ref()
+            .map_or(0, |columns| Self::estimate(columns))
+    }
+
+    /// The size the row group in progress is expected to take in the file: its estimate,
+    /// scaled by how much the estimates of the row groups ended before overstated them.
+    pub(crate) fn expected_in_progress_size(&self) -> usize {
+        let estimate = self.in_progress_size();
+        match self.flushed {
+            (estimated, written) if estimated > written => {
+                (estimate as u128 * written as u128 / estimated as u128) as usize
+            }
+            _ => estimate,
+        }
+    }
+
+    fn estimate(columns: &[ArrowColumnWriter]) -> usize {
+        columns
+            .iter()
+            .map(ArrowColumnWriter::get_estimated_total_bytes)
+            .sum()
     }
 
     /// Memory held by the row group in progress.

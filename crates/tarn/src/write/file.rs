@@ -244,9 +244,10 @@ impl DataFile {
     }
 
     /// Bytes encoded so far (some may still sit in the encoder's output buffer) plus the
-    /// expected encoded size of the row group in progress.
+    /// expected encoded size of the row group in progress (its estimate scaled by how the
+    /// file's earlier row groups compressed).
     fn estimated_size(&self) -> u64 {
-        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
+        (self.writer.bytes_written() + self.writer.expected_in_progress_size()) as u64
     }
 
     /// Writes the footer, completes the upload and describes the file.
@@ -331,7 +332,15 @@ impl Partition {
             file.write(&slice, &self.factory.physical_schema, &self.runtime)?;
             offset += len;
             if file.estimated_size() >= target {
-                self.finish_current()?;
+                // The estimate of a row group in progress counts its buffered pages
+                // uncompressed (plain columns, above all): end the row group and look at
+                // what it took before ending the file.
+                if file.writer.in_progress_size() > 0 {
+                    file.flush(&self.runtime)?;
+                }
+                if file.estimated_size() >= target {
+                    self.finish_current()?;
+                }
             }
         }
         Ok(())
