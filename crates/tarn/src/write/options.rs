@@ -212,7 +212,7 @@ impl WriterOptions {
     /// partition's file and the upload part reserved per open file together stay within
     /// this many bytes (at least 2). 256 MiB by default. When they would not, the larger of
     /// two gives way: the rows waiting in memory are spilled to a local file, or the largest
-    /// row group ends early. The writer plans to hold seven eighths of it in what it counts,
+    /// row group ends early. The writer plans to hold three quarters of it in what it counts,
     /// leaving the rest for what it cannot count exactly (the allocator's slack, the rows in
     /// flight).
     pub fn with_max_buffered_bytes(mut self, bytes: usize) -> Self {

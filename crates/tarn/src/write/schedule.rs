@@ -17,14 +17,15 @@ const IDLE_GAP_FACTOR: u64 = 16;
 /// second file when its rows come back.
 pub(crate) const MIN_IDLE_ROWS: u64 = 64 * 1024;
 
-/// The part of the memory budget the writer plans to hold in what it counts: all but an
-/// eighth. The eighth is headroom for memory the writer holds but cannot count exactly: the
+/// The part of the memory budget the writer plans to hold in what it counts: three quarters.
+/// The last quarter is headroom for memory the writer holds but cannot count exactly: the
 /// rows in flight (see [`super::WriterOptions`]) and, above all, the allocator's slack, memory
 /// freed by the encoding threads that the allocator keeps rather than returns (with glibc's
-/// per-thread arenas, 10-20% of the peak on the interleaved write benchmark), so that the
-/// process's resident memory, not only the writer's count, stays within the budget.
+/// per-thread arenas, 10-20% of the peak on the interleaved write benchmark, varying from run
+/// to run), so that the process's resident memory, not only the writer's count, stays within
+/// the budget.
 pub(crate) fn planned_budget(budget: usize) -> usize {
-    budget - budget / 8
+    budget - budget / 4
 }
 
 /// How the writer's memory budget is shared between open files and rows.
