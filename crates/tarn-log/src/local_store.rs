@@ -292,8 +292,8 @@ impl ObjectStore for RegularFileStore {
         self.inner.get_ranges(location, ranges).await
     }
 
-    /// Deletes in batches: each batch of paths ready on the stream (up to
-    /// [`DELETE_BATCH`]) is unlinked in order on one blocking thread, a few batches at once.
+    /// Deletes in batches: each batch of paths ready on the stream (up to 256) is unlinked
+    /// in order on one blocking thread, a few batches at once.
     /// `LocalFileSystem` sends every path to a blocking thread of its own; for a vacuum of
     /// 90,000 files the thread hand-offs, not the unlinks, were most of the time. Results
     /// come back in the order of the paths, a missing file as `NotFound`, as before.
