@@ -121,6 +121,8 @@ fn demo_summary_agrees_with_the_table_it_builds() {
     let read_after = range["after"]["files_read"].as_u64().unwrap();
     // Sorted by user_id, a 5% range of users is in one or two files of each day.
     assert!(read_after <= 10 && read_after * 4 < read_before, "{range}");
+    // Within each day too: the range is in the first of its files.
+    assert!(read_after < files_after, "{range}");
 
     let travel: Vec<(u64, u64)> = got["time_travel"]
         .as_array()
@@ -286,7 +288,7 @@ fn demo_runs_again_in_the_same_directory_and_keeps_other_files() {
         "4. UPDATE SET amount = amount * 2 WHERE kind = 'refund': version 22",
         "5. Wrote a checkpoint of version 22",
         "6. 10 late appends of 100 events (versions 23-32)",
-        "`tarn optimize --sort-by user_id --target-size 16KiB`: the plan (from version 32)",
+        "`tarn optimize --sort-by user_id --target-size 8KiB`: the plan (from version 32)",
         "in 5 bins, one per day, sorted by user_id;",
         "Scan WHERE user_id BETWEEN 1 AND 50: read",
         "7. History",
@@ -296,7 +298,7 @@ fn demo_runs_again_in_the_same_directory_and_keeps_other_files() {
         "10. Maintenance. A vacuum keeping no history at all would delete",
         "11. Archive. Tiered",
         "0 orphan files",
-        "the table is at version 3",
+        "; the table is at version ",
     ] {
         assert!(
             first.contains(expected),
