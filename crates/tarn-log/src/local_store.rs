@@ -154,7 +154,7 @@ fn delete_batch(
         .into_iter()
         .map(|location| {
             let location = location?;
-            let path = store.path_to_filesystem(&location)?;
+            let path = filesystem_path(store, &location)?;
             match std::fs::remove_file(&path) {
                 Ok(()) => Ok(location),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -173,6 +173,23 @@ fn delete_batch(
             }
         })
         .collect()
+}
+
+/// The file system path of `location`, as `store.path_to_filesystem` gives it. That goes
+/// through a URL (percent-encoding each part, then decoding the whole); for a path of letters,
+/// digits and `/._=-` alone, which neither step changes, it is the path itself under `/`,
+/// without the round trip (a third of the time of deleting a file).
+fn filesystem_path(store: &LocalFileSystem, location: &Path) -> object_store::Result<PathBuf> {
+    let raw = location.as_ref();
+    let plain = !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'=' | b'-'));
+    if plain {
+        Ok(PathBuf::from(format!("/{raw}")))
+    } else {
+        store.path_to_filesystem(location)
+    }
 }
 
 /// Runs a blocking file system check off the async threads when there is a runtime.
@@ -374,6 +391,30 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    #[test]
+    fn plain_paths_map_to_the_file_system_as_the_store_maps_them() {
+        let store = LocalFileSystem::new();
+        for raw in [
+            "tmp/t/day=2026-01-01/part-00000-0a1b-c000.zstd.parquet",
+            "tmp/t/_delta_log/00000000000000000001.json",
+            "a",
+            "tmp/t/day=50%25/x.parquet",
+            "tmp/t/day=with space/Zürich ☃.parquet",
+            "tmp/t/odd[name]{1}^`|\"<>.parquet",
+            "tmp/t/a%3Ab/x.parquet",
+        ] {
+            let location = Path::parse(raw).unwrap();
+            assert_eq!(
+                filesystem_path(&store, &location).unwrap(),
+                store.path_to_filesystem(&location).unwrap(),
+                "{raw}"
+            );
+        }
+        // What the store refuses, it still refuses.
+        let fragment = Path::parse("tmp/t/part-1.parquet#12").unwrap();
+        assert!(filesystem_path(&store, &fragment).is_err());
     }
 
     #[tokio::test]
