@@ -48,7 +48,17 @@ impl NotARegularFile {
         }
     }
 
-    fn into_store_error(self) -> object_store::Error {
+    /// The entry at `path`, whose type (as a directory entry or `symlink_metadata` gives
+    /// it, not following a link) is `file_type`: a link here is a dangling one.
+    pub fn new(path: PathBuf, file_type: std::fs::FileType) -> Self {
+        Self {
+            path,
+            kind: describe(file_type),
+        }
+    }
+
+    /// The object_store error this store reports it as (found again by [`Self::find`]).
+    pub fn into_store_error(self) -> object_store::Error {
         object_store::Error::Generic {
             store: STORE,
             source: Box::new(self),

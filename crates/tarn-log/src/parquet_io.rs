@@ -160,3 +160,14 @@ pub fn check_byte_ranges(metadata: &ParquetMetaData) -> ParquetResult<()> {
     }
     Ok(())
 }
+
+/// What to say of a panic the Parquet decoder raised on a file (it panics on some corrupt
+/// files where it should return an error; readers catch it and report the file as corrupt).
+pub fn decoder_panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("no message");
+    format!("the Parquet decoder failed on this file: {message}")
+}

@@ -504,16 +504,9 @@ async fn next_batch(
         .await
     {
         Ok(next) => next,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            Some(Err(parquet::errors::ParquetError::General(format!(
-                "the Parquet decoder failed on this file: {message}"
-            ))))
-        }
+        Err(panic) => Some(Err(parquet::errors::ParquetError::General(
+            crate::parquet_io::decoder_panic_reason(panic.as_ref()),
+        ))),
     }
 }
 

@@ -99,7 +99,7 @@ async fn read_actions(
     location: &TableLocation,
     version: Version,
     path: object_store::path::Path,
-    kinds: &[&str],
+    kinds: &'static [&'static str],
 ) -> Result<(Version, Vec<Action>)> {
     let storage = |source| MaintenanceError::Storage {
         operation: "reading",
@@ -115,13 +115,11 @@ async fn read_actions(
         .await
         .map_err(storage)?;
     let shown = location.display_path(&path);
-    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
     // Decoded on a blocking thread: the commits read at once decode on as many cores.
     let parsed = tokio::task::spawn_blocking(move || {
-        let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
         std::str::from_utf8(&bytes)
             .map_err(|e| e.to_string())
-            .and_then(|text| parse_commit_actions(text, &kinds).map_err(|e| e.to_string()))
+            .and_then(|text| parse_commit_actions(text, kinds).map_err(|e| e.to_string()))
     })
     .await
     .map_err(|e| corrupt(version, shown.clone(), &e))?;

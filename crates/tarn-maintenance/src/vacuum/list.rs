@@ -20,6 +20,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
 use tarn::TableLocation;
+#[cfg(unix)]
+use tarn::log::local_store::NotARegularFile;
 
 use super::plan::{ListedFile, is_hidden, relative_segments};
 use crate::error::{MaintenanceError, Result};
@@ -212,7 +214,7 @@ impl LocalWalk {
             let followed = if file_type.is_symlink() {
                 match std::fs::metadata(&path) {
                     Ok(target) => Some(target),
-                    Err(_) => return Err(irregular(path, "a dangling symbolic link")),
+                    Err(_) => return Err(NotARegularFile::new(path, file_type).into_store_error()),
                 }
             } else {
                 None
@@ -254,7 +256,7 @@ impl LocalWalk {
                     modified_ms,
                 });
             } else {
-                return Err(irregular(path, describe(kind)));
+                return Err(NotARegularFile::new(path, kind).into_store_error());
             }
         }
         ancestors.pop();
@@ -272,32 +274,6 @@ const LOCAL_WALKS: usize = 4;
 fn is_upload_fragment(name: &str) -> bool {
     name.split_once('#')
         .is_some_and(|(_, suffix)| !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// The error the local store gives for an entry that is not a regular file or directory.
-#[cfg(unix)]
-fn irregular(path: PathBuf, kind: &'static str) -> object_store::Error {
-    object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: Box::new(tarn::log::local_store::NotARegularFile { path, kind }),
-    }
-}
-
-/// What a non-regular, non-directory entry is.
-#[cfg(unix)]
-fn describe(file_type: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if file_type.is_fifo() {
-        "a FIFO"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else if file_type.is_char_device() {
-        "a character device"
-    } else if file_type.is_block_device() {
-        "a block device"
-    } else {
-        "neither a file nor a directory"
-    }
 }
 
 #[cfg(all(test, unix))]

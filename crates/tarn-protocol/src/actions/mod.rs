@@ -498,8 +498,17 @@ impl Action {
 
 /// Parses a whole commit file (newline-delimited JSON). Errors carry the 1-based line number.
 pub fn parse_commit(text: &str) -> Result<Vec<Action>, ProtocolError> {
+    parse_lines(text, |_| true)
+}
+
+/// Parses the lines of a commit file that `wanted` picks. Errors carry the 1-based line
+/// number.
+fn parse_lines(text: &str, wanted: impl Fn(&str) -> bool) -> Result<Vec<Action>, ProtocolError> {
     let mut actions = Vec::new();
     for (index, line) in text.lines().enumerate() {
+        if !wanted(line) {
+            continue;
+        }
         match Action::from_json_line(line) {
             Ok(Some(action)) => actions.push(action),
             Ok(None) => {}
@@ -521,26 +530,10 @@ pub fn parse_commit(text: &str) -> Result<Vec<Action>, ProtocolError> {
 /// its first key ([`action_key`]); a line whose key is not plain text (escaped) is skipped,
 /// so a caller gets at most the actions it asked for. Errors carry the 1-based line number.
 pub fn parse_commit_actions(text: &str, kinds: &[&str]) -> Result<Vec<Action>, ProtocolError> {
-    let mut actions = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let wanted = action_key(line.as_bytes())
-            .is_some_and(|key| kinds.iter().any(|kind| kind.as_bytes() == key));
-        if !wanted {
-            continue;
-        }
-        match Action::from_json_line(line) {
-            Ok(Some(action)) => actions.push(action),
-            Ok(None) => {}
-            Err(ProtocolError::InvalidAction { reason }) => {
-                return Err(ProtocolError::InvalidCommitLine {
-                    line: index + 1,
-                    reason,
-                });
-            }
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(actions)
+    parse_lines(text, |line| {
+        action_key(line.as_bytes())
+            .is_some_and(|key| kinds.iter().any(|kind| kind.as_bytes() == key))
+    })
 }
 
 /// The first key of a JSON object line, unescaped bytes as written (`remove` in

@@ -484,18 +484,11 @@ where
         .await
     {
         Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            Err(Error::CorruptDataFile {
-                path,
-                reason: format!("the Parquet decoder failed on this file: {message}"),
-                source: None,
-            })
-        }
+        Err(panic) => Err(Error::CorruptDataFile {
+            path,
+            reason: tarn_log::parquet_io::decoder_panic_reason(panic.as_ref()),
+            source: None,
+        }),
     }
 }
 
